@@ -1,0 +1,119 @@
+/* The hardmax umbrella module: module registry (package.preload), config(), threads(),
+ * seed(). Shared by the host and by hardmax.so. */
+#include <cblas.h>
+#include <string.h>
+
+#include "hm_embedded.h"
+#include "hm_lua.h"
+#include "lualib.h"
+
+/* C modules, in the order they become globals. */
+static const luaL_Reg c_modules[] = {
+  {"mat", luaopen_hardmax_mat},     {"rng", luaopen_hardmax_rng},
+  {"data", luaopen_hardmax_data},   {"loss", luaopen_hardmax_loss},
+  {"model", luaopen_hardmax_model}, {"optim", luaopen_hardmax_optim},
+  {"svm", luaopen_hardmax_svm},     {NULL, NULL}};
+
+/* Lua-side modules that become globals in the host (others are require-only). */
+static const char *const lua_globals[] = {"plot", "exp", NULL};
+
+static int load_embedded(lua_State *L) {
+  const hm_embedded_module *e = (const hm_embedded_module *)lua_touserdata(L, lua_upvalueindex(1));
+  if (luaL_loadbuffer(L, e->source, e->len, e->chunkname) != LUA_OK) return lua_error(L);
+  lua_pushvalue(L, 1); /* module name */
+  lua_call(L, 1, 1);
+  return 1;
+}
+
+static int hm_config(lua_State *L) {
+  lua_createtable(L, 0, 8);
+  lua_pushstring(L, HM_VERSION);
+  lua_setfield(L, -2, "version");
+  lua_pushstring(L, HM_GIT_COMMIT);
+  lua_setfield(L, -2, "git_commit");
+  lua_pushstring(L, LUA_RELEASE);
+  lua_setfield(L, -2, "lua");
+  lua_pushstring(L, openblas_get_config());
+  lua_setfield(L, -2, "openblas");
+  lua_pushstring(L, openblas_get_corename());
+  lua_setfield(L, -2, "openblas_core");
+  lua_pushinteger(L, openblas_get_num_threads());
+  lua_setfield(L, -2, "threads");
+  lua_getfield(L, LUA_REGISTRYINDEX, "hardmax.seed");
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    lua_pushinteger(L, 0);
+  }
+  lua_setfield(L, -2, "seed");
+  return 1;
+}
+
+static int hm_threads(lua_State *L) {
+  if (!lua_isnoneornil(L, 1)) {
+    lua_Integer n = hmL_checkint(L, 1, "hardmax.threads");
+    if (n < 1 || n > 1024)
+      hmL_argerror(L, "hardmax.threads", 1, "thread count in [1, 1024] expected, got %I", n);
+    openblas_set_num_threads((int)n);
+  }
+  lua_pushinteger(L, openblas_get_num_threads());
+  return 1;
+}
+
+/* hardmax.seed() -> the master seed (--seed N in the host, 0 otherwise). */
+static int hm_seed(lua_State *L) {
+  lua_getfield(L, LUA_REGISTRYINDEX, "hardmax.seed");
+  if (lua_isnil(L, -1)) lua_pushinteger(L, 0);
+  return 1;
+}
+
+static const luaL_Reg hm_funcs[] = {
+  {"config", hm_config}, {"threads", hm_threads}, {"seed", hm_seed}, {NULL, NULL}};
+
+static void set_preloads(lua_State *L) {
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+  for (const luaL_Reg *m = c_modules; m->name; m++) {
+    lua_pushfstring(L, "hardmax.%s", m->name);
+    lua_pushcfunction(L, m->func);
+    lua_settable(L, -3);
+  }
+  for (const hm_embedded_module *e = hm_embedded_lua; e->name; e++) {
+    lua_pushlightuserdata(L, (void *)e);
+    lua_pushcclosure(L, load_embedded, 1);
+    lua_setfield(L, -2, e->name);
+  }
+  lua_pop(L, 1);
+}
+
+int luaopen_hardmax(lua_State *L) {
+  set_preloads(L);
+  luaL_newlib(L, hm_funcs);
+  /* hardmax.mat etc. (loaded through require so each module is a singleton) */
+  for (const luaL_Reg *m = c_modules; m->name; m++) {
+    lua_getglobal(L, "require");
+    lua_pushfstring(L, "hardmax.%s", m->name);
+    lua_call(L, 1, 1);
+    lua_setfield(L, -2, m->name);
+  }
+  return 1;
+}
+
+void hmL_openlibs(lua_State *L, int globals) {
+  luaL_requiref(L, "hardmax", luaopen_hardmax, globals);
+  if (globals) {
+    for (const luaL_Reg *m = c_modules; m->name; m++) {
+      lua_getfield(L, -1, m->name);
+      lua_setglobal(L, m->name);
+    }
+    for (const char *const *g = lua_globals; *g; g++) {
+      int found = 0;
+      for (const hm_embedded_module *e = hm_embedded_lua; e->name; e++)
+        if (strcmp(e->name + 8, *g) == 0) found = 1;
+      if (!found) continue;
+      lua_getglobal(L, "require");
+      lua_pushfstring(L, "hardmax.%s", *g);
+      lua_call(L, 1, 1);
+      lua_setglobal(L, *g);
+    }
+  }
+  lua_pop(L, 1);
+}
