@@ -8,7 +8,10 @@
 #include <lauxlib.h>
 #include "hm_mat.h"
 
+#include "hm_rng.h"
+
 #define HM_MAT_TNAME "hardmax.mat"
+#define HM_RNG_TNAME "hardmax.rng"
 
 /* The mat userdata: descriptor, then (for owners) the data itself in the same block.
  * A view keeps its parent alive through user value 1. */
@@ -42,6 +45,12 @@ hm_mat *hmL_newmat3(lua_State *L, size_t a, size_t b, size_t c, const char *fn);
 hm_mat *hmL_pushcopy(lua_State *L, const hm_mat *src, const char *fn);
 /* Push a view aliasing data inside the array at stack index parent (which it pins). */
 hm_mat *hmL_pushview(lua_State *L, int parent, int rank, const size_t *dim, double *data);
+
+/* rng arguments (implemented in l_rng.c) */
+hm_rng *hmL_checkrng(lua_State *L, int arg, const char *fn);
+hm_rng *hmL_newrng(lua_State *L, uint64_t seed);  /* push a new generator */
+/* The generator at arg if it is one, else the default generator (seeded from --seed). */
+hm_rng *hmL_optrng(lua_State *L, int arg, const char *fn);
 
 /* integers and numbers */
 lua_Integer hmL_checkint(lua_State *L, int arg, const char *fn);       /* integral number */
