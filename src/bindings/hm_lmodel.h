@@ -1,0 +1,18 @@
+/* Cross-module binding API of hardmax.model / hardmax.data (implemented in l_model.c and
+ * l_data.c), used by hardmax.optim and hardmax.svm. */
+#ifndef HM_LMODEL_H
+#define HM_LMODEL_H
+
+#include "hm_lua.h"
+#include "hm_objective.h"
+
+#define HM_DATA_TNAME "hardmax.dataset"
+#define HM_MODEL_TNAME "hardmax.model"
+
+/* The objective of model (stack index model_idx) on dataset (data_idx). The returned
+ * struct points into memory owned by the model userdata (valid while the model and the
+ * dataset stay on the stack); parameter x arrays alias the model's parameter mats, so
+ * optimizer updates are visible through m.W etc. */
+hm_objective *hmL_model_objective(lua_State *L, int model_idx, int data_idx, const char *fn);
+
+#endif

@@ -1,0 +1,41 @@
+/* The contract between models and optimizers: a differentiable objective over named
+ * parameter tensors. Models (hm_model*.c) build one; optimizers and the training loop
+ * (hm_optim*.c) only see this struct, so either side can change without the other. */
+#ifndef HM_OBJECTIVE_H
+#define HM_OBJECTIVE_H
+
+#include <stddef.h>
+#include "hm_status.h"
+
+typedef struct hm_param {
+  const char *name; /* "W", "K", "Q", "p", "v", "V" */
+  double *x;        /* values, length size, row-major */
+  double *grad;     /* gradient buffer, length size, written by eval */
+  size_t size;
+  size_t rows, cols; /* matrix shape (cols = 1 for vectors) */
+  int trainable;     /* optimizers update only trainable parameters */
+} hm_param;
+
+typedef struct hm_objective {
+  void *ctx;
+  int nparam;
+  hm_param *param;
+  /* Loss at the current parameters; with want_grad also fill grad of every trainable
+   * parameter. HM_ENONFINITE if the loss or a gradient is not finite. */
+  hm_status (*eval)(void *ctx, int want_grad, double *loss);
+  /* Optional (NULL when the model has no such notion): */
+  /* effective attention matrix W (d x d, e.g. K Q^T); w_size = d*d */
+  hm_status (*effective_w)(void *ctx, double *W);
+  size_t w_size;
+  /* attention probabilities, probs_size doubles (n x T, or n x T x T for sequence models) */
+  hm_status (*probs)(void *ctx, double *S);
+  size_t n, T, probs_size;
+  /* infimum of the loss if known (for the Polyak step), else NaN */
+  double loss_inf;
+  /* diagnostics of the last eval: minimum logit gap (top logit minus runner-up, min over
+   * samples) and whether some gradient underflowed to exactly zero */
+  double min_logit_gap;
+  int grad_underflow;
+} hm_objective;
+
+#endif
