@@ -113,4 +113,49 @@ hm_status hm_svm_certify_w(const hm_wcons *c, double *W, const double *lambda,
 hm_status hm_svm_rank(const double *W, size_t rows, size_t cols, double rtol, int *rank,
                       double *gap, double *s);
 
+/* ---- constraint builders (hm_svm_build.c); all indices 0-based ---------------------- */
+
+/* Att-SVM rows for W: for each sample i and token t != alpha[i]:
+ *   a = x_{i,alpha_i} - x_{it},  z = z_i (Z row i, or token `query` of sample i when Z is
+ *   NULL),  b = rhs ? rhs[i] : 1.
+ * X is n x T x d. Outputs have room for n*(T-1) rows; sample/token may be NULL.
+ * HM_EARG when an alpha is out of range or query is out of range with Z NULL. */
+hm_status hm_svm_build_w(const double *X, size_t n, size_t T, size_t d, const double *Z,
+                         size_t query, const size_t *alpha, const double *rhs, double *A,
+                         double *Zr, double *b, size_t *sample, size_t *token, size_t *m_out);
+
+/* Vector rows from keys (n x T x dk): f = k_{i,alpha_i} - k_{it}, b = rhs ? rhs[i] : 1. */
+hm_status hm_svm_build_p(const double *Kx, size_t n, size_t T, size_t dk, const size_t *alpha,
+                         const double *rhs, double *F, double *b, size_t *sample, size_t *token,
+                         size_t *m_out);
+
+/* Sequence-output rows (SAtt-SVM, theory.md C.5): alpha is n x T (selected key per query
+ * position k); for every i, k and t in V(k) \ {alpha_ik} (V(k) = all tokens, or 0..k when
+ * causal): a = x_{i,alpha_ik} - x_{it}, z = x_{ik}, b = 1. Positions with |V(k)| = 1 give
+ * no rows. Room for n*T*(T-1) rows; sample/pos/token may be NULL. alpha_ik must lie in V(k). */
+hm_status hm_svm_build_seq(const double *X, size_t n, size_t T, size_t d, const size_t *alpha,
+                           int causal, double *A, double *Zr, double *b, size_t *sample,
+                           size_t *pos, size_t *token, size_t *m_out);
+
+/* ---- generalized SVM equivalence (hm_svm_gen.c, theory.md C.4, solvers.md 2.6) -------- */
+
+typedef struct hm_svm_gen_result {
+  double *Wfin, *Wdir, *Weq;   /* d x d each (caller-allocated) */
+  double R;                    /* NaN when no W_GD was given */
+  double fin_residual;         /* max |<B_k, W_fin> - c_k|, relative to max(1, max |c_k|) */
+  double dir_eq_residual;      /* max |<B_k, W_dir>| / |W_dir|_F */
+  int eq_rank;                 /* rank of the equality rows */
+  size_t n_eq, n_ineq;         /* rows of the two systems after reduction */
+  hm_svm_result dir;           /* certificate of the W_dir SVM (x = Wdir, lambda n_ineq) */
+} hm_svm_gen_result;
+
+/* sel is n x T flags (1 = selected token, in O_i); every sample needs >= 1 selected token.
+ * Wgd (d x d) may be NULL, then logits (n x T: log-probabilities or logits) give the
+ * equality right-hand sides c = logit_tau - logit_ref. Exactly one of Wgd / logits is used
+ * (Wgd wins). Z NULL = self-attention with query token `query`. res->dir.lambda and
+ * res->dir.farkas need room for n*T*T entries. */
+hm_status hm_svm_gen(const double *X, size_t n, size_t T, size_t d, const double *Z,
+                     size_t query, const unsigned char *sel, const double *Wgd,
+                     const double *logits, const hm_svm_opts *o, hm_svm_gen_result *res);
+
 #endif
