@@ -188,7 +188,7 @@ static size_t *getalpha(lua_State *L, int idx, size_t n, size_t T, const char *f
     for (size_t i = 0; i < n; i++) {
       double v = m->data[i];
       if (v != floor(v) || v < 1 || v > (double)T)
-        hmL_argerror(L, fn, argn, "alpha[%d]: token index in [1, %d] expected, got %g", (int)i + 1,
+        hmL_argerror(L, fn, argn, "alpha[%d]: token index in [1, %d] expected, got %f", (int)i + 1,
                      (int)T, v);
       al[i] = (size_t)v - 1;
     }
@@ -221,7 +221,7 @@ static size_t *getalpha2(lua_State *L, int idx, size_t n, size_t T, const char *
     for (size_t i = 0; i < n * T; i++) {
       double v = m->data[i];
       if (v != floor(v) || v < 1 || v > (double)T)
-        hmL_argerror(L, fn, argn, "alpha: token index in [1, %d] expected, got %g", (int)T, v);
+        hmL_argerror(L, fn, argn, "alpha: token index in [1, %d] expected, got %f", (int)T, v);
       al[i] = (size_t)v - 1;
     }
     return al;
@@ -266,11 +266,16 @@ static void getsopts(lua_State *L, int oi, const char *fn, sopts *so) {
   else if (!strcmp(meth, "ipm")) so->o.method = HM_SVM_IPM;
   else if (!strcmp(meth, "activeset")) so->o.method = HM_SVM_ACTIVESET;
   else hmL_error(L, fn, "option method: \"auto\", \"ipm\" or \"activeset\" expected, got \"%s\"", meth);
+  const char *form = hmL_optstring(L, oi, "form", "auto", fn);
+  if (!strcmp(form, "auto")) so->o.form = 0;
+  else if (!strcmp(form, "dual")) so->o.form = 1;
+  else if (!strcmp(form, "primal")) so->o.form = 2;
+  else hmL_error(L, fn, "option form: \"auto\", \"dual\" or \"primal\" expected, got \"%s\"", form);
   so->support_tol = hmL_optnumber(L, oi, "support_tol", 1e-6, fn);
   if (!(so->support_tol > 0)) hmL_error(L, fn, "option support_tol must be positive");
 }
 
-#define COMMON_OPTS "tol", "max_iter", "method", "support_tol"
+#define COMMON_OPTS "tol", "max_iter", "method", "support_tol", "form"
 
 static const char *status_name(hm_svm_status s) {
   switch (s) {
@@ -439,7 +444,7 @@ static void getnorm(lua_State *L, int oi, const char *key, const char *fn, int a
   } else if (t == LUA_TNUMBER) {
     double p = lua_tonumber(L, -1);
     if (!(p > 1) || !isfinite(p))
-      hmL_error(L, fn, "option %s: p in (1, inf) expected, got %g", key, p);
+      hmL_error(L, fn, "option %s: p in (1, inf) expected, got %f", key, p);
     if (p != 2) {
       ns->kind = 2;
       ns->p = p;
@@ -452,6 +457,8 @@ static void getnorm(lua_State *L, int oi, const char *key, const char *fn, int a
 
 static hm_status solve_w(lua_State *L, const char *fn, const hm_wcons *c, const normspec *ns,
                          const hm_svm_opts *o, hm_svm_result *r) {
+  if (o->form == 2)
+    hmL_error(L, fn, "option form: \"primal\" applies to vector problems only (svm.hard_margin, svm.prompt, svm.head)");
   if (ns->kind == 0) return hm_svm_qp_w(c, o, r);
 #if HM_HAVE_CONIC
   hm_svm_opts oc = *o;
@@ -513,7 +520,7 @@ static hm_status solve_vec(lua_State *L, const char *fn, const hm_vcons *c, cons
   (void)c;
   (void)o;
   (void)r;
-  hmL_error(L, fn, "l_p norms (p = %g) are not available yet (the conic solvers have not landed in this build)",
+  hmL_error(L, fn, "l_p norms (p = %f) are not available yet (the conic solvers have not landed in this build)",
             ns->p);
   return HM_EARG;
 #endif
@@ -539,7 +546,7 @@ static int l_hard_margin(lua_State *L) {
   finite_or_error(L, &X, fn, "X");
   for (size_t i = 0; i < m; i++)
     if (y.data[i] != 1 && y.data[i] != -1)
-      hmL_argerror(L, fn, 2, "labels must be +1 or -1, got %g at %d", y.data[i], (int)i + 1);
+      hmL_argerror(L, fn, 2, "labels must be +1 or -1, got %f at %d", y.data[i], (int)i + 1);
   int bias = hmL_optboolean(L, 3, "bias", 0, fn);
   normspec ns;
   getnorm(L, 3, "p", fn, 0, &ns);
@@ -716,7 +723,7 @@ static const double *getY(lua_State *L, int oi, const dsrc *ds, const char *fn) 
   }
   if (Y)
     for (size_t i = 0; i < n; i++)
-      if (Y[i] != 1 && Y[i] != -1) hmL_error(L, fn, "labels must be +1 or -1, got %g at %d", Y[i], (int)i + 1);
+      if (Y[i] != 1 && Y[i] != -1) hmL_error(L, fn, "labels must be +1 or -1, got %f at %d", Y[i], (int)i + 1);
   return Y;
 }
 
@@ -906,7 +913,7 @@ static int l_gen(lua_State *L) {
   double tau_h = hmL_optnumber(L, 3, "tau_h", 1e-3, fn);
   double tau_l = hmL_optnumber(L, 3, "tau_l", 1e-6, fn);
   if (!(tau_l > 0 && tau_h > tau_l && tau_h < 1))
-    hmL_error(L, fn, "thresholds must satisfy 0 < tau_l < tau_h < 1 (got %g, %g)", tau_l, tau_h);
+    hmL_error(L, fn, "thresholds must satisfy 0 < tau_l < tau_h < 1 (got %f, %f)", tau_l, tau_h);
   normspec ns;
   getnorm(L, 3, "norm", fn, 1, &ns);
   if (ns.kind != 0)
@@ -1038,7 +1045,7 @@ static int l_rank(lua_State *L) {
   char b[80];
   if (W.rank != 2) hmL_argerror(L, fn, 1, "matrix expected, got shape %s", arrshape(&W, b));
   double rtol = hmL_optnumber(L, 2, "rtol", 1e-6, fn);
-  if (!(rtol >= 0 && rtol < 1)) hmL_error(L, fn, "option rtol must lie in [0, 1), got %g", rtol);
+  if (!(rtol >= 0 && rtol < 1)) hmL_error(L, fn, "option rtol must lie in [0, 1), got %f", rtol);
   finite_or_error(L, &W, fn, "W");
   size_t k = W.dim[0] < W.dim[1] ? W.dim[0] : W.dim[1];
   hm_mat *sv = hmL_newvec(L, k, fn);

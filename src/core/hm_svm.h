@@ -42,6 +42,8 @@ typedef struct hm_svm_opts {
   double tol;      /* requested certified relative gap (1e-9 QPs, 1e-6 nuclear) */
   int max_iter;
   int method;      /* hm_svm_method (QP family only; 0 = auto) */
+  int form;        /* QP IPM form: 0 auto (primal iff vector rows, m > N and m > 500),
+                      1 dual (Gram), 2 primal (vector rows only) */
 } hm_svm_opts;
 
 /* Caller allocates x (N or d*d), lambda (m) and farkas (m); the solver fills them. */

@@ -20,6 +20,7 @@ void hm_svm_opts_default(hm_svm_opts *o) {
   o->tol = 1e-9;
   o->max_iter = 100;
   o->method = HM_SVM_AUTO;
+  o->form = 0;
 }
 
 enum { IPM_OK = 0, IPM_DIVERGED = 1, IPM_FAILED = 2, IPM_NOMEM = 3, IPM_INTR = 4 };
@@ -540,7 +541,11 @@ hm_status hm_svm_solve_prob(const hm_svm_prob *p, const hm_svm_opts *o, hm_svm_r
     st = HM_ENOMEM;
     goto out;
   }
-  int use_primal = p->kind == 0 && mr > N && mr > 500;
+  if (o->form == 2 && p->kind != 0) {
+    st = HM_EARG;
+    goto out;
+  }
+  int use_primal = p->kind == 0 && (o->form == 2 || (o->form == 0 && mr > N && mr > 500));
   int ipm_status = IPM_FAILED, iters = 0;
   int run_ipm = o->method != HM_SVM_ACTIVESET;
   if (!use_primal && (double)mr * (double)mr > 4e8) {
