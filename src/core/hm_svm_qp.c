@@ -44,14 +44,14 @@ static int chol_reg(double *H, const double *H0, size_t n) {
   for (int attempt = 0; attempt < 6; attempt++) {
     memcpy(H, H0, n * n * sizeof *H);
     for (size_t i = 0; i < n; i++) H[i * n + i] += delta;
-    if (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', (lapack_int)n, H, (lapack_int)n) == 0) return 0;
+    if (LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'U', (lapack_int)n, H, (lapack_int)n) == 0) return 0;
     delta = delta == 0 ? 1e-14 * fmax(tr / (double)n, 1e-300) : delta * 100;
   }
   return 1;
 }
 
 static void chol_solve(const double *L, size_t n, double *x) {
-  LAPACKE_dpotrs(LAPACK_ROW_MAJOR, 'L', (lapack_int)n, 1, L, (lapack_int)n, x, 1);
+  LAPACKE_dpotrs_work(LAPACK_COL_MAJOR, 'U', (lapack_int)n, 1, L, (lapack_int)n, x, (lapack_int)n);
 }
 
 /* Dual IPM: min 1/2 l^T K l - b^T l, l >= 0, c^T l = 0 (c may be NULL).
@@ -267,7 +267,7 @@ static int ipm_primal(size_t m, size_t N, size_t nfree, const double *F, const d
                     H, (int)N);
         for (size_t j = 0; j < N; j++) H[j * N + j] += (j < np ? 1.0 : 0.0) + delta;
       }
-      fail = LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', (lapack_int)N, H, (lapack_int)N) != 0;
+      fail = LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'U', (lapack_int)N, H, (lapack_int)N) != 0;
     }
     if (fail) break;
     double sigma_mu = 0;
@@ -360,7 +360,7 @@ static int polish(const hm_svm_prob *p, const size_t *S, size_t ns, double *lam)
     double *Lc = malloc(ns * ns * sizeof *Lc);
     if (Lc) {
       memcpy(Lc, M, ns * ns * sizeof *Lc);
-      if (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', (lapack_int)ns, Lc, (lapack_int)ns) == 0) {
+      if (LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'U', (lapack_int)ns, Lc, (lapack_int)ns) == 0) {
         /* reject a numerically singular factor */
         double dmin = INFINITY, dmax = 0;
         for (size_t i = 0; i < ns; i++) {
@@ -369,7 +369,7 @@ static int polish(const hm_svm_prob *p, const size_t *S, size_t ns, double *lam)
           if (v > dmax) dmax = v;
         }
         if (dmin > 1e-7 * dmax) {
-          LAPACKE_dpotrs(LAPACK_ROW_MAJOR, 'L', (lapack_int)ns, 1, Lc, (lapack_int)ns, rhs, 1);
+          LAPACKE_dpotrs_work(LAPACK_COL_MAJOR, 'U', (lapack_int)ns, 1, Lc, (lapack_int)ns, rhs, (lapack_int)ns);
           ok = 1;
         }
       }
@@ -602,6 +602,38 @@ hm_status hm_svm_solve_prob(const hm_svm_prob *p, const hm_svm_opts *o, hm_svm_r
       for (size_t i = 0; i < mr; i++) cs[i] = hm_svm_prob_free(p, R[i]) / nrm[R[i]];
     }
   }
+  int as_done = 0;
+  if (o->method == HM_SVM_AUTO && !p->nfree && Ks && mr <= 300) {
+    /* small problems: the exact active set first (cheaper than the IPM at this size) */
+    int steps = 0;
+    int gi = hm_svm_activeset_gram(mr, Ks, bs, 50 * (int)mr + 1000, ls, &steps);
+    if (gi == -1) {
+      st = HM_ENOMEM;
+      goto out;
+    }
+    res->iterations += steps;
+    as_done = 1;
+    if (gi == 1) {
+      double *cert = calloc(m, sizeof *cert);
+      if (!cert) {
+        st = HM_ENOMEM;
+        goto out;
+      }
+      for (size_t i = 0; i < mr; i++) cert[R[i]] = ls[i] / nrm[R[i]];
+      res->method_used = HM_SVM_ACTIVESET;
+      set_infeasible(p, cert, res, t0);
+      free(cert);
+      goto out;
+    }
+    if (gi == 0) {
+      memset(lam, 0, m * sizeof *lam);
+      for (size_t i = 0; i < mr; i++) lam[R[i]] = ls[i] / nrm[R[i]];
+      st = eval_cand(p, &best, lam, 0, 1);
+      if (st != HM_OK) goto out;
+      res->method_used = HM_SVM_ACTIVESET;
+      if (best.valid && best.r.rel_gap <= tol) run_ipm = 0;
+    }
+  }
   if (run_ipm) {
     double beta = 0;
     if (use_primal) {
@@ -636,6 +668,7 @@ hm_status hm_svm_solve_prob(const hm_svm_prob *p, const hm_svm_opts *o, hm_svm_r
         cand t = best;
         best = cur;
         cur = t;
+        res->method_used = HM_SVM_IPM;
       }
       /* support guess: multiplier larger than slack (scaled) */
       double lmax = 0;
@@ -657,12 +690,13 @@ hm_status hm_svm_solve_prob(const hm_svm_prob *p, const hm_svm_opts *o, hm_svm_r
           cand t = best;
           best = cur;
           cur = t;
+          res->method_used = HM_SVM_IPM;
         }
       }
     }
   }
   /* active set: requested, or the IPM did not certify (no free variable, Gram available) */
-  int need_as = o->method == HM_SVM_ACTIVESET || !best.valid || best.r.rel_gap > tol;
+  int need_as = !as_done && (o->method == HM_SVM_ACTIVESET || !best.valid || best.r.rel_gap > tol);
   if (need_as) {
     double *Kf = Ks;
     int own = 0;
