@@ -408,6 +408,19 @@ describe("hardmax.complete", function()
     assert.are.same({ "hm_g:rand", "hm_g:randint", "hm_g:randn" }, c)
     assert.are.same({ "hm_g:sign", "hm_g:split", "hm_g:state" }, complete("hm_g:s"))
     _G.hm_g = nil
+    -- __index dispatching through a function: the metatable's own (non __) functions are listed
+    local f = io.tmpfile()
+    local orig = getmetatable(f)
+    _G.hm_u = f
+    debug.setmetatable(f, { __index = function() error("must not be called") end,
+      alpha = function() end, alpine = function() end, __hidden = function() end, beta = 1 })
+    assert.are.same({ "hm_u:alpha", "hm_u:alpine" }, complete("hm_u:al"))
+    assert.are.same({ "hm_u:alpha", "hm_u:alpine" }, complete("hm_u:"))
+    assert.are.same({ "hm_u.alpha", "hm_u.alpine", "hm_u.beta" }, complete("hm_u."))
+    assert.are.same({ "hm_u:__hidden" }, complete("hm_u:__h"))
+    debug.setmetatable(f, orig)
+    f:close()
+    _G.hm_u = nil
     _G.hm_s = "text"
     assert.are.same({ "hm_s:upper" }, complete("hm_s:up"))
     _G.hm_s = nil
