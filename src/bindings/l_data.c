@@ -181,7 +181,7 @@ static int data_new(lua_State *L) {
 static hm_rng *opt_rng(lua_State *L, int opts, const char *fn, hm_rng *local, int *has_seed,
                        lua_Integer *seed) {
   *has_seed = 0;
-  if (lua_isnoneornil(L, opts)) return hmL_optrng(L, 0, fn);
+  if (lua_isnoneornil(L, opts)) return hmL_optrng(L, lua_gettop(L) + 1, fn);
   int t = lua_getfield(L, opts, "rng");
   lua_pop(L, 1);
   int ts = lua_getfield(L, opts, "seed");
@@ -201,7 +201,7 @@ static hm_rng *opt_rng(lua_State *L, int opts, const char *fn, hm_rng *local, in
     lua_pop(L, 1); /* anchored in the options table */
     return g;
   }
-  return hmL_optrng(L, 0, fn);
+  return hmL_optrng(L, lua_gettop(L) + 1, fn);
 }
 
 static void check_sizes(lua_State *L, const char *fn, size_t *n, size_t *T, size_t *d) {

@@ -405,9 +405,9 @@ static int model_grad(lua_State *L) {
 }
 
 static int model_W(lua_State *L) {
-  hm_lmodel *u = checkmodel(L, 1, "model.W");
+  hm_lmodel *u = checkmodel(L, 1, "model.effective_w");
   size_t d = u->m.c.d;
-  hm_mat *W = hmL_newmat2(L, d, d, "model.W");
+  hm_mat *W = hmL_newmat2(L, d, d, "model.effective_w");
   hm_model_effective_w(&u->m, W->data);
   return 1;
 }
@@ -619,7 +619,7 @@ static const luaL_Reg meta[] = {{"__index", model_index},
                                 {NULL, NULL}};
 static const luaL_Reg methods[] = {
   {"forward", model_forward}, {"probs", model_probs},       {"loss", model_loss},
-  {"grad", model_grad},       {"W", model_W},               {"selected", model_selected},
+  {"grad", model_grad},       {"effective_w", model_W},               {"selected", model_selected},
   {"gradcheck", model_gradcheck}, {"clone", model_clone},   {"init", model_init},
   {"diagnostics", model_diagnostics}, {NULL, NULL}};
 static const luaL_Reg funcs[] = {{"attention", model_attention}, {NULL, NULL}};
