@@ -50,7 +50,7 @@ static hm_status svd_thin(double *a, size_t rows, size_t cols, double *s, double
   memcpy(copy, a, sz * sizeof(double));
   lapack_int info;
   if (u) info = LAPACKE_dgesdd(LAPACK_ROW_MAJOR, 'S', m, n, a, n, s, u, kk, vt, n);
-  else info = LAPACKE_dgesdd(LAPACK_ROW_MAJOR, 'N', m, n, a, n, s, NULL, 1, NULL, 1);
+  else info = LAPACKE_dgesdd(LAPACK_ROW_MAJOR, 'N', m, n, a, n, s, NULL, kk > 0 ? kk : 1, NULL, n > 0 ? n : 1);
   if (info > 0) { /* dgesdd did not converge: retry with dgesvd */
     memcpy(a, copy, sz * sizeof(double));
     double *superb = (double *)malloc((k ? k : 1) * sizeof(double));
@@ -59,7 +59,8 @@ static hm_status svd_thin(double *a, size_t rows, size_t cols, double *s, double
       return HM_ENOMEM;
     }
     if (u) info = LAPACKE_dgesvd(LAPACK_ROW_MAJOR, 'S', 'S', m, n, a, n, s, u, kk, vt, n, superb);
-    else info = LAPACKE_dgesvd(LAPACK_ROW_MAJOR, 'N', 'N', m, n, a, n, s, NULL, 1, NULL, 1, superb);
+    else info = LAPACKE_dgesvd(LAPACK_ROW_MAJOR, 'N', 'N', m, n, a, n, s, NULL, kk > 0 ? kk : 1, NULL,
+                               n > 0 ? n : 1, superb);
     free(superb);
   }
   free(copy);
@@ -282,7 +283,8 @@ static hm_status solve_one(rp_ctx *c, const double *rho, double *x, double *lip_
     if (grad_at_x && (it % cfg->check == 0 || it >= cfg->max_iter)) {
       st = certify(c, x, gx, rho, lip, scr, &gap, &pg);
       if (st != HM_OK) return st;
-      double scale = fx > DBL_MIN ? fx : DBL_MIN;
+      double excess = isfinite(c->obj->loss_inf) ? fx - c->obj->loss_inf : fx;
+      double scale = excess > DBL_MIN ? excess : DBL_MIN;
       if (gap <= cfg->tol * scale) {
         conv = 1;
         break;
