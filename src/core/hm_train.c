@@ -208,6 +208,7 @@ hm_status hm_train_run(hm_optim *o, hm_objective *obj, hm_train_cfg *cfg, hm_tra
         res->step = k;
         break;
       }
+      if (cfg->steps) cfg->steps[row] = (double)k;
       row++;
       recorded = 1;
       if (cfg->callback) {

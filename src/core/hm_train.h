@@ -64,6 +64,7 @@ typedef struct hm_train_cfg {
   void *cb_ud;
   double *wbuf;            /* w_size scratch when effective W is recorded, else NULL */
   double *sbuf;            /* probs_size scratch when softmax is recorded, else NULL */
+  double *steps;           /* optional: the step index k of every recorded row */
 } hm_train_cfg;
 
 typedef struct hm_train_result {
