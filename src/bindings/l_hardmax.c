@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "hm_embedded.h"
+#include "hm_lcomplete.h"
 #include "hm_lsys.h"
 #include "hm_lua.h"
 #include "lualib.h"
@@ -69,7 +70,8 @@ static int hm_seed(lua_State *L) {
 }
 
 static const luaL_Reg hm_funcs[] = {
-  {"config", hm_config}, {"threads", hm_threads}, {"seed", hm_seed}, {NULL, NULL}};
+  {"config", hm_config}, {"threads", hm_threads}, {"seed", hm_seed},
+  {"complete", hmL_complete}, {NULL, NULL}};
 
 static void set_preloads(lua_State *L) {
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
