@@ -223,11 +223,14 @@ end
 
 -- runs one trial in-process; returns the record
 local function run_trial(trial, run_fn, seed, names)
-  local g = sys.rng_split(seed, trial.key)
+  local g = require("hardmax.rng").new(seed):split(trial.key)
   local cfg = make_cfg(trial.params, names)
   local tb
   local ok, res = xpcall(run_fn, function(e)
+    -- only the frames of the run function: the rest depends on how the sweep was driven
     tb = debug.traceback(nil, 2)
+    local cut = tb:find("\n\t%[C%]: in function 'xpcall'")
+    if cut then tb = tb:sub(1, cut - 1) end
     return e
   end, cfg, trial.run, g)
   local rec = { key = trial.key, params = trial.params, run = trial.run, index = trial.index }
@@ -332,6 +335,7 @@ end
 local function collect_dir(dir, into, sources)
   local tdir = join(dir, "trials")
   local names = sys.listdir(tdir)
+  local own = {}
   if names then
     for _, name in ipairs(names) do
       if name:match("^%x+%.json$") then
@@ -339,6 +343,7 @@ local function collect_dir(dir, into, sources)
         local line = assert(read_file(path)):gsub("\n$", "")
         local t = parse_record(line, path)
         t.line = line
+        own[t.key] = true
         local prev = into[t.key]
         if prev and prev.line ~= line then
           -- an ok record beats a failed one; two different ok records are a conflict
@@ -352,7 +357,8 @@ local function collect_dir(dir, into, sources)
       end
     end
   end
-  -- a merged results.jsonl counts as well (merging merged directories)
+  -- a merged results.jsonl contributes the trials that have no trial file (merging merged
+  -- directories); trial files are the primary record
   local s = read_file(join(dir, "results.jsonl"))
   if s then
     local n = 0
@@ -360,11 +366,13 @@ local function collect_dir(dir, into, sources)
       n = n + 1
       local t = parse_record(line, join(dir, "results.jsonl") .. ":" .. n)
       t.line = line
-      local prev = into[t.key]
-      if not prev or (prev.status ~= "ok" and t.status == "ok") then
-        into[t.key], sources[t.key] = t, join(dir, "results.jsonl")
-      elseif prev.line ~= line and prev.status == "ok" and t.status == "ok" then
-        error(("exp.merge: conflicting results for trial %s in %s and %s"):format(t.key, sources[t.key], join(dir, "results.jsonl")), 0)
+      if not own[t.key] then
+        local prev = into[t.key]
+        if not prev or (prev.status ~= "ok" and t.status == "ok") then
+          into[t.key], sources[t.key] = t, join(dir, "results.jsonl")
+        elseif prev.line ~= line and prev.status == "ok" and t.status == "ok" then
+          error(("exp.merge: conflicting results for trial %s in %s and %s"):format(t.key, sources[t.key], join(dir, "results.jsonl")), 0)
+        end
       end
     end
   end

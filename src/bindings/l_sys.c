@@ -389,19 +389,6 @@ static int sys_time(lua_State *L) {
   return 1;
 }
 
-/* sys.rng_split(seed, key) -> rng: the child stream of rng.new(seed) for the string key
- * (the same as rng.new(seed):split(key): hm_rng_split on the key bytes). */
-static int sys_rng_split(lua_State *L) {
-  lua_Integer seed = hmL_checkint(L, 1, "sys.rng_split");
-  size_t len;
-  const char *key = luaL_checklstring(L, 2, &len);
-  hm_rng parent;
-  hm_rng_seed(&parent, (uint64_t)seed);
-  hm_rng *child = hmL_newrng(L, 0);
-  hm_rng_split(&parent, key, len, child);
-  return 1;
-}
-
 /* sys.setenv(name, value|nil) — for tests and worker bookkeeping. */
 static int sys_setenv(lua_State *L) {
   const char *name = luaL_checkstring(L, 1);
@@ -418,7 +405,7 @@ static const luaL_Reg funcs[] = {
   {"writable", sys_access_w}, {"realpath", sys_realpath},   {"getcwd", sys_getcwd},
   {"exe", sys_exe},           {"hostname", sys_hostname},   {"isatty", sys_isatty},
   {"getpid", sys_getpid},     {"clock", sys_clock},         {"time", sys_time},
-  {"rng_split", sys_rng_split}, {"setenv", sys_setenv},     {NULL, NULL}};
+  {"setenv", sys_setenv},     {NULL, NULL}};
 
 int luaopen_hardmax_sys(lua_State *L) {
   luaL_newlib(L, funcs);
