@@ -4,7 +4,7 @@
 local json = require "hardmax.json"
 local sys = require "hardmax.sys"
 local o = exp.args(arg, {out = "out/reproduce", only = ""})
-local host = arg[-1]
+local host = sys.exe()
 local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 
 local scripts = {}
@@ -26,6 +26,7 @@ for _, f in ipairs(scripts) do
   local wall = sys.clock() - t0
   local rep = ok and pcall(json.decode, out:match("([^\n]+)\n*$") or "") and json.decode(out:match("([^\n]+)\n*$"))
   if type(rep) ~= "table" or rep.pass == nil then rep = { experiment = name, pass = false, error = out:sub(-2000) } end
+  sys.mkdir_p(dir)
   sys.write_atomic(dir .. "/output.txt", out)
   rows[#rows + 1] = { file = f, name = name, rep = rep, wall = wall }
   all_pass = all_pass and rep.pass == true

@@ -5,7 +5,7 @@
 local json = require "hardmax.json"
 local script, wanted = arg[1], arg[2] or ""
 assert(script, "usage: run_example.lua SCRIPT CHECKS [ARGS...]")
-local host = arg[-1]
+local host = require("hardmax.sys").exe()
 local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 local cmd = { q(host), q(script) }
 for i = 3, #arg do cmd[#cmd + 1] = q(arg[i]) end
