@@ -194,10 +194,13 @@ static char *read_line(const char *prompt) {
   return buf;
 }
 
+/* The prompt: tostring(_PROMPT or _PROMPT2), or the default when nil. Leaves one value on
+ * the stack (anchoring the string). */
 static const char *get_prompt(lua_State *L, int firstline) {
-  lua_getglobal(L, firstline ? "_PROMPT" : "_PROMPT2");
-  const char *p = lua_tostring(L, -1);
-  if (p == NULL) p = firstline ? LUA_PROMPT : LUA_PROMPT2;
+  if (lua_getglobal(L, firstline ? "_PROMPT" : "_PROMPT2") == LUA_TNIL)
+    return firstline ? LUA_PROMPT : LUA_PROMPT2;
+  const char *p = luaL_tolstring(L, -1, NULL);
+  lua_remove(L, -2);
   return p;
 }
 

@@ -317,6 +317,8 @@ describe_host("host REPL through a pipe", function()
     local out = repl("_PROMPT = 'hm> '\n_PROMPT2 = '.. '\nif true then\nend\n")
     local rest = out:match("^Lua[^\n]*\n(.*)$")
     assert.are.equal("> hm> hm> .. hm> \n", rest)
+    out = repl("_PROMPT = setmetatable({}, {__tostring = function() return 'T> ' end})\n_PROMPT = 7\n")
+    assert.are.equal("> T> 7\n", out:match("^Lua[^\n]*\n(.*)$"))
   end)
 
   it("reports errors without the program name and keeps going", function()
