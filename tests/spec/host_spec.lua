@@ -20,6 +20,11 @@ local function writefile(path, s)
   f:close()
 end
 
+-- shell fragment: wait (up to 20 s) until a file exists
+local function wait_for(path)
+  return "n=0; while [ ! -e " .. q(path) .. " ] && [ $n -lt 400 ]; do sleep 0.05; n=$((n+1)); done"
+end
+
 local tmpdirs = {}
 local function tmpdir()
   local p = io.popen("mktemp -d")
@@ -279,9 +284,11 @@ describe_host("host command line", function()
 
   slow_it("Ctrl-C (SIGINT) interrupts a running script with 'interrupted!'", function()
     local d = tmpdir()
-    local sh = string.format(
-      "env -u LUA_INIT -u LUA_INIT_5_4 %s -e 'while true do end' 2>%s & pid=$!; sleep 0.3; kill -INT $pid; wait $pid; echo $?",
-      q(H), q(d .. "/err"))
+    local mark = d .. "/running"
+    local sh = table.concat({
+      string.format("env -u LUA_INIT -u LUA_INIT_5_4 HM_MARK=%s %s -e %s 2>%s & pid=$!", q(mark),
+        q(H), q('io.open(os.getenv("HM_MARK"), "w"):close() while true do end'), q(d .. "/err")),
+      wait_for(mark), "sleep 0.1", "kill -INT $pid", "wait $pid; echo $?" }, "; ")
     local p = io.popen("sh -c " .. q(sh))
     local status = p:read("a")
     p:close()
@@ -339,18 +346,18 @@ describe_host("host REPL through a pipe", function()
 
   slow_it("Ctrl-C interrupts a running computation and returns to the prompt", function()
     local d = tmpdir()
-    local sh = string.format(table.concat({
-      "mkfifo %s/in",
-      "env -u LUA_INIT -u LUA_INIT_5_4 %s -i <%s/in >%s/out 2>%s/err & pid=$!",
-      "exec 3>%s/in",
-      "echo 'while true do end' >&3",
-      "sleep 0.4",
+    local mark = d .. "/running"
+    local sh = table.concat({
+      "mkfifo " .. q(d .. "/in"),
+      string.format("env -u LUA_INIT -u LUA_INIT_5_4 %s -i <%s >%s 2>%s & pid=$!", q(H),
+        q(d .. "/in"), q(d .. "/out"), q(d .. "/err")),
+      "exec 3>" .. q(d .. "/in"),
+      "echo " .. q(string.format("io.open(%q, 'w'):close() while true do end", mark)) .. " >&3",
+      wait_for(mark), "sleep 0.1",
       "kill -INT $pid",
-      "sleep 0.2",
       "echo 'print(\"alive\")' >&3",
       "exec 3>&-",
-      "wait $pid; echo $?" }, "; "),
-      d, q(H), d, d, d, d)
+      "wait $pid; echo $?" }, "; ")
     local p = io.popen("sh -c " .. q(sh))
     local status = p:read("a")
     p:close()
@@ -367,11 +374,14 @@ describe_host("host REPL on a terminal (libedit, via script(1))", function()
     if not have_script then return pending("script(1) not available") end
     local d = tmpdir()
     local hist = d .. "/hist"
-    -- keystrokes typed before readline starts are buffered by the terminal; Ctrl-C must wait
-    -- until the prompt is up (earlier it would kill the process, as in lua) and the next
-    -- keys until the cancelled read has returned
+    -- keystrokes typed early are buffered by the terminal; Ctrl-C must wait until the REPL is
+    -- up (the first line drops a marker file; earlier it would kill the process, as in lua)
+    -- and the following keys until the cancelled read has returned
+    local mark = d .. "/ready"
     local keys = table.concat({
-      "sleep 1; printf 'x = 1'; sleep 0.3; printf '\\003'; sleep 0.3",
+      "printf '%s\\n' " .. q(string.format("io.open(%q, 'w'):close()", mark)),
+      wait_for(mark),
+      "sleep 0.3; printf 'x = 1'; sleep 0.3; printf '\\003'; sleep 0.3",
       "printf 'hm_v = 4\\n'; printf 'hm_g = rng.new(42)\\n'",
       "printf 'hm_v + hm_g:randi\\t'; sleep 0.3; printf '(1, 6)\\n'",
       "printf 'for i = 1, 2 do\\n'; printf 'print(i)'; sleep 0.3; printf '\\003'; sleep 0.3",
