@@ -5,6 +5,7 @@
 
 #include "hm_embedded.h"
 #include "hm_lcomplete.h"
+#include "hm_lsys.h"
 #include "hm_lua.h"
 #include "lualib.h"
 
@@ -13,7 +14,8 @@ static const luaL_Reg c_modules[] = {
   {"mat", luaopen_hardmax_mat},     {"rng", luaopen_hardmax_rng},
   {"data", luaopen_hardmax_data},   {"loss", luaopen_hardmax_loss},
   {"model", luaopen_hardmax_model}, {"optim", luaopen_hardmax_optim},
-  {"svm", luaopen_hardmax_svm},     {NULL, NULL}};
+  {"svm", luaopen_hardmax_svm},     {"sys", luaopen_hardmax_sys},
+  {NULL, NULL}};
 
 /* Lua-side modules that become globals in the host (others are require-only). */
 static const char *const lua_globals[] = {"plot", "exp", NULL};
