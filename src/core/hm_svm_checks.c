@@ -28,11 +28,12 @@ hm_status hm_svm_rank(const double *W, size_t rows, size_t cols, double rtol, in
   }
   memcpy(a, W, rows * cols * sizeof *a);
   lapack_int info = LAPACKE_dgesdd(LAPACK_ROW_MAJOR, 'N', (lapack_int)rows, (lapack_int)cols, a,
-                                   (lapack_int)cols, sv, NULL, 1, NULL, 1);
+                                   (lapack_int)cols, sv, NULL, (lapack_int)rows, NULL,
+                                   (lapack_int)cols); /* row-major LAPACKE checks ldu/ldvt even for jobz='N' */
   if (info > 0) {
     memcpy(a, W, rows * cols * sizeof *a);
     info = LAPACKE_dgesvd(LAPACK_ROW_MAJOR, 'N', 'N', (lapack_int)rows, (lapack_int)cols, a,
-                          (lapack_int)cols, sv, NULL, 1, NULL, 1, sup);
+                          (lapack_int)cols, sv, NULL, (lapack_int)rows, NULL, (lapack_int)cols, sup);
   }
   hm_status st = HM_OK;
   if (info != 0) {
