@@ -115,7 +115,8 @@ static int uses_eps(const hm_optim *o) {
 
 hm_status hm_optim_validate(const hm_optim *o) {
   if (o->kind != HM_OPT_POLYAK && !(o->lr >= 0.0 && isfinite(o->lr))) return HM_EARG;
-  if (uses_eps(o) && !(o->eps >= 0.0 && isfinite(o->eps))) return HM_EARG;
+  if (uses_eps(o) && !(o->eps >= 0.0 && isfinite(o->eps)) && !(isnan(o->eps) && o->neps > 0))
+    return HM_EARG;
   for (int k = 0; k < o->neps; k++)
     if (!(o->eps_val[k] >= 0.0 && isfinite(o->eps_val[k]))) return HM_EARG;
   switch (o->kind) {
