@@ -610,7 +610,7 @@ static int optim_train(lua_State *L) {
 
 static int optim_regpath(lua_State *L) {
   const char *fn = "optim.regpath";
-  static const char *const keys[] = {"radii", "norm", "params", "iters", "tol", "check", NULL};
+  static const char *const keys[] = {"radii", "norm", "params", "iters", "tol", "check", "linf", NULL};
   lua_settop(L, 3);
   hm_objective *obj = hmL_model_objective(L, 1, 2, fn);
   if (lua_isnil(L, 3)) hmL_error(L, fn, "options table with radii = {...} expected");
@@ -717,12 +717,18 @@ static int optim_regpath(lua_State *L) {
   hm_mat *normv = hmL_newmat2(L, nr, (size_t)nb, fn);
   hm_mat *gapv = hmL_newvec(L, nr, fn);
   hm_mat *pgv = hmL_newvec(L, nr, fn);
+  hm_mat *kktv = hmL_newvec(L, nr, fn);
   long *its = (long *)lua_newuserdatauv(L, nr * sizeof(long), 0);
   int *conv = (int *)lua_newuserdatauv(L, nr * sizeof(int), 0);
   hm_regpath_cfg cfg = {ball, nsel, sel, separate, nr, rad->data, (long)iters, (long)check, tol,
                         sol->data, wsol ? wsol->data : NULL, lossv->data, normv->data,
-                        gapv->data, pgv->data, its, conv};
+                        gapv->data, pgv->data, its, conv, kktv->data};
+  double linf = hmL_optnumber(L, 3, "linf", obj->loss_inf, fn);
+  if (isinf(linf)) hmL_error(L, fn, "option 'linf': finite number expected");
+  double saved_inf = obj->loss_inf;
+  obj->loss_inf = linf;
   hm_status st = hm_regpath_run(obj, &cfg);
+  obj->loss_inf = saved_inf;
   if (st == HM_ENONFINITE) hmL_error(L, fn, "the loss or its gradient is not finite at a start point");
   hmL_check(L, fn, st);
   if (kq) /* report R = (|K|^2 + |Q|^2)/2 */
@@ -763,6 +769,8 @@ static int optim_regpath(lua_State *L) {
   lua_setfield(L, out, "gap");
   hmL_pushcopy(L, pgv, fn);
   lua_setfield(L, out, "pgnorm");
+  hmL_pushcopy(L, kktv, fn);
+  lua_setfield(L, out, "kkt");
   hm_mat *itv = hmL_newvec(L, nr, fn);
   lua_createtable(L, (int)nr, 0);
   for (size_t r = 0; r < nr; r++) {

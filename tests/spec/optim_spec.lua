@@ -361,7 +361,15 @@ describe("optim.regpath", function()
     local m = model.attention { v = ds.v }
     local W0 = tt(m.W)
     local radii = { 1, 3, 10, 31.6, 100 }
-    local r = optim.regpath(m, ds, { radii = radii, iters = 3000, tol = 1e-6 })
+    -- loss infimum for the fixed head: (1/n) sum_i logistic(max_t Y_i v.x_it)
+    local X, Y, v = tt(ds.X), tt(ds.Y), tt(ds.v)
+    local Linf = 0
+    for i = 1, #X do
+      local best = -math.huge
+      for t = 1, #X[i] do best = math.max(best, Y[i] * dot(X[i][t], v)) end
+      Linf = Linf + math.log(1 + math.exp(-best)) / #X
+    end
+    local r = optim.regpath(m, ds, { radii = radii, iters = 3000, tol = 1e-6, linf = Linf })
     assert.are.same(W0, tt(m.W))
     assert.are.same({ 5, 10, 10 }, { r.W:shape() })
     local L, N = tt(r.loss), tt(r.norm)
@@ -369,6 +377,7 @@ describe("optim.regpath", function()
       assert.is_true(N[k] <= radii[k] * (1 + 1e-12))
       assert.is_true(r.converged[k])
       if k > 1 then assert.is_true(L[k] < L[k - 1]) end
+      assert.is_true(L[k] > Linf)
       assert.is_true(tt(r.gap)[k] >= 0)
     end
     -- the path's limit is the max-margin direction of the selection it makes
