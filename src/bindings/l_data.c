@@ -78,6 +78,7 @@ static hm_ldata *new_data(lua_State *L, size_t n, size_t T, size_t d, int seq, i
   size_t dims[3] = {n, T, d}, nx;
   if (hm_shape_size(3, dims, &nx) != HM_OK) hmL_error(L, fn, "dataset too large");
   size_t ny = seq ? n * T : n, nz = hasZ ? n * d : 0, nV = Vr * Vc;
+  if (Vc && nV / Vc != Vr) hmL_error(L, fn, "dataset too large");
   size_t tot = nx + ny + nz + nv + nV;
   if (tot < nx || tot > ((size_t)-1) / sizeof(double) - 64) hmL_error(L, fn, "dataset too large");
   size_t header = (sizeof(hm_ldata) + 15) & ~(size_t)15;

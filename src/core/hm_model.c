@@ -2,6 +2,7 @@
 #include "hm_mat.h"
 
 #include <cblas.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,6 +146,9 @@ hm_status hm_model_eval(hm_model *m, const hm_dataset *ds, int want_grad, int mo
   const size_t n = ds->n, T = ds->T, d = c->d, dv = c->dv;
   const int seq = c->sequence;
   const size_t R = seq ? n * T : n;
+  /* BLAS takes int dimensions */
+  if (n * T > (size_t)INT_MAX / (d ? d : 1) || R * T > (size_t)INT_MAX || dv > (size_t)INT_MAX)
+    return HM_ENOMEM;
   /* parameters must be finite */
   for (int k = 0; k < HM_MP_COUNT; k++)
     if (m->x[k] && !hm_all_finite(m->x[k], m->rows[k] * m->cols[k])) return HM_ENONFINITE;
