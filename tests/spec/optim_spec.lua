@@ -444,7 +444,15 @@ describe("metric helpers", function()
     local P = tt(optim.project(A, 1.5))
     close(P[1][2], 1)
     assert.are.same({ { 1, 1.5 }, { 1.5, 0 } }, tt(optim.project(A, 1.5, math.huge)))
-    close(optim.lp_norm(optim.project(A, 2, "nuc"), 1) >= 0 and 1 or 0, 1)
+    -- nuclear ball: A symmetric with eigenvalues l1 > 0 > l2; singular values |l| shrink by
+    -- theta so that they sum to 2; P = f(A) with f(l1) = s1 - theta, f(l2) = -(|l2| - theta)
+    local l1, l2 = (1 + math.sqrt(17)) / 2, (1 - math.sqrt(17)) / 2
+    local theta = (l1 - l2 - 2) / 2
+    local mu1, mu2 = l1 - theta, l2 + theta
+    local a1, b1 = (mu1 - mu2) / (l1 - l2), (l1 * mu2 - l2 * mu1) / (l1 - l2)
+    local Pn = tt(optim.project(A, 2, "nuc"))
+    local Araw = { { 1, 2 }, { 2, 0 } }
+    for i = 1, 2 do for j = 1, 2 do close(Pn[i][j], a1 * Araw[i][j] + (i == j and b1 or 0), 1e-13) end end
     assert.has_error(function() optim.bregman(A, B, 1) end, "optim.bregman: bad argument #3 (p > 1 expected, got 1.0)")
     assert.has_error(function() optim.bregman(A, wmat { { 0, 0 }, { 0, 0 } }, 2) end,
       "optim.bregman: an argument is zero (its direction is undefined)")
