@@ -6,8 +6,9 @@ local data = require "hardmax.data"
 local model = require "hardmax.model"
 local optim = require "hardmax.optim"
 local rng = require "hardmax.rng"
+local mat = require "hardmax.mat"
 
-local tt = data._totable
+local function tt(a) return a:totable() end
 local function flat(a)
   local t, out = tt(a), {}
   local function rec(x)
@@ -23,8 +24,7 @@ local function close(a, b, tol)
   tol = tol or 1e-14
   assert.is_true(math.abs(a - b) <= tol * (1 + math.abs(b)), string.format("%.17g vs %.17g", a, b))
 end
--- a mat holding the d x d table t (through a W model's parameter)
-local function wmat(t, v) return model.attention { W = t, v = v or t[1] }.W end
+local wmat = mat.new
 
 local function grand_w(seed, opts)
   local ds = data.grand(6, 8, 10, { seed = seed })
@@ -118,7 +118,7 @@ describe("optimizer objects", function()
             x[j] = x[j] - 0.1 * (kind == "nesterov" and g[j] + 0.8 * st1[j] or st1[j])
           end
         end
-        ref.W = wmat((function() local t = {} for r = 1, 10 do t[r] = {} for c = 1, 10 do t[r][c] = x[(r - 1) * 10 + c] end end return t end)())
+        ref.W = mat.new(x, 10, 10)
         o:step(m, ds)
         local got = flat(m.W)
         for j = 1, #x do close(got[j], x[j], 1e-13) end
