@@ -67,7 +67,7 @@ static double *read_matrix(lua_State *L, int arg, const char *fn, const char *na
                    (int)i + 1, (int)lua_rawlen(L, -1), (int)c);
     for (size_t j = 0; j < c; j++) {
       lua_rawgeti(L, -1, (lua_Integer)j + 1);
-      if (!lua_isnumber(L, -1))
+      if (lua_type(L, -1) != LUA_TNUMBER)
         hmL_argerror(L, fn, arg, "%s: entry (%d, %d) must be a number, got %s", name,
                      (int)i + 1, (int)j + 1, luaL_typename(L, -1));
       p[i * c + j] = (double)lua_tonumber(L, -1);
@@ -104,7 +104,7 @@ static double *read_vector(lua_State *L, int arg, const char *fn, const char *na
   p = stack_buf(L, m, fn);
   for (size_t i = 0; i < m; i++) {
     lua_rawgeti(L, arg, (lua_Integer)i + 1);
-    if (!lua_isnumber(L, -1))
+    if (lua_type(L, -1) != LUA_TNUMBER)
       hmL_argerror(L, fn, arg, "%s: entry %d must be a number, got %s", name, (int)i + 1,
                    luaL_typename(L, -1));
     p[i] = (double)lua_tonumber(L, -1);
@@ -359,7 +359,7 @@ static int l_nuclear_admm_raw(lua_State *L) {
 }
 
 static double check_p(lua_State *L, int arg, const char *fn) {
-  if (!lua_isnumber(L, arg))
+  if (lua_type(L, arg) != LUA_TNUMBER)
     hmL_argerror(L, fn, arg, "p: number expected, got %s", luaL_typename(L, arg));
   double p = (double)lua_tonumber(L, arg);
   if (!(p > 1.0) || !isfinite(p))
