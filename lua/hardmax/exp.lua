@@ -503,6 +503,49 @@ function M.summary(results, opts)
   return rows
 end
 
+--- Element-wise mean and sample std of an array-valued metric (e.g. a loss curve) per grid
+--- point: rows {params, n, mean = {...}, std = {...}} sorted like the merge. Arrays of
+--- different lengths are an error; failed trials are skipped.
+function M.curves(results, metric)
+  local fn = "exp.curves"
+  if type(results) ~= "table" then fail(fn, "bad argument #1 (results expected, got %s)", type(results)) end
+  if type(metric) ~= "string" then fail(fn, "bad argument #2 (metric name expected, got %s)", type(metric)) end
+  local groups, order = {}, {}
+  for _, t in ipairs(results) do
+    if t.status == "ok" then
+      local v = t.metrics and t.metrics[metric]
+      if type(v) ~= "table" then fail(fn, "trial %s: metric '%s' is not an array (got %s)", t.key, metric, type(v)) end
+      local pkey = M.trial_key(t.params, 0)
+      local g = groups[pkey]
+      if not g then
+        g = { params = t.params, curves = {}, first = t }
+        groups[pkey] = g
+        order[#order + 1] = g
+      end
+      if #g.curves > 0 and #v ~= #g.curves[1] then
+        fail(fn, "trial %s: metric '%s' has length %d, other runs %d", t.key, metric, #v, #g.curves[1])
+      end
+      g.curves[#g.curves + 1] = v
+    end
+  end
+  table.sort(order, function(a, b) return trial_less(a.first, b.first) end)
+  local rows = {}
+  for _, g in ipairs(order) do
+    local n, len = #g.curves, #g.curves[1]
+    local mean, std = {}, {}
+    for i = 1, len do
+      local sum = 0
+      for _, c in ipairs(g.curves) do sum = sum + c[i] end
+      local m = sum / n
+      local ss = 0
+      for _, c in ipairs(g.curves) do ss = ss + (c[i] - m) ^ 2 end
+      mean[i], std[i] = m, n > 1 and math.sqrt(ss / (n - 1)) or 0.0
+    end
+    rows[#rows + 1] = { params = g.params, n = n, mean = mean, std = std }
+  end
+  return rows
+end
+
 local function g6(x)
   if type(x) ~= "number" then return tostring(x) end
   if mtype(x) == "integer" then return fmt("%d", x) end

@@ -218,6 +218,21 @@ describe("exp", function()
     end)
   end)
 
+  describe("curves", function()
+    it("averages array metrics element-wise per grid point", function()
+      local res = exp.sweep { grid = { a = { 1, 2 } }, runs = 3, quiet = true,
+        run = function(cfg, r) return { c = { r * cfg.a, 10.0 } } end }
+      local rows = exp.curves(res, "c")
+      assert.are.equal(2, #rows)
+      assert.are.same({ a = 2 }, rows[2].params)
+      assert.are.equal(3, rows[2].n)
+      assert.are.same({ 4.0, 10.0 }, rows[2].mean)
+      assert.are.same({ 2.0, 0.0 }, rows[2].std)
+      assert.has_error(function() exp.curves(res, "nope") end,
+        "exp.curves: trial a=1;run=1: metric 'nope' is not an array (got nil)")
+    end)
+  end)
+
   describe("writers", function()
     it("write_csv quotes per RFC 4180 and flattens nested tables", function()
       local d = newtmp()
