@@ -6,7 +6,7 @@ local exp = require "hardmax.exp"
 local json = require "hardmax.json"
 local sys = require "hardmax.sys"
 
-local HARDMAX = os.getenv("HARDMAX") or "build/hardmax"
+local HARDMAX = sys.realpath(os.getenv("HARDMAX") or "build/hardmax") or "hardmax"
 
 local function sh(cmd)
   local p = io.popen(cmd .. " 2>&1; echo \"rc=$?\"")
@@ -390,6 +390,19 @@ describe("exp", function()
       ok, rep = exp.verify(d .. "/v")
       assert.is_false(ok)
       assert.truthy(rep:find("changed since the run", 1, true))
+    end)
+
+    it("shows a progress bar only when stderr is a terminal", function()
+      local d = setup()
+      local rc, out = run(d, "--out quiet --jobs 2")
+      assert.are.equal(0, rc, out)
+      assert.is_nil(out:find("trials/s", 1, true))
+      if os.execute("command -v script >/dev/null 2>&1") then -- util-linux: run under a pty
+        rc, out = sh(string.format("script -qec \"cd '%s' && %s sweep.lua --out tty\" /dev/null", d, HARDMAX))
+        assert.are.equal(0, rc, out)
+        assert.truthy(out:find("[##############################] 12/12", 1, true), out)
+        assert.truthy(out:find("trials/s  ETA 0s", 1, true), out)
+      end
     end)
 
     it("cli reports usage errors", function()
