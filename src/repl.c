@@ -5,6 +5,7 @@
  * terminal (a pipe or a file: `hardmax -i < script`), prompts go to stdout and lines are
  * read with getline, so the REPL can be driven and tested without a terminal. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 #define HM_HISTORY_MAX 1000
 #define EOFMARK "<eof>"
 #define marklen (sizeof(EOFMARK) / sizeof(char) - 1)
+#define REPL_CANCELLED (-2) /* loadline: statement dropped by Ctrl-C */
 
 static lua_State *replL = NULL;
 static int use_editline = 0;
@@ -143,12 +145,43 @@ static void initreadline(void) {
   rl_basic_word_break_characters = " \t\n\"\\'`@$><=;|&{}()[]+-*/%^~#,";
   rl_attempted_completion_function = attempted_completion;
   rl_completion_append_character = '\0';
+  rl_catch_signals = 0; /* SIGINT at the prompt is ours (editline_read) */
   history_init();
+}
+
+/* Ctrl-C at the prompt (editline only): discard the line being typed and prompt again. */
+static volatile sig_atomic_t prompt_interrupted = 0;
+
+static void prompt_sigint(int sig) {
+  (void)sig;
+  prompt_interrupted = 1;
+}
+
+static int line_cancelled = 0; /* the last read_line was cancelled by Ctrl-C */
+
+static char *editline_read(const char *prompt) {
+  struct sigaction sa, old;
+  sa.sa_handler = prompt_sigint;
+  sa.sa_flags = 0; /* no SA_RESTART: the read is interrupted */
+  sigemptyset(&sa.sa_mask);
+  prompt_interrupted = 0;
+  sigaction(SIGINT, &sa, &old);
+  char *line = readline(prompt);
+  sigaction(SIGINT, &old, NULL);
+  if (prompt_interrupted) {
+    free(line);
+    fputs("^C\n", stdout);
+    fflush(stdout);
+    line_cancelled = 1;
+    return NULL;
+  }
+  return line;
 }
 
 /* Read one line (without its newline) into a malloc'ed string, or NULL at end of input. */
 static char *read_line(const char *prompt) {
-  if (use_editline) return readline(prompt);
+  line_cancelled = 0;
+  if (use_editline) return editline_read(prompt);
   fputs(prompt, stdout);
   fflush(stdout);
   char *buf = NULL;
@@ -168,11 +201,12 @@ static const char *get_prompt(lua_State *L, int firstline) {
   return p;
 }
 
-/* Prompt, read a line and push it; returns 0 at end of input (prompt left on the stack). */
+/* Prompt, read a line and push it; returns 0 at end of input (prompt left on the stack),
+ * -1 when Ctrl-C cancelled the line (prompt left on the stack). */
 static int pushline(lua_State *L, int firstline) {
   const char *prmt = get_prompt(L, firstline);
   char *b = read_line(prmt);
-  if (b == NULL) return 0;
+  if (b == NULL) return line_cancelled ? -1 : 0;
   lua_pop(L, 1); /* remove prompt */
   size_t l = strlen(b);
   if (l > 0 && b[l - 1] == '\n') b[--l] = '\0';
@@ -216,9 +250,18 @@ static int multiline(lua_State *L) {
     size_t len;
     const char *line = lua_tolstring(L, 1, &len);
     int status = luaL_loadbuffer(L, line, len, "=stdin");
-    if (!incomplete(L, status) || !pushline(L, 0)) {
+    if (!incomplete(L, status)) {
       saveline(line);
       return status;
+    }
+    int r = pushline(L, 0);
+    if (r < 0) return REPL_CANCELLED; /* Ctrl-C: drop the whole statement */
+    if (r == 0) {
+      /* End of input inside an incomplete chunk. (Stock lua.c reports the leftover prompt
+       * here, printing "(null)"; report the real syntax error instead.) */
+      lua_settop(L, 1);
+      saveline(line);
+      return luaL_loadbuffer(L, line, len, "=stdin");
     }
     lua_pushliteral(L, "\n");
     lua_insert(L, -2);
@@ -228,10 +271,18 @@ static int multiline(lua_State *L) {
 
 /* Read a complete statement and compile it; -1 at end of input. */
 static int loadline(lua_State *L) {
-  lua_settop(L, 0);
-  if (!pushline(L, 1)) return -1;
+  int r;
+  do {
+    lua_settop(L, 0);
+    r = pushline(L, 1);
+  } while (r < 0); /* Ctrl-C on the first line: prompt again */
+  if (r == 0) return -1;
   int status = addreturn(L);
   if (status != LUA_OK) status = multiline(L);
+  if (status == REPL_CANCELLED) {
+    lua_settop(L, 0);
+    return status;
+  }
   lua_remove(L, 1); /* remove line */
   return status;
 }
@@ -256,6 +307,7 @@ void hm_repl(lua_State *L) {
   replL = L;
   initreadline();
   while ((status = loadline(L)) != -1) {
+    if (status == REPL_CANCELLED) continue;
     if (status == LUA_OK) status = hm_host_docall(L, 0, LUA_MULTRET);
     if (status == LUA_OK)
       l_print(L);

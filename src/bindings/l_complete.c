@@ -27,14 +27,18 @@ static int is_identifier(const char *s, size_t n) {
   return 1;
 }
 
-/* Push the __index table of the metatable of the value at idx, or return 0. */
-static int push_index_table(lua_State *L, int idx) {
+/* Push the __index table of the metatable of the value at idx, or return 0. When `listing`
+ * and __index is not a table (an __index function), push the metatable itself: bindings that
+ * dispatch through a function usually keep their methods there. */
+static int push_index_table(lua_State *L, int idx, int listing) {
   if (!lua_getmetatable(L, idx)) return 0;
   if (lua_getfield(L, -1, "__index") == LUA_TTABLE) {
     lua_remove(L, -2);
     return 1;
   }
-  lua_pop(L, 2);
+  lua_pop(L, 1);
+  if (listing && lua_type(L, idx < 0 ? idx - 1 : idx) != LUA_TTABLE) return 1;
+  lua_pop(L, 1);
   return 0;
 }
 
@@ -50,7 +54,7 @@ static void field(lua_State *L, const char *key, size_t len) {
       }
       lua_pop(L, 1);
     }
-    if (!push_index_table(L, -1)) break;
+    if (!push_index_table(L, -1, 0)) break;
     lua_remove(L, -2);
   }
   lua_pop(L, 1);
@@ -69,7 +73,10 @@ static void collect(lua_State *L, int set, const char *partial, size_t plen, int
         size_t klen;
         if (lua_type(L, -2) == LUA_TSTRING && (!methods || lua_isfunction(L, -1))) {
           const char *k = lua_tolstring(L, -2, &klen);
-          if (klen >= plen && memcmp(k, partial, plen) == 0 && is_identifier(k, klen)) {
+          int hidden = klen >= 2 && k[0] == '_' && k[1] == '_' &&
+                       !(plen >= 2 && partial[0] == '_' && partial[1] == '_');
+          if (!hidden && klen >= plen && memcmp(k, partial, plen) == 0 &&
+              is_identifier(k, klen)) {
             lua_pushvalue(L, -2);
             lua_pushboolean(L, 1);
             lua_rawset(L, set);
@@ -78,7 +85,7 @@ static void collect(lua_State *L, int set, const char *partial, size_t plen, int
         lua_pop(L, 1);
       }
     }
-    if (!push_index_table(L, -1)) break;
+    if (!push_index_table(L, -1, 1)) break;
     lua_remove(L, -2);
   }
   lua_settop(L, top);

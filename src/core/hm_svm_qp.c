@@ -1,0 +1,767 @@
+/* Hard-margin QPs: min 1/2 |x_pen|^2 s.t. F x >= b (solvers.md 2.1-2.3).
+ *
+ * Primary: Mehrotra predictor-corrector IPM, on the m-variable dual with the Gram matrix
+ * (and the free column as one bordered equality c^T lambda = 0) when m is moderate, or on
+ * the N-variable primal (H = P + F^T D F by dsyrk) for tall vector problems. Rows are
+ * equilibrated first. Then an active-set polish solves the equality system on the
+ * identified support, and the certified bracket decides. The Goldfarb-Idnani active set
+ * (hm_svm_activeset.c) is the fallback and the Farkas-certificate engine. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cblas.h>
+#include <lapacke.h>
+
+#include "hm_interrupt.h"
+#include "hm_svm_internal.h"
+
+void hm_svm_opts_default(hm_svm_opts *o) {
+  o->tol = 1e-9;
+  o->max_iter = 100;
+  o->method = HM_SVM_AUTO;
+  o->form = 0;
+}
+
+enum { IPM_OK = 0, IPM_DIVERGED = 1, IPM_FAILED = 2, IPM_NOMEM = 3, IPM_INTR = 4 };
+
+static double max_step(const double *v, const double *dv, size_t n) {
+  double a = 1e300;
+  for (size_t i = 0; i < n; i++)
+    if (dv[i] < 0) {
+      double t = -v[i] / dv[i];
+      if (t < a) a = t;
+    }
+  return a;
+}
+
+/* Cholesky of H (n x n, lower) with growing diagonal regularization on failure. */
+static int chol_reg(double *H, const double *H0, size_t n) {
+  double tr = 0;
+  for (size_t i = 0; i < n; i++) tr += H0[i * n + i];
+  double delta = 0;
+  for (int attempt = 0; attempt < 6; attempt++) {
+    memcpy(H, H0, n * n * sizeof *H);
+    for (size_t i = 0; i < n; i++) H[i * n + i] += delta;
+    if (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', (lapack_int)n, H, (lapack_int)n) == 0) return 0;
+    delta = delta == 0 ? 1e-14 * fmax(tr / (double)n, 1e-300) : delta * 100;
+  }
+  return 1;
+}
+
+static void chol_solve(const double *L, size_t n, double *x) {
+  LAPACKE_dpotrs(LAPACK_ROW_MAJOR, 'L', (lapack_int)n, 1, L, (lapack_int)n, x, 1);
+}
+
+/* Dual IPM: min 1/2 l^T K l - b^T l, l >= 0, c^T l = 0 (c may be NULL).
+ * s = K l - b - c nu are the primal slacks; the free variable is beta = -nu. */
+static int ipm_dual(size_t m, const double *K, const double *c, const double *b, int maxit,
+                    double *lam, double *beta, int *iters) {
+  int ret = IPM_FAILED;
+  double *s = malloc(m * sizeof *s), *Kl = malloc(m * sizeof *Kl), *rd = malloc(m * sizeof *rd);
+  double *H0 = malloc(m * m * sizeof *H0), *L = malloc(m * m * sizeof *L);
+  double *dl = malloc(m * sizeof *dl), *ds = malloc(m * sizeof *ds), *h = malloc(m * sizeof *h);
+  double *dla = malloc(m * sizeof *dla), *dsa = malloc(m * sizeof *dsa),
+         *rhs = malloc(m * sizeof *rhs);
+  if (!s || !Kl || !rd || !H0 || !L || !dl || !ds || !h || !dla || !dsa || !rhs) {
+    ret = IPM_NOMEM;
+    goto done;
+  }
+  double nu = 0, bmax = 0;
+  for (size_t k = 0; k < m; k++) {
+    lam[k] = 1;
+    s[k] = 1;
+    if (fabs(b[k]) > bmax) bmax = fabs(b[k]);
+  }
+  int it;
+  for (it = 0; it < maxit; it++) {
+    if (hm_interrupted()) {
+      ret = IPM_INTR;
+      goto done;
+    }
+    cblas_dsymv(CblasRowMajor, CblasLower, (int)m, 1.0, K, (int)m, lam, 1, 0.0, Kl, 1);
+    double re = 0, rdn = 0, gap = 0, quad = 0, bl = 0;
+    for (size_t k = 0; k < m; k++) {
+      rd[k] = Kl[k] - b[k] - (c ? c[k] * nu : 0) - s[k];
+      if (fabs(rd[k]) > rdn) rdn = fabs(rd[k]);
+      if (c) re += c[k] * lam[k];
+      gap += lam[k] * s[k];
+      quad += lam[k] * Kl[k];
+      bl += b[k] * lam[k];
+    }
+    double mu = gap / (double)m;
+    if (rdn <= 1e-12 * (1 + bmax) && fabs(re) <= 1e-12 * (1 + bmax) &&
+        gap <= 1e-13 * fmax(1.0, quad)) {
+      ret = IPM_OK;
+      break;
+    }
+    if (bl > 1e16 || quad > 1e16) {
+      ret = IPM_DIVERGED;
+      break;
+    }
+    memcpy(H0, K, m * m * sizeof *H0);
+    for (size_t k = 0; k < m; k++) H0[k * m + k] += s[k] / lam[k];
+    if (chol_reg(L, H0, m)) {
+      ret = IPM_FAILED;
+      break;
+    }
+    double ch = 0;
+    if (c) {
+      memcpy(h, c, m * sizeof *h);
+      chol_solve(L, m, h);
+      for (size_t k = 0; k < m; k++) ch += c[k] * h[k];
+    }
+    double sigma_mu = 0;
+    for (int pass = 0; pass < 2; pass++) {
+      /* r_c = -l s (+ corrector) ; rhs = -rd + r_c / l */
+      for (size_t k = 0; k < m; k++) {
+        double rc = -lam[k] * s[k];
+        if (pass == 1) rc += -dla[k] * dsa[k] + sigma_mu;
+        rhs[k] = -rd[k] + rc / lam[k];
+        ds[k] = rc; /* keep r_c */
+      }
+      memcpy(dl, rhs, m * sizeof *dl);
+      chol_solve(L, m, dl);
+      double dnu = 0;
+      if (c && ch > 0) {
+        double cg = 0;
+        for (size_t k = 0; k < m; k++) cg += c[k] * dl[k];
+        dnu = (-re - cg) / ch;
+        for (size_t k = 0; k < m; k++) dl[k] += h[k] * dnu;
+      }
+      for (size_t k = 0; k < m; k++) ds[k] = (ds[k] - s[k] * dl[k]) / lam[k];
+      double a = fmin(max_step(lam, dl, m), max_step(s, ds, m));
+      if (pass == 0) {
+        a = fmin(1.0, a);
+        double ga = 0;
+        for (size_t k = 0; k < m; k++) ga += (lam[k] + a * dl[k]) * (s[k] + a * ds[k]);
+        double sig = pow(ga / gap, 3);
+        sigma_mu = sig * mu;
+        memcpy(dla, dl, m * sizeof *dl);
+        memcpy(dsa, ds, m * sizeof *ds);
+      } else {
+        a = fmin(1.0, 0.99 * a);
+        for (size_t k = 0; k < m; k++) {
+          lam[k] += a * dl[k];
+          s[k] += a * ds[k];
+        }
+        nu += a * dnu;
+      }
+    }
+  }
+  if (it >= maxit) ret = IPM_FAILED;
+  *beta = -nu;
+  *iters = it;
+done:
+  free(s);
+  free(Kl);
+  free(rd);
+  free(H0);
+  free(L);
+  free(dl);
+  free(ds);
+  free(h);
+  free(dla);
+  free(dsa);
+  free(rhs);
+  return ret;
+}
+
+/* Primal IPM for tall vector problems: min 1/2 x^T P x s.t. F x >= b, P = diag(1.., 0 free).
+ * F is m x N (already equilibrated). z are the multipliers. */
+static int ipm_primal(size_t m, size_t N, size_t nfree, const double *F, const double *b,
+                      int maxit, double *x, double *z, int *iters) {
+  int ret = IPM_FAILED;
+  size_t np = N - nfree;
+  double *s = malloc(m * sizeof *s), *Fx = malloc(m * sizeof *Fx), *rs = malloc(m * sizeof *rs);
+  double *D = malloc(m * sizeof *D), *ds = malloc(m * sizeof *ds), *dz = malloc(m * sizeof *dz);
+  double *dsa = malloc(m * sizeof *dsa), *dza = malloc(m * sizeof *dza),
+         *tmp = malloc(m * sizeof *tmp);
+  double *rx = malloc(N * sizeof *rx), *dx = malloc(N * sizeof *dx), *H = malloc(N * N * sizeof *H);
+  double *Fs = malloc(m * N * sizeof *Fs);
+  size_t *rows = malloc(m * sizeof *rows);
+  if (!s || !Fx || !rs || !D || !ds || !dz || !dsa || !dza || !tmp || !rx || !dx || !H || !Fs ||
+      !rows) {
+    ret = IPM_NOMEM;
+    goto done;
+  }
+  double bmax = 0;
+  for (size_t k = 0; k < m; k++) {
+    z[k] = 1;
+    s[k] = 1;
+    if (fabs(b[k]) > bmax) bmax = fabs(b[k]);
+  }
+  memset(x, 0, N * sizeof *x);
+  int it;
+  for (it = 0; it < maxit; it++) {
+    if (hm_interrupted()) {
+      ret = IPM_INTR;
+      goto done;
+    }
+    cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)m, (int)N, 1.0, F, (int)N, x, 1, 0.0, Fx, 1);
+    cblas_dgemv(CblasRowMajor, CblasTrans, (int)m, (int)N, -1.0, F, (int)N, z, 1, 0.0, rx, 1);
+    double xPx = 0;
+    for (size_t j = 0; j < np; j++) {
+      rx[j] += x[j];
+      xPx += x[j] * x[j];
+    }
+    double rxn = 0, rsn = 0, gap = 0, bz = 0, Dmax = 0;
+    for (size_t j = 0; j < N; j++)
+      if (fabs(rx[j]) > rxn) rxn = fabs(rx[j]);
+    for (size_t k = 0; k < m; k++) {
+      rs[k] = Fx[k] - s[k] - b[k];
+      if (fabs(rs[k]) > rsn) rsn = fabs(rs[k]);
+      gap += s[k] * z[k];
+      bz += b[k] * z[k];
+      D[k] = z[k] / s[k];
+      if (D[k] > Dmax) Dmax = D[k];
+    }
+    double mu = gap / (double)m;
+    if (rxn <= 1e-12 * fmax(1.0, sqrt(xPx)) && rsn <= 1e-12 * (1 + bmax) &&
+        gap <= 1e-13 * fmax(1.0, xPx)) {
+      ret = IPM_OK;
+      break;
+    }
+    if (xPx > 1e16 || bz > 1e16) {
+      ret = IPM_DIVERGED;
+      break;
+    }
+    /* H = P + sum_k D_k f_k f_k^T over rows whose weight matters */
+    size_t nr = 0;
+    for (size_t k = 0; k < m; k++)
+      if (D[k] > 1e-14 * Dmax) {
+        double sq = sqrt(D[k]);
+        for (size_t j = 0; j < N; j++) Fs[nr * N + j] = sq * F[k * N + j];
+        rows[nr++] = k;
+      }
+    cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, (int)N, (int)nr, 1.0, Fs, (int)N, 0.0, H,
+                (int)N);
+    for (size_t j = 0; j < np; j++) H[j * N + j] += 1.0;
+    double tr = 0;
+    for (size_t j = 0; j < N; j++) tr += H[j * N + j];
+    int fail = 1;
+    double delta = 0;
+    for (int attempt = 0; attempt < 6 && fail; attempt++) {
+      if (attempt > 0) {
+        double add = delta == 0 ? 1e-14 * tr / (double)N : delta * 99;
+        for (size_t j = 0; j < N; j++) H[j * N + j] += add;
+        delta += add;
+        /* dpotrf destroyed H: rebuild */
+        cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, (int)N, (int)nr, 1.0, Fs, (int)N, 0.0,
+                    H, (int)N);
+        for (size_t j = 0; j < N; j++) H[j * N + j] += (j < np ? 1.0 : 0.0) + delta;
+      }
+      fail = LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', (lapack_int)N, H, (lapack_int)N) != 0;
+    }
+    if (fail) break;
+    double sigma_mu = 0;
+    for (int pass = 0; pass < 2; pass++) {
+      for (size_t k = 0; k < m; k++) {
+        double rc = -s[k] * z[k];
+        if (pass == 1) rc += -dsa[k] * dza[k] + sigma_mu;
+        dz[k] = rc; /* keep r_c */
+        tmp[k] = rc / s[k] - D[k] * rs[k];
+      }
+      cblas_dgemv(CblasRowMajor, CblasTrans, (int)m, (int)N, 1.0, F, (int)N, tmp, 1, 0.0, dx, 1);
+      for (size_t j = 0; j < N; j++) dx[j] -= rx[j];
+      chol_solve(H, N, dx);
+      cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)m, (int)N, 1.0, F, (int)N, dx, 1, 0.0, ds, 1);
+      for (size_t k = 0; k < m; k++) {
+        ds[k] += rs[k];
+        dz[k] = dz[k] / s[k] - D[k] * ds[k];
+      }
+      double a = fmin(max_step(s, ds, m), max_step(z, dz, m));
+      if (pass == 0) {
+        a = fmin(1.0, a);
+        double ga = 0;
+        for (size_t k = 0; k < m; k++) ga += (s[k] + a * ds[k]) * (z[k] + a * dz[k]);
+        sigma_mu = pow(ga / gap, 3) * mu;
+        memcpy(dsa, ds, m * sizeof *ds);
+        memcpy(dza, dz, m * sizeof *dz);
+      } else {
+        a = fmin(1.0, 0.99 * a);
+        for (size_t k = 0; k < m; k++) {
+          s[k] += a * ds[k];
+          z[k] += a * dz[k];
+        }
+        for (size_t j = 0; j < N; j++) x[j] += a * dx[j];
+      }
+    }
+  }
+  if (it >= maxit) ret = IPM_FAILED;
+  *iters = it;
+done:
+  free(s);
+  free(Fx);
+  free(rs);
+  free(D);
+  free(ds);
+  free(dz);
+  free(dsa);
+  free(dza);
+  free(tmp);
+  free(rx);
+  free(dx);
+  free(H);
+  free(Fs);
+  free(rows);
+  return ret;
+}
+
+/* Polish: solve K_SS mu = b_S (bordered with the free column) on a support guess. Writes
+ * the full multiplier vector into lam (zeros off S). Returns 0 on success. */
+static int polish(const hm_svm_prob *p, const size_t *S, size_t ns, double *lam) {
+  size_t n1 = ns + (p->nfree ? 1 : 0);
+  if (ns == 0) return 1;
+  double *K = malloc(ns * ns * sizeof *K), *M = malloc(n1 * n1 * sizeof *M);
+  double *rhs = malloc(n1 * sizeof *rhs);
+  int ret = 1;
+  if (!K || !M || !rhs) goto done;
+  if (hm_svm_prob_gram(p, S, ns, K) != HM_OK) goto done;
+  for (size_t i = 0; i < ns; i++) {
+    for (size_t j = 0; j < ns; j++) M[i * n1 + j] = K[i * ns + j];
+    if (p->nfree) {
+      double c = hm_svm_prob_free(p, S[i]);
+      M[i * n1 + ns] = c;
+      M[ns * n1 + i] = c;
+    }
+    rhs[i] = p->b[S[i]];
+  }
+  if (p->nfree) {
+    M[ns * n1 + ns] = 0;
+    rhs[ns] = 0;
+  }
+  int ok = 0;
+  if (!p->nfree) {
+    double *Lc = malloc(ns * ns * sizeof *Lc);
+    if (Lc) {
+      memcpy(Lc, M, ns * ns * sizeof *Lc);
+      if (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', (lapack_int)ns, Lc, (lapack_int)ns) == 0) {
+        /* reject a numerically singular factor */
+        double dmin = INFINITY, dmax = 0;
+        for (size_t i = 0; i < ns; i++) {
+          double v = Lc[i * ns + i];
+          if (v < dmin) dmin = v;
+          if (v > dmax) dmax = v;
+        }
+        if (dmin > 1e-7 * dmax) {
+          LAPACKE_dpotrs(LAPACK_ROW_MAJOR, 'L', (lapack_int)ns, 1, Lc, (lapack_int)ns, rhs, 1);
+          ok = 1;
+        }
+      }
+      free(Lc);
+    }
+  }
+  if (!ok) {
+    /* least-norm solution via SVD (handles duplicate/dependent rows and the border) */
+    double *sv = malloc(n1 * sizeof *sv);
+    lapack_int rank;
+    if (sv && LAPACKE_dgelsd(LAPACK_ROW_MAJOR, (lapack_int)n1, (lapack_int)n1, 1, M,
+                             (lapack_int)n1, rhs, 1, sv, 1e-12, &rank) == 0)
+      ok = 1;
+    free(sv);
+  }
+  if (ok) {
+    memset(lam, 0, p->m * sizeof *lam);
+    for (size_t i = 0; i < ns; i++) lam[S[i]] = rhs[i];
+    ret = 0;
+  }
+done:
+  free(K);
+  free(M);
+  free(rhs);
+  return ret;
+}
+
+/* x from multipliers: x_pen = F_pen^T lambda; the free entry from the active rows
+ * (beta_in when given). */
+static hm_status primal_from_dual(const hm_svm_prob *p, const double *lam, double beta,
+                                  int have_beta, double *x) {
+  hm_status st = hm_svm_prob_adjoint(p, lam, x);
+  if (st != HM_OK) return st;
+  if (p->nfree) {
+    size_t N = p->N;
+    x[N - 1] = 0;
+    if (!have_beta) {
+      /* beta: average of (b_k - f_k,pen . x_pen)/c_k over rows with lambda > 0 */
+      double *mg = malloc(p->m * sizeof *mg);
+      if (!mg) return HM_ENOMEM;
+      st = hm_svm_prob_margins(p, x, mg);
+      if (st != HM_OK) {
+        free(mg);
+        return st;
+      }
+      double lmax = 0, num = 0, den = 0;
+      for (size_t k = 0; k < p->m; k++)
+        if (lam[k] > lmax) lmax = lam[k];
+      for (size_t k = 0; k < p->m; k++) {
+        double c = hm_svm_prob_free(p, k);
+        if (lam[k] > 1e-9 * lmax && c != 0) {
+          num += (p->b[k] - mg[k]) / c;
+          den += 1;
+        }
+      }
+      free(mg);
+      beta = den > 0 ? num / den : 0;
+    }
+    x[N - 1] = beta;
+  }
+  return HM_OK;
+}
+
+typedef struct cand {
+  double *x, *lam;
+  hm_svm_result r;
+  int valid, filled;
+} cand;
+
+static hm_status eval_cand(const hm_svm_prob *p, cand *c, const double *lam, double beta,
+                           int have_beta) {
+  memcpy(c->lam, lam, p->m * sizeof *lam);
+  hm_status st = primal_from_dual(p, lam, beta, have_beta, c->x);
+  if (st != HM_OK) return st;
+  memset(&c->r, 0, sizeof c->r);
+  st = hm_svm_certify(p, c->x, c->lam, &c->r);
+  c->filled = st == HM_OK;
+  c->valid = st == HM_OK && isfinite(c->r.rel_gap) && c->r.primal_infeas <= 1e-9;
+  return st;
+}
+
+static int better(const cand *a, const cand *b) {
+  if (!b->filled) return a->filled;
+  if (!b->valid) return a->valid || (a->filled && a->r.primal_infeas < b->r.primal_infeas);
+  if (!a->valid) return 0;
+  return a->r.rel_gap < b->r.rel_gap;
+}
+
+static hm_status set_infeasible(const hm_svm_prob *p, const double *cert, hm_svm_result *res,
+                                double t0) {
+  size_t m = p->m;
+  double bl = 0;
+  for (size_t k = 0; k < m; k++) bl += p->b[k] * cert[k];
+  for (size_t k = 0; k < m; k++) res->farkas[k] = bl > 0 ? cert[k] / bl : cert[k];
+  res->farkas_residual = hm_svm_farkas_residual(p, res->farkas);
+  res->status = HM_SVM_INFEASIBLE;
+  memset(res->x, 0, p->N * sizeof *res->x);
+  memset(res->lambda, 0, m * sizeof *res->lambda);
+  res->objective = INFINITY;
+  res->lower_bound = INFINITY;
+  res->dual_objective = INFINITY;
+  res->rel_gap = NAN;
+  res->margin = 0;
+  res->primal_infeas = NAN;
+  res->stationarity = NAN;
+  res->complementarity = NAN;
+  res->seconds = hm_svm_now() - t0;
+  return HM_OK;
+}
+
+hm_status hm_svm_solve_prob(const hm_svm_prob *p, const hm_svm_opts *o, hm_svm_result *res) {
+  double t0 = hm_svm_now();
+  hm_svm_opts def;
+  if (!o) {
+    hm_svm_opts_default(&def);
+    o = &def;
+  }
+  size_t m = p->m, N = p->N;
+  if (p->nfree > 1 || (p->kind == 0 && p->nfree > N)) return HM_EARG;
+  if (o->method == HM_SVM_ACTIVESET && p->nfree) return HM_EARG;
+  /* finite data */
+  if (!hm_all_finite(p->b, m)) return HM_ENONFINITE;
+  if (p->kind == 0 && !hm_all_finite(p->F, m * N)) return HM_ENONFINITE;
+  if (p->kind == 1 && (!hm_all_finite(p->A, m * p->d) || !hm_all_finite(p->Zr, m * p->d)))
+    return HM_ENONFINITE;
+  int maxit = o->max_iter > 0 ? o->max_iter : 100;
+  double tol = o->tol > 0 ? o->tol : 1e-9;
+
+  res->iterations = 0;
+  res->farkas_residual = NAN;
+  res->method_used = HM_SVM_IPM;
+  if (res->farkas) memset(res->farkas, 0, m * sizeof *res->farkas);
+
+  /* row norms, zero rows */
+  double *nrm = malloc((m ? m : 1) * sizeof *nrm);
+  size_t *R = malloc((m ? m : 1) * sizeof *R);
+  if (!nrm || !R) {
+    free(nrm);
+    free(R);
+    return HM_ENOMEM;
+  }
+  double maxn = 0;
+  for (size_t k = 0; k < m; k++) {
+    double c = hm_svm_prob_free(p, k);
+    nrm[k] = sqrt(hm_svm_prob_rownorm2(p, k) + c * c);
+    if (nrm[k] > maxn) maxn = nrm[k];
+  }
+  size_t mr = 0;
+  int anypos = 0;
+  hm_status st = HM_OK;
+  for (size_t k = 0; k < m; k++) {
+    if (nrm[k] <= 1e-14 * maxn || nrm[k] == 0) {
+      if (p->b[k] > 0) {
+        double *cert = calloc(m, sizeof *cert);
+        if (!cert) {
+          st = HM_ENOMEM;
+          goto out0;
+        }
+        cert[k] = 1;
+        res->method_used = HM_SVM_ACTIVESET;
+        set_infeasible(p, cert, res, t0);
+        free(cert);
+        goto out0;
+      }
+      continue;
+    }
+    if (p->b[k] > 0) anypos = 1;
+    R[mr++] = k;
+  }
+  if (!anypos) {
+    /* x = 0 satisfies every row with b <= 0 */
+    memset(res->x, 0, N * sizeof *res->x);
+    memset(res->lambda, 0, m * sizeof *res->lambda);
+    hm_svm_certify(p, res->x, res->lambda, res);
+    res->status = res->primal_infeas <= 1e-12 ? HM_SVM_OPTIMAL : HM_SVM_INACCURATE;
+    res->objective = 0;
+    res->lower_bound = 0;
+    res->rel_gap = 0;
+    res->margin = INFINITY;
+    res->seconds = hm_svm_now() - t0;
+    goto out0;
+  }
+
+  cand best = {0}, cur = {0};
+  best.x = malloc(N * sizeof(double));
+  best.lam = malloc(m * sizeof(double));
+  cur.x = malloc(N * sizeof(double));
+  cur.lam = malloc(m * sizeof(double));
+  double *lam = calloc(m, sizeof(double));
+  double *Ks = NULL, *cs = NULL, *bs = NULL, *ls = NULL, *Fs = NULL, *xs = NULL;
+  size_t *S = malloc(mr * sizeof *S);
+  if (!best.x || !best.lam || !cur.x || !cur.lam || !lam || !S) {
+    st = HM_ENOMEM;
+    goto out;
+  }
+  if (o->form == 2 && p->kind != 0) {
+    st = HM_EARG;
+    goto out;
+  }
+  int use_primal = p->kind == 0 && (o->form == 2 || (o->form == 0 && mr > N && mr > 500));
+  int ipm_status = IPM_FAILED, iters = 0;
+  int run_ipm = o->method != HM_SVM_ACTIVESET;
+  if (!use_primal && (double)mr * (double)mr > 4e8) {
+    st = HM_ENOMEM;
+    goto out;
+  }
+  bs = malloc(mr * sizeof *bs);
+  ls = malloc(mr * sizeof *ls);
+  if (!bs || !ls) {
+    st = HM_ENOMEM;
+    goto out;
+  }
+  for (size_t i = 0; i < mr; i++) bs[i] = p->b[R[i]] / nrm[R[i]];
+  if (!use_primal) {
+    Ks = malloc(mr * mr * sizeof *Ks);
+    if (!Ks) {
+      st = HM_ENOMEM;
+      goto out;
+    }
+    st = hm_svm_prob_gram(p, R, mr, Ks);
+    if (st != HM_OK) goto out;
+    for (size_t i = 0; i < mr; i++)
+      for (size_t j = 0; j < mr; j++) Ks[i * mr + j] /= nrm[R[i]] * nrm[R[j]];
+    if (p->nfree) {
+      cs = malloc(mr * sizeof *cs);
+      if (!cs) {
+        st = HM_ENOMEM;
+        goto out;
+      }
+      for (size_t i = 0; i < mr; i++) cs[i] = hm_svm_prob_free(p, R[i]) / nrm[R[i]];
+    }
+  }
+  if (run_ipm) {
+    double beta = 0;
+    if (use_primal) {
+      Fs = malloc(mr * N * sizeof *Fs);
+      xs = malloc(N * sizeof *xs);
+      if (!Fs || !xs) {
+        st = HM_ENOMEM;
+        goto out;
+      }
+      for (size_t i = 0; i < mr; i++)
+        for (size_t j = 0; j < N; j++) Fs[i * N + j] = p->F[R[i] * N + j] / nrm[R[i]];
+      ipm_status = ipm_primal(mr, N, p->nfree, Fs, bs, maxit, xs, ls, &iters);
+      if (p->nfree) beta = xs[N - 1];
+    } else {
+      ipm_status = ipm_dual(mr, Ks, cs, bs, maxit, ls, &beta, &iters);
+    }
+    res->iterations = iters;
+    if (ipm_status == IPM_NOMEM) {
+      st = HM_ENOMEM;
+      goto out;
+    }
+    if (ipm_status == IPM_INTR) {
+      st = HM_EINTR;
+      goto out;
+    }
+    if (ipm_status == IPM_OK || ipm_status == IPM_FAILED) {
+      memset(lam, 0, m * sizeof *lam);
+      for (size_t i = 0; i < mr; i++) lam[R[i]] = ls[i] / nrm[R[i]];
+      st = eval_cand(p, &cur, lam, beta, 1);
+      if (st != HM_OK) goto out;
+      if (better(&cur, &best)) {
+        cand t = best;
+        best = cur;
+        cur = t;
+      }
+      /* support guess: multiplier larger than slack (scaled) */
+      double lmax = 0;
+      for (size_t i = 0; i < mr; i++)
+        if (ls[i] > lmax) lmax = ls[i];
+      size_t ns = 0;
+      for (size_t i = 0; i < mr; i++)
+        if (ls[i] > 1e-6 * lmax) S[ns++] = R[i];
+      if (ns > 0 && polish(p, S, ns, lam) == 0) {
+        st = eval_cand(p, &cur, lam, 0, 0);
+        if (st != HM_OK) goto out;
+        int neg = 0;
+        double pm = 0;
+        for (size_t k = 0; k < m; k++)
+          if (lam[k] > pm) pm = lam[k];
+        for (size_t k = 0; k < m; k++)
+          if (lam[k] < -1e-9 * pm) neg = 1;
+        if (!neg && better(&cur, &best)) {
+          cand t = best;
+          best = cur;
+          cur = t;
+        }
+      }
+    }
+  }
+  /* active set: requested, or the IPM did not certify (no free variable, Gram available) */
+  int need_as = o->method == HM_SVM_ACTIVESET || !best.valid || best.r.rel_gap > tol;
+  if (need_as) {
+    double *Kf = Ks;
+    int own = 0;
+    if (p->nfree || !Ks) {
+      /* feasibility only (or no Gram yet): Gram of the full rows, equilibrated */
+      if ((double)mr * (double)mr > 4e8) goto after_as;
+      Kf = malloc(mr * mr * sizeof *Kf);
+      if (!Kf) {
+        st = HM_ENOMEM;
+        goto out;
+      }
+      own = 1;
+      st = hm_svm_prob_gram(p, R, mr, Kf);
+      if (st != HM_OK) {
+        free(Kf);
+        goto out;
+      }
+      for (size_t i = 0; i < mr; i++)
+        for (size_t j = 0; j < mr; j++) {
+          double ci = hm_svm_prob_free(p, R[i]), cj = hm_svm_prob_free(p, R[j]);
+          Kf[i * mr + j] = (Kf[i * mr + j] + ci * cj) / (nrm[R[i]] * nrm[R[j]]);
+        }
+    }
+    int steps = 0;
+    int gi = hm_svm_activeset_gram(mr, Kf, bs, 50 * (int)mr + 1000, ls, &steps);
+    if (own) free(Kf);
+    if (gi == -1) {
+      st = HM_ENOMEM;
+      goto out;
+    }
+    res->iterations += steps;
+    if (gi == 1) {
+      double *cert = calloc(m, sizeof *cert);
+      if (!cert) {
+        st = HM_ENOMEM;
+        goto out;
+      }
+      for (size_t i = 0; i < mr; i++) cert[R[i]] = ls[i] / nrm[R[i]];
+      res->method_used = HM_SVM_ACTIVESET;
+      set_infeasible(p, cert, res, t0);
+      free(cert);
+      goto out;
+    }
+    if (gi == 0 && !p->nfree && o->method != HM_SVM_IPM) {
+      memset(lam, 0, m * sizeof *lam);
+      for (size_t i = 0; i < mr; i++) lam[R[i]] = ls[i] / nrm[R[i]];
+      st = eval_cand(p, &cur, lam, 0, 1);
+      if (st != HM_OK) goto out;
+      if (better(&cur, &best) || o->method == HM_SVM_ACTIVESET) {
+        cand t = best;
+        best = cur;
+        cur = t;
+        res->method_used = HM_SVM_ACTIVESET;
+      }
+    }
+  }
+after_as:
+  if (!best.filled) {
+    /* The IPM diverged and the active set could not run: no certificate. */
+    res->status = HM_SVM_INACCURATE;
+    memset(res->x, 0, N * sizeof *res->x);
+    memset(res->lambda, 0, m * sizeof *res->lambda);
+    res->objective = NAN;
+    res->rel_gap = NAN;
+    res->seconds = hm_svm_now() - t0;
+    goto out;
+  }
+  {
+    int keep_it = res->iterations, mu = res->method_used;
+    double *mgs = res->margins;
+    double *xo = res->x, *lo = res->lambda, *fo = res->farkas;
+    *res = best.r;
+    res->x = xo;
+    res->lambda = lo;
+    res->farkas = fo;
+    res->margins = mgs;
+    res->iterations = keep_it;
+    res->method_used = mu;
+    memcpy(res->x, best.x, N * sizeof *res->x);
+    memcpy(res->lambda, best.lam, m * sizeof *res->lambda);
+    if (mgs) hm_svm_prob_margins(p, res->x, mgs);
+    res->farkas_residual = NAN;
+    res->status = best.valid && best.r.rel_gap <= tol ? HM_SVM_OPTIMAL : HM_SVM_INACCURATE;
+    res->seconds = hm_svm_now() - t0;
+  }
+out:
+  free(best.x);
+  free(best.lam);
+  free(cur.x);
+  free(cur.lam);
+  free(lam);
+  free(Ks);
+  free(cs);
+  free(bs);
+  free(ls);
+  free(Fs);
+  free(xs);
+  free(S);
+out0:
+  free(nrm);
+  free(R);
+  return st;
+}
+
+hm_status hm_svm_qp_vec(const hm_vcons *c, const hm_svm_opts *o, hm_svm_result *res) {
+  if (!c || !res || (c->m && (!c->F || !c->b)) || !res->x || (c->m && (!res->lambda || !res->farkas)))
+    return HM_EARG;
+  if (c->eq)
+    for (size_t k = 0; k < c->m; k++)
+      if (c->eq[k]) return HM_EARG;
+  hm_svm_prob p;
+  hm_svm_prob_vec(&p, c);
+  return hm_svm_solve_prob(&p, o, res);
+}
+
+hm_status hm_svm_qp_w(const hm_wcons *c, const hm_svm_opts *o, hm_svm_result *res) {
+  if (!c || !res || (c->m && (!c->A || !c->Zr || !c->b)) || !res->x ||
+      (c->m && (!res->lambda || !res->farkas)))
+    return HM_EARG;
+  if (c->eq)
+    for (size_t k = 0; k < c->m; k++)
+      if (c->eq[k]) return HM_EARG;
+  hm_svm_prob p;
+  hm_svm_prob_w(&p, c);
+  return hm_svm_solve_prob(&p, o, res);
+}

@@ -1,0 +1,116 @@
+/* QP family: closed forms of solvers.md §4, infeasible certificates, IPM vs active set. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hm_rng.h"
+#include "hm_svm.h"
+#include "hm_test.h"
+
+static hm_svm_result mkres(size_t N, size_t m, double *x, double *l, double *f) {
+  hm_svm_result r;
+  memset(&r, 0, sizeof r);
+  r.x = x;
+  r.lambda = l;
+  r.farkas = f;
+  return r;
+}
+
+static void vec_case(const double *F, const double *b, size_t m, size_t N, size_t nfree,
+                     const double *xe, const double *le, int expect_status, int method) {
+  double x[16], l[16], f[16];
+  hm_vcons c = {m, N, nfree, F, b, NULL};
+  hm_svm_opts o;
+  hm_svm_opts_default(&o);
+  o.method = method;
+  hm_svm_result r = mkres(N, m, x, l, f);
+  CHECK(hm_svm_qp_vec(&c, &o, &r) == HM_OK);
+  CHECK(r.status == (hm_svm_status)expect_status);
+  if (expect_status == HM_SVM_OPTIMAL) {
+    for (size_t j = 0; j < N; j++) CHECK_CLOSE(x[j], xe[j], 1e-10);
+    if (le)
+      for (size_t k = 0; k < m; k++) CHECK_CLOSE(l[k], le[k], 1e-9);
+    CHECK(r.rel_gap <= 1e-9);
+  } else if (expect_status == HM_SVM_INFEASIBLE) {
+    CHECK(r.farkas_residual <= 1e-9);
+    if (le)
+      for (size_t k = 0; k < m; k++) CHECK_CLOSE(f[k], le[k], 1e-9);
+  }
+}
+
+int main(void) {
+  for (int method = 0; method <= 2; method++) {
+    /* A1 */
+    double F1[] = {1, 0, 0, -1}, b1[] = {1, 1}, x1[] = {1, -1}, l1[] = {1, 1};
+    vec_case(F1, b1, 2, 2, 0, x1, l1, 0, method);
+    /* B5 */
+    double F5[] = {1, 1, 1, -1, 0.5, 1}, b5[] = {1, 1, 1}, x5[] = {4.0 / 3, 1.0 / 3},
+           l5[] = {0, 7.0 / 9, 10.0 / 9};
+    vec_case(F5, b5, 3, 2, 0, x5, l5, 0, method);
+    double b6[] = {1, 1, 0}, x6[] = {1, 0}, l6[] = {0.5, 0.5, 0};
+    vec_case(F5, b6, 3, 2, 0, x6, l6, 0, method);
+    /* B4 relaxed */
+    double F4[] = {1, -1, 0, 1}, b4[] = {1, 0}, x4[] = {1, 0}, l4[] = {1, 1};
+    vec_case(F4, b4, 2, 2, 0, x4, l4, 0, method);
+    /* F2: 0 in the hull */
+    double s3 = sqrt(3.0) / 2;
+    double Ff[] = {1, 0, -0.5, s3, -0.5, -s3}, bf[] = {1, 1, 1}, lf[] = {1.0 / 3, 1.0 / 3, 1.0 / 3};
+    vec_case(Ff, bf, 3, 2, 0, NULL, lf, 1, method);
+    /* F5 */
+    double F55[] = {1, -1, -1, 1}, b55[] = {1, 0}, l55[] = {1, 1};
+    vec_case(F55, b55, 2, 2, 0, NULL, l55, 1, method);
+  }
+  for (int method = 0; method <= 1; method++) {
+    /* A3 with bias: rows y_i [x_i; 1] */
+    double F3[] = {2, 2, 1, 0, 0, -1}, b3[] = {1, 1}, x3[] = {0.5, 0.5, -1}, l3[] = {0.25, 0.25};
+    vec_case(F3, b3, 2, 3, 1, x3, l3, 0, method);
+    double F3b[] = {1, 0, 1, 1, 0, -1}, x3b[] = {1, 0, 0}, l3b[] = {0.5, 0.5};
+    vec_case(F3b, b3, 2, 3, 1, x3b, l3b, 0, method);
+    /* F1 with bias: x1 = x2 = (1,0), y = +1,-1 */
+    double Fi[] = {1, 0, 1, -1, 0, -1}, li[] = {0.5, 0.5};
+    vec_case(Fi, b3, 2, 3, 1, NULL, li, 1, method);
+  }
+  /* random W problems: IPM vs active set */
+  hm_rng g;
+  hm_rng_seed(&g, 7);
+  for (int trial = 0; trial < 5; trial++) {
+    size_t n = 6, T = 8, d = 10, m = n * (T - 1);
+    double *A = malloc(m * d * sizeof *A), *Z = malloc(m * d * sizeof *Z), *b = malloc(m * sizeof *b);
+    double z[10];
+    for (size_t i = 0; i < n; i++) {
+      for (size_t j = 0; j < d; j++) z[j] = hm_rng_normal(&g);
+      for (size_t t = 0; t < T - 1; t++) {
+        size_t k = i * (T - 1) + t;
+        for (size_t j = 0; j < d; j++) {
+          A[k * d + j] = hm_rng_normal(&g);
+          Z[k * d + j] = z[j];
+        }
+        b[k] = 1;
+      }
+    }
+    hm_wcons c = {m, d, A, Z, b, NULL};
+    double W1[100], W2[100], l1[42], l2[42], f[42];
+    hm_svm_opts o;
+    hm_svm_opts_default(&o);
+    o.method = HM_SVM_IPM;
+    hm_svm_result r1 = mkres(100, m, W1, l1, f);
+    CHECK(hm_svm_qp_w(&c, &o, &r1) == HM_OK);
+    o.method = HM_SVM_ACTIVESET;
+    hm_svm_result r2 = mkres(100, m, W2, l2, f);
+    CHECK(hm_svm_qp_w(&c, &o, &r2) == HM_OK);
+    CHECK(r1.status == HM_SVM_OPTIMAL && r2.status == HM_SVM_OPTIMAL);
+    CHECK(r1.rel_gap <= 1e-9 && r2.rel_gap <= 1e-9);
+    CHECK_CLOSE(r1.objective, r2.objective, 1e-10);
+    double dw = 0;
+    for (int j = 0; j < 100; j++) dw = fmax(dw, fabs(W1[j] - W2[j]));
+    CHECK(dw <= 1e-7 * r1.objective);
+    if (trial == 0)
+      printf("W-SVM: obj %.15g gap %.2e / %.2e iters %d/%d kkt %.1e %.1e\n", r1.objective,
+             r1.rel_gap, r2.rel_gap, r1.iterations, r2.iterations, r1.stationarity,
+             r1.complementarity);
+    free(A);
+    free(Z);
+    free(b);
+  }
+  return hm_test_report("test_svm_qp");
+}
