@@ -10,7 +10,7 @@
 
 /* ---------------------------------------------------------------- helpers */
 
-double hm_norm2(const double *x, size_t n) {
+double hm_vnorm2(const double *x, size_t n) {
   double s = 0.0;
   for (size_t j = 0; j < n; j++) s += x[j] * x[j];
   if (s >= 1e-290 && s <= 1e290) return sqrt(s);
@@ -30,7 +30,7 @@ double hm_norm2(const double *x, size_t n) {
 }
 
 double hm_normp(const double *x, size_t n, double p) {
-  if (p == 2.0) return hm_norm2(x, n);
+  if (p == 2.0) return hm_vnorm2(x, n);
   double amax = 0.0;
   for (size_t j = 0; j < n; j++) {
     double a = fabs(x[j]);
@@ -50,7 +50,7 @@ double hm_normp(const double *x, size_t n, double p) {
 }
 
 double hm_corr(const double *a, const double *b, size_t n) {
-  double na = hm_norm2(a, n), nb = hm_norm2(b, n);
+  double na = hm_vnorm2(a, n), nb = hm_vnorm2(b, n);
   if (na == 0.0 || nb == 0.0) return NAN;
   double dot = 0.0;
   for (size_t j = 0; j < n; j++) dot += a[j] * b[j];
@@ -209,7 +209,7 @@ hm_status hm_optim_update(hm_optim *o, hm_objective *obj, double loss, int *bad_
   }
   for (int i = 0; i < obj->nparam; i++) {
     const hm_param *q = &obj->param[i];
-    nrm[i] = q->trainable ? hm_norm2(q->grad, q->size) : 0.0;
+    nrm[i] = q->trainable ? hm_vnorm2(q->grad, q->size) : 0.0;
     if (!isfinite(nrm[i])) {
       free(heap);
       return HM_ENONFINITE;

@@ -69,7 +69,7 @@ hm_status hm_optim_update(hm_optim *o, hm_objective *obj, double loss, int *bad_
 
 /* ---- vector helpers (also used by the recorders and exposed to Lua) ---- */
 /* Euclidean norm, overflow/underflow safe (exact fast path when no rescaling is needed). */
-double hm_norm2(const double *x, size_t n);
+double hm_vnorm2(const double *x, size_t n);
 /* Entrywise p-norm, 0 < p, p = INFINITY allowed; scaled by max|x| (no overflow). */
 double hm_normp(const double *x, size_t n, double p);
 /* <a,b>/(|a||b|); NaN if either is zero. */

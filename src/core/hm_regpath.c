@@ -106,7 +106,7 @@ hm_status hm_proj_ball(hm_ball_kind ball, double *x, size_t n, double rho, size_
   if (!(rho >= 0.0)) return HM_EARG;
   switch (ball) {
     case HM_BALL_L2: {
-      double nx = hm_norm2(x, n);
+      double nx = hm_vnorm2(x, n);
       if (nx > rho) {
         double sc = rho / nx;
         for (size_t j = 0; j < n; j++) x[j] *= sc;
@@ -136,7 +136,7 @@ hm_status hm_proj_ball(hm_ball_kind ball, double *x, size_t n, double rho, size_
 hm_status hm_ball_norm(hm_ball_kind ball, const double *x, size_t n, size_t rows, size_t cols,
                        double *out) {
   switch (ball) {
-    case HM_BALL_L2: *out = hm_norm2(x, n); return HM_OK;
+    case HM_BALL_L2: *out = hm_vnorm2(x, n); return HM_OK;
     case HM_BALL_L1: *out = hm_normp(x, n, 1.0); return HM_OK;
     case HM_BALL_LINF: *out = hm_normp(x, n, INFINITY); return HM_OK;
     case HM_BALL_NUC: {
@@ -160,7 +160,7 @@ hm_status hm_ball_norm(hm_ball_kind ball, const double *x, size_t n, size_t rows
 static hm_status dual_norm(hm_ball_kind ball, const double *g, size_t n, size_t rows,
                            size_t cols, double *out) {
   switch (ball) {
-    case HM_BALL_L2: *out = hm_norm2(g, n); return HM_OK;
+    case HM_BALL_L2: *out = hm_vnorm2(g, n); return HM_OK;
     case HM_BALL_L1: *out = hm_normp(g, n, INFINITY); return HM_OK;
     case HM_BALL_LINF: *out = hm_normp(g, n, 1.0); return HM_OK;
     case HM_BALL_NUC: {
@@ -258,7 +258,7 @@ static hm_status certify(rp_ctx *c, const double *x, const double *g, const doub
   hm_status st = project(c, scratch, rho);
   if (st != HM_OK) return st;
   for (size_t j = 0; j < c->N; j++) scratch[j] = x[j] - scratch[j];
-  *pg = lip * hm_norm2(scratch, c->N);
+  *pg = lip * hm_vnorm2(scratch, c->N);
   return HM_OK;
 }
 

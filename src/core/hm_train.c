@@ -52,7 +52,7 @@ static double total_norm(const hm_objective *obj, int grad) {
   double acc = 0.0;
   for (int i = 0; i < obj->nparam; i++) {
     const hm_param *q = &obj->param[i];
-    double v = q->trainable ? hm_norm2(grad ? q->grad : q->x, q->size) : 0.0;
+    double v = q->trainable ? hm_vnorm2(grad ? q->grad : q->x, q->size) : 0.0;
     if (i < 64) nrm[i] = v;
     else acc += v * v;
     if (!(v <= amax)) amax = v;
@@ -96,11 +96,11 @@ static hm_status record_row(const hm_objective *obj, hm_train_cfg *cfg, long row
     switch (c->kind) {
       case HM_REC_LOSS: *out = loss; break;
       case HM_REC_GRAD_NORM:
-        *out = c->param < 0 ? gnorm : hm_norm2(obj->param[c->param].grad, obj->param[c->param].size);
+        *out = c->param < 0 ? gnorm : hm_vnorm2(obj->param[c->param].grad, obj->param[c->param].size);
         break;
       case HM_REC_PARAM_NORM:
         *out = c->param < 0 ? total_norm(obj, 0)
-                            : hm_norm2(obj->param[c->param].x, obj->param[c->param].size);
+                            : hm_vnorm2(obj->param[c->param].x, obj->param[c->param].size);
         break;
       case HM_REC_VALUE: memcpy(out, src, n * sizeof(double)); break;
       case HM_REC_CORR: *out = hm_corr(src, c->target, n); break;

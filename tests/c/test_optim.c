@@ -10,13 +10,13 @@
 
 static void test_helpers(void) {
   double x[4] = {3, -4, 0, 0};
-  CHECK(hm_norm2(x, 4) == 5.0);
+  CHECK(hm_vnorm2(x, 4) == 5.0);
   CHECK(hm_normp(x, 4, 1.0) == 7.0);
   CHECK(hm_normp(x, 4, INFINITY) == 4.0);
   CHECK_CLOSE(hm_normp(x, 4, 3.0), cbrt(27.0 + 64.0), 1e-15);
   double tiny[2] = {3e-200, 4e-200}, huge[2] = {3e200, 4e200};
-  CHECK_CLOSE(hm_norm2(tiny, 2), 5e-200, 1e-15);
-  CHECK_CLOSE(hm_norm2(huge, 2), 5e200, 1e-15);
+  CHECK_CLOSE(hm_vnorm2(tiny, 2), 5e-200, 1e-15);
+  CHECK_CLOSE(hm_vnorm2(huge, 2), 5e200, 1e-15);
   double a[3] = {1, 2, 2}, b[3] = {2, 4, 4}, c[3] = {-1, -2, -2};
   CHECK_CLOSE(hm_corr(a, b, 3), 1.0, 1e-15);
   CHECK_CLOSE(hm_corr(a, c, 3), -1.0, 1e-15);
@@ -166,13 +166,13 @@ static void test_ngd_norm_bound(void) {
     hm_optim_init(&o, HM_OPT_NGD);
     o.lr = 0.1;
     o.eps = 2.22e-16;
-    double n0[2] = {hm_norm2(a.prm[0].x, 100), hm_norm2(a.prm[1].x, kq ? 100 : 0)};
+    double n0[2] = {hm_vnorm2(a.prm[0].x, 100), hm_vnorm2(a.prm[1].x, kq ? 100 : 0)};
     int ok = 1, grows = 0;
     for (int k = 1; k <= 500; k++) {
       double L;
       CHECK(hm_optim_step(&o, &a.obj, &L, NULL) == HM_OK);
       for (int i = 0; i < a.obj.nparam; i++) {
-        double nk = hm_norm2(a.prm[i].x, 100);
+        double nk = hm_vnorm2(a.prm[i].x, 100);
         if (nk > n0[i] + 0.1 * k * (1 + 1e-14)) ok = 0;
         if (k == 500 && !kq && nk > 0.5 * 0.1 * k) grows = 1;
       }

@@ -68,7 +68,7 @@ static void test_quadratic_path(void) {
   /* isotropic quadratic, center c outside the ball: the solution is c * rho/|c| */
   toy_quad q;
   toy_quad_init(&q, 3.0, 1, 1.0);
-  double cn = hm_norm2(q.c, 7);
+  double cn = hm_vnorm2(q.c, 7);
   int sel[2] = {0, 1};
   double radii[3] = {0.5, 1.0, 2.0};
   double sol[21], loss[3], norm[3], gap[3], pg[3];
@@ -93,7 +93,7 @@ static void test_quadratic_path(void) {
   hm_regpath_cfg c2 = {HM_BALL_L2, 2, sel, 1, 1, rad2, 500, 5, 1e-9,
                        sol, NULL, loss, n2, gap, pg, its, conv};
   CHECK(hm_regpath_run(&q.obj, &c2) == HM_OK);
-  double cA = hm_norm2(q.c, 4);
+  double cA = hm_vnorm2(q.c, 4);
   CHECK(conv[0]);
   for (int j = 0; j < 4; j++) CHECK_CLOSE(sol[j], q.c[j] * 0.2 / cA, 1e-5);
   for (int j = 4; j < 7; j++) CHECK_CLOSE(sol[j], q.c[j], 1e-5);

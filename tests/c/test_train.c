@@ -63,8 +63,8 @@ static void test_recorders(void) {
       double L;
       toy_att_eval(&b, 1, &L);
       CHECK(loss[r] == L);
-      CHECK_CLOSE(gn[r], hm_norm2(b.gW, 49), 1e-15);
-      CHECK_CLOSE(pn[r], hm_norm2(b.W, 49), 1e-15);
+      CHECK_CLOSE(gn[r], hm_vnorm2(b.gW, 49), 1e-15);
+      CHECK_CLOSE(pn[r], hm_vnorm2(b.W, 49), 1e-15);
       CHECK(memcmp(Wt + r * 49, b.W, sizeof wbuf) == 0);
       double sm = 0, sa = 0;
       for (int i = 0; i < 5; i++) {
