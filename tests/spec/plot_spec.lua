@@ -113,6 +113,17 @@ describe("plot", function()
     assert.truthy(text:find("unset multiplot", 1, true))
   end)
 
+  it("accepts mat vectors and n x 2 mat trajectories", function()
+    local mat = require "hardmax.mat"
+    local f = plot.figure {}
+    f:line(mat.new { 1, 2, 3 }, mat.new { 2.5, 0.5, 1 })
+    f:trajectory(mat.new { { 0, 0 }, { 1, 1 }, { 2, 1.5 } }, { arrow_every = 1 })
+    f:save(tmp .. "/m.svg")
+    local dat = slurp(tmp .. "/m.dat")
+    assert.truthy(dat:find("1 2.5\n2 0.5\n3 1\n", 1, true))
+    assert.truthy(dat:find("1 1 1 0.5\n", 1, true)) -- arrow from point 2 to point 3
+  end)
+
   it("writes cairolatex output (.tex + .pdf) with LaTeX labels passed through", function()
     local f = plot.figure { xlabel = "$\\|W\\|_F$" }
     f:line({ 1, 2 }, { 2, 1 })
