@@ -215,7 +215,12 @@ local function load_trial(dir, key)
   local s = read_file(trial_file(dir, key))
   if not s then return nil end
   local line = s:gsub("\n$", "")
-  local t = parse_record(line, trial_file(dir, key))
+  local ok, t = pcall(parse_record, line, trial_file(dir, key))
+  if not ok then
+    -- only possible after an OS crash or outside interference: the trial is run again
+    io.stderr:write("exp.sweep: ignoring unreadable trial record (", t, "); the trial will be re-run\n")
+    return nil
+  end
   if t.key ~= key then return nil end
   t.line = line
   return t
