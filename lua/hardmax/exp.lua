@@ -238,6 +238,10 @@ local function run_trial(trial, run_fn, seed, names)
     if cut then tb = tb:sub(1, cut - 1) end
     return e
   end, cfg, trial.run, g)
+  if not ok and type(res) == "string" and (res:match("interrupted!$") or res:match(": interrupted$")) then
+    -- Ctrl-C stops the sweep (finished trials are on disk); it is not a failure of this trial
+    error(res, 0)
+  end
   local rec = { key = trial.key, params = trial.params, run = trial.run, index = trial.index }
   if ok and res ~= nil and type(res) ~= "table" then
     ok, res = false, ("run function must return a table of metrics, got %s"):format(type(res))

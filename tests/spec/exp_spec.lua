@@ -360,6 +360,31 @@ describe("exp", function()
       assert.are.equal(slurp(d .. "/ref/results.jsonl"), slurp(d .. "/q/results.jsonl"))
     end)
 
+    it("stops on Ctrl-C (SIGINT) instead of recording a failed trial; resume completes", function()
+      local d = newtmp()
+      spit(d .. "/int.lua", [[
+local sys = require "hardmax.sys"
+local o = exp.args(arg, { out = "ci" })
+local r = exp.sweep { grid = { a = { 1, 2, 3, 4, 5, 6 } }, out = o.out, resume = o.resume,
+  run = function(cfg)
+    if cfg.a == 3 and not o.resume then
+      sys.kill(sys.getpid(), sys.SIGINT)
+      local x = 0
+      for i = 1, 1e8 do x = x + i end
+    end
+    return { a = cfg.a }
+  end }
+print("done", #r, #r.failed)
+]])
+      local rc, out = sh(string.format("cd '%s' && %s int.lua", d, HARDMAX))
+      assert.are_not.equal(0, rc)
+      assert.truthy(out:find("interrupted!", 1, true), out)
+      assert.are.equal(2, #sys.listdir(d .. "/ci/trials"))
+      rc, out = sh(string.format("cd '%s' && %s int.lua --resume", d, HARDMAX))
+      assert.are.equal(0, rc, out)
+      assert.truthy(out:find("done\t6\t0", 1, true), out)
+    end)
+
     it("records the script in the manifest and verify detects a changed number", function()
       local d = setup()
       assert.are.equal(0, (run(d, "--out v --runs 2")))
