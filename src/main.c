@@ -1,72 +1,579 @@
-/* hardmax host — minimal bootstrap version (the foundation issue replaces it with the full
- * lua(1)-compatible host and the libedit REPL). */
+/* hardmax — the host: a lua(1) 5.4 compatible stand-alone interpreter with the hardmax modules
+ * preloaded as globals.
+ *
+ * The command-line handling follows the stock lua.c of Lua 5.4.4 option by option (-e, -l,
+ * -l g=mod, -i, -v, -E, -W, --, -, LUA_INIT_5_4 / LUA_INIT incl. @file, the `arg` table, script
+ * arguments as `...`, tracebacks on stderr, exit status 1, stdin executed as a chunk when it
+ * is not a terminal). hardmax adds long options, accepted anywhere before the script:
+ *   --seed N      master seed (registry "hardmax.seed"; hardmax.seed(), rng.default())
+ *   --threads N   OpenBLAS threads (default 1)
+ *   --version     hardmax, Lua and OpenBLAS versions, then exit 0
+ *   --help        usage on stdout, then exit 0
+ * and two subcommands, `hardmax merge ...` and `hardmax verify ...`, forwarded to
+ * require("hardmax.exp").cli(subcommand, args...). See docs/host.md. */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cblas.h>
+
+#include "hm_interrupt.h"
 #include "hm_lua.h"
 #include "lualib.h"
+#include "repl.h"
 
+#define LUA_INIT_VAR "LUA_INIT"
+#define LUA_INITVARVERSION LUA_INIT_VAR LUA_VERSUFFIX
+
+static const char *progname = "hardmax";
+
+/* ---------------------------------------------------------------------------------------
+ * Messages and calls
+ * --------------------------------------------------------------------------------------- */
+
+static void l_message(const char *pname, const char *msg) {
+  if (pname) fprintf(stderr, "%s: ", pname);
+  fprintf(stderr, "%s\n", msg);
+  fflush(stderr);
+}
+
+/* Print the error message on top of the stack (if status is an error) and pop it. */
 static int report(lua_State *L, int status) {
   if (status != LUA_OK) {
-    fprintf(stderr, "hardmax: %s\n", lua_tostring(L, -1));
+    const char *msg = lua_tostring(L, -1);
+    if (msg == NULL) msg = "(error object is not a string)";
+    l_message(progname, msg);
     lua_pop(L, 1);
   }
   return status;
 }
 
+int hm_host_report(lua_State *L, int status) {
+  const char *saved = progname;
+  progname = NULL; /* no program name on errors in interactive mode, as lua.c */
+  report(L, status);
+  progname = saved;
+  return status;
+}
+
+/* Message handler: add a traceback; non-string errors use __tostring or their type. */
 static int msghandler(lua_State *L) {
   const char *msg = lua_tostring(L, 1);
-  luaL_traceback(L, L, msg ? msg : "(error object is not a string)", 1);
+  if (msg == NULL) {
+    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
+    msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+  }
+  luaL_traceback(L, L, msg, 1);
   return 1;
 }
 
-static int docall(lua_State *L, int narg, int nres) {
+/* ---------------------------------------------------------------------------------------
+ * SIGINT: as lua.c, the first Ctrl-C during a call installs a hook that raises
+ * "interrupted!" at the next Lua event; in addition it raises the hardmax interrupt flag so
+ * long C loops (which run no Lua code) stop too. A second Ctrl-C before the first is
+ * served terminates the process (default action).
+ * --------------------------------------------------------------------------------------- */
+
+static lua_State *globalL = NULL;
+static volatile sig_atomic_t hook_armed = 0;
+
+static void setsignal(int sig, void (*handler)(int), struct sigaction *old) {
+  struct sigaction sa;
+  sa.sa_handler = handler;
+  sa.sa_flags = 0;
+  sigemptyset(&sa.sa_mask);
+  sigaction(sig, &sa, old);
+}
+
+static void lstop(lua_State *L, lua_Debug *ar) {
+  (void)ar;
+  lua_sethook(L, NULL, 0, 0);
+  hook_armed = 0;
+  hm_interrupt_clear(); /* the error below unwinds whatever polled loop was running */
+  luaL_error(L, "interrupted!");
+}
+
+static void laction(int i) {
+  int flag = LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT;
+  setsignal(i, SIG_DFL, NULL); /* if another SIGINT happens, terminate the process */
+  hm_interrupt_raise();
+  hook_armed = 1;
+  lua_sethook(globalL, lstop, flag, 1);
+}
+
+int hm_host_docall(lua_State *L, int narg, int nres) {
   int base = lua_gettop(L) - narg;
   lua_pushcfunction(L, msghandler);
   lua_insert(L, base);
+  globalL = L;
+  hm_interrupt_clear();
+  struct sigaction outside; /* SIG_DFL, or the REPL's prompt handler */
+  setsignal(SIGINT, laction, &outside);
   int status = lua_pcall(L, narg, nres, base);
+  sigaction(SIGINT, &outside, NULL);
+  /* An interrupt served by a C loop (which raised its own error) leaves the hook armed and
+   * the flag set: disarm both so the next call starts clean. */
+  if (hook_armed) {
+    if (lua_gethook(L) == lstop) lua_sethook(L, NULL, 0, 0);
+    hook_armed = 0;
+  }
+  hm_interrupt_clear();
   lua_remove(L, base);
   return status;
 }
 
-int main(int argc, char **argv) {
-  openblas_set_num_threads(1);
-  lua_State *L = luaL_newstate();
-  luaL_openlibs(L);
-  int i = 1;
-  long long seed = 0;
-  for (; i < argc; i++) {
-    if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc) seed = atoll(argv[++i]);
-    else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) openblas_set_num_threads(atoi(argv[++i]));
-    else break;
+/* ---------------------------------------------------------------------------------------
+ * Usage and versions
+ * --------------------------------------------------------------------------------------- */
+
+static void print_usage_text(FILE *f) {
+  fprintf(f,
+          "usage: %s [options] [script [args]]\n"
+          "       %s merge|verify [args]   (experiment harness, see hardmax.exp)\n"
+          "Available options are:\n"
+          "  -e stat      execute string 'stat'\n"
+          "  -i           enter interactive mode after executing 'script'\n"
+          "  -l mod       require library 'mod' into global 'mod'\n"
+          "  -l g=mod     require library 'mod' into global 'g'\n"
+          "  -v           show version information\n"
+          "  -E           ignore environment variables\n"
+          "  -W           turn warnings on\n"
+          "  --seed N     master random seed (integer; default 0)\n"
+          "  --threads N  OpenBLAS threads (default 1)\n"
+          "  --version    show hardmax, Lua and OpenBLAS versions and exit\n"
+          "  --help       show this help and exit\n"
+          "  --           stop handling options\n"
+          "  -            stop handling options and execute stdin\n",
+          progname, progname);
+  fflush(f);
+}
+
+static void print_usage(const char *badoption) {
+  fprintf(stderr, "%s: ", progname);
+  if ((badoption[1] == 'e' || badoption[1] == 'l') && badoption[2] == '\0')
+    fprintf(stderr, "'%s' needs argument\n", badoption);
+  else if (strcmp(badoption, "--seed") == 0 || strcmp(badoption, "--threads") == 0)
+    fprintf(stderr, "'%s' needs argument\n", badoption);
+  else
+    fprintf(stderr, "unrecognized option '%s'\n", badoption);
+  print_usage_text(stderr);
+}
+
+static void print_version(void) {
+  printf("%s\n", LUA_COPYRIGHT);
+  fflush(stdout);
+}
+
+/* --version: needs hardmax.config() (versions live in the bindings). */
+static int print_full_version(lua_State *L) {
+  lua_getglobal(L, "hardmax");
+  lua_getfield(L, -1, "config");
+  lua_call(L, 0, 1);
+  lua_getfield(L, -1, "version");
+  lua_getfield(L, -2, "git_commit");
+  lua_getfield(L, -3, "openblas");
+  lua_getfield(L, -4, "openblas_core");
+  lua_getfield(L, -5, "threads");
+  printf("hardmax %s (git %s)\n%s\n%s (core %s, %d thread%s)\n", lua_tostring(L, -5),
+         lua_tostring(L, -4), LUA_COPYRIGHT, lua_tostring(L, -3), lua_tostring(L, -2),
+         (int)lua_tointeger(L, -1), lua_tointeger(L, -1) == 1 ? "" : "s");
+  fflush(stdout);
+  lua_pop(L, 7);
+  return 0;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Chunks, libraries, scripts
+ * --------------------------------------------------------------------------------------- */
+
+static void createargtable(lua_State *L, char **argv, int argc, int script) {
+  if (script == argc) script = 0; /* no script name? */
+  int narg = argc - (script + 1);
+  lua_createtable(L, narg > 0 ? narg : 0, script + 1);
+  for (int i = 0; i < argc; i++) {
+    lua_pushstring(L, argv[i]);
+    lua_rawseti(L, -2, i - script);
+  }
+  lua_setglobal(L, "arg");
+}
+
+static int dochunk(lua_State *L, int status) {
+  if (status == LUA_OK) status = hm_host_docall(L, 0, 0);
+  return report(L, status);
+}
+
+static int dofile(lua_State *L, const char *name) { return dochunk(L, luaL_loadfile(L, name)); }
+
+static int dostring(lua_State *L, const char *s, const char *name) {
+  return dochunk(L, luaL_loadbuffer(L, s, strlen(s), name));
+}
+
+/* 'globname[=modname]': globname = require(modname). */
+static int dolibrary(lua_State *L, char *globname) {
+  char *modname = strchr(globname, '=');
+  if (modname == NULL)
+    modname = globname;
+  else {
+    *modname = '\0';
+    modname++;
+  }
+  lua_getglobal(L, "require");
+  lua_pushstring(L, modname);
+  int status = hm_host_docall(L, 1, 1);
+  if (status == LUA_OK) lua_setglobal(L, globname);
+  return report(L, status);
+}
+
+static int pushargs(lua_State *L) {
+  if (lua_getglobal(L, "arg") != LUA_TTABLE) luaL_error(L, "'arg' is not a table");
+  int n = (int)luaL_len(L, -1);
+  luaL_checkstack(L, n + 3, "too many arguments to script");
+  int i;
+  for (i = 1; i <= n; i++) lua_rawgeti(L, -i, i);
+  lua_remove(L, -i);
+  return n;
+}
+
+/* package.path = dir/?.lua;dir/?/init.lua;<old path> for the script's directory. */
+static void prepend_script_dir(lua_State *L, const char *fname) {
+  const char *slash = strrchr(fname, '/');
+  lua_getglobal(L, "package");
+  if (!lua_istable(L, -1)) {
+    lua_pop(L, 1);
+    return;
+  }
+  if (slash == NULL)
+    lua_pushliteral(L, ".");
+  else if (slash == fname)
+    lua_pushliteral(L, "");
+  else
+    lua_pushlstring(L, fname, (size_t)(slash - fname));
+  const char *dir = lua_tostring(L, -1);
+  lua_getfield(L, -2, "path");
+  const char *old = lua_tostring(L, -1);
+  lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;%s", dir, dir, old ? old : "");
+  lua_setfield(L, -4, "path");
+  lua_pop(L, 3);
+}
+
+static int handle_script(lua_State *L, char **argv) {
+  const char *fname = argv[0];
+  if (strcmp(fname, "-") == 0 && strcmp(argv[-1], "--") != 0) fname = NULL; /* stdin */
+  if (fname) prepend_script_dir(L, fname);
+  int status = luaL_loadfile(L, fname);
+  if (status == LUA_OK) {
+    int n = pushargs(L);
+    status = hm_host_docall(L, n, LUA_MULTRET);
+  }
+  return report(L, status);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Options
+ * --------------------------------------------------------------------------------------- */
+
+#define has_error 1 /* bad option */
+#define has_i 2     /* -i */
+#define has_v 4     /* -v */
+#define has_e 8     /* -e */
+#define has_E 16    /* -E */
+#define has_version 32
+#define has_help 64
+
+typedef struct hostopts {
+  const char *seed;    /* --seed value, or NULL */
+  const char *threads; /* --threads value, or NULL */
+} hostopts;
+
+/* Long option at argv[i] ("--name" or "--name=value"); returns the number of extra argv
+ * entries it consumes (0 or 1), or -1 if it is not a valid long option. */
+static int long_option(char **argv, int i, int *args, hostopts *ho) {
+  const char *a = argv[i] + 2;
+  const char *eq = strchr(a, '=');
+  size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
+  const char **slot = NULL;
+  if (nlen == 4 && strncmp(a, "seed", 4) == 0)
+    slot = &ho->seed;
+  else if (nlen == 7 && strncmp(a, "threads", 7) == 0)
+    slot = &ho->threads;
+  else if (!eq && strcmp(a, "version") == 0) {
+    *args |= has_version;
+    return 0;
+  } else if (!eq && strcmp(a, "help") == 0) {
+    *args |= has_help;
+    return 0;
+  } else
+    return -1;
+  if (eq) {
+    *slot = eq + 1;
+    return 0;
+  }
+  if (argv[i + 1] == NULL) return -1;
+  *slot = argv[i + 1];
+  return 1;
+}
+
+/* Traverse the options (as lua.c's collectargs) and return the flags; *first is the index
+ * of the script (or of the bad option on error, or argc when there is no script). */
+static int collectargs(char **argv, int *first, hostopts *ho) {
+  int args = 0;
+  int i;
+  for (i = 1; argv[i] != NULL; i++) {
+    *first = i;
+    if (argv[i][0] != '-') return args; /* not an option: the script */
+    switch (argv[i][1]) {
+      case '-': /* '--' or a long option */
+        if (argv[i][2] == '\0') {
+          *first = i + 1;
+          return args;
+        } else {
+          int k = long_option(argv, i, &args, ho);
+          if (k < 0) return has_error;
+          i += k;
+        }
+        break;
+      case '\0': /* '-': script "name" is '-' */
+        return args;
+      case 'E':
+        if (argv[i][2] != '\0') return has_error;
+        args |= has_E;
+        break;
+      case 'W':
+        if (argv[i][2] != '\0') return has_error;
+        break;
+      case 'i':
+        args |= has_i; /* (-i implies -v) */
+        /* FALLTHROUGH */
+      case 'v':
+        if (argv[i][2] != '\0') return has_error;
+        args |= has_v;
+        break;
+      case 'e':
+        args |= has_e;
+        /* FALLTHROUGH */
+      case 'l': /* both options need an argument */
+        if (argv[i][2] == '\0') {
+          i++;
+          if (argv[i] == NULL || argv[i][0] == '-') return has_error;
+        }
+        break;
+      default:
+        return has_error;
+    }
+  }
+  *first = i; /* no script name */
+  return args;
+}
+
+/* Run -e, -l and -W in order; long options were handled before. Returns 0 on failure. */
+static int runargs(lua_State *L, char **argv, int n) {
+  for (int i = 1; i < n; i++) {
+    int option = argv[i][1];
+    switch (option) {
+      case 'e':
+      case 'l': {
+        char *extra = argv[i] + 2;
+        if (*extra == '\0') extra = argv[++i];
+        int status = option == 'e' ? dostring(L, extra, "=(command line)") : dolibrary(L, extra);
+        if (status != LUA_OK) return 0;
+        break;
+      }
+      case 'W':
+        lua_warning(L, "@on", 0);
+        break;
+      case '-':
+        if (argv[i][2] != '\0' && !strchr(argv[i], '=') &&
+            (strcmp(argv[i], "--seed") == 0 || strcmp(argv[i], "--threads") == 0))
+          i++; /* skip the option's value */
+        break;
+      default:
+        break;
+    }
+  }
+  return 1;
+}
+
+static int handle_luainit(lua_State *L) {
+  const char *name = "=" LUA_INITVARVERSION;
+  const char *init = getenv(name + 1);
+  if (init == NULL) {
+    name = "=" LUA_INIT_VAR;
+    init = getenv(name + 1);
+  }
+  if (init == NULL) return LUA_OK;
+  if (init[0] == '@') return dofile(L, init + 1);
+  return dostring(L, init, name);
+}
+
+/* Parse an integer option value the way Lua reads integer literals (decimal or hex). */
+static int parse_integer(lua_State *L, const char *s, lua_Integer *out) {
+  int ok = 0;
+  if (lua_stringtonumber(L, s) != 0) {
+    if (lua_isinteger(L, -1)) {
+      *out = lua_tointeger(L, -1);
+      ok = 1;
+    }
+    lua_pop(L, 1);
+  }
+  return ok;
+}
+
+static int apply_hostopts(lua_State *L, const hostopts *ho) {
+  lua_Integer seed = 0;
+  if (ho->seed && !parse_integer(L, ho->seed, &seed)) {
+    fprintf(stderr, "%s: --seed: integer expected, got '%s'\n", progname, ho->seed);
+    return 0;
   }
   lua_pushinteger(L, seed);
   lua_setfield(L, LUA_REGISTRYINDEX, "hardmax.seed");
-  hmL_openlibs(L, 1);
-  int status = LUA_OK;
-  for (; i < argc && status == LUA_OK; i++) {
-    if (strcmp(argv[i], "-e") == 0 && i + 1 < argc) {
-      status = luaL_loadstring(L, argv[++i]);
-      if (status == LUA_OK) status = docall(L, 0, 0);
-    } else {
-      int script = i;
-      lua_createtable(L, argc - script, script + 1);
-      for (int k = 0; k < argc; k++) {
-        lua_pushstring(L, argv[k]);
-        lua_rawseti(L, -2, k - script);
-      }
-      lua_setglobal(L, "arg");
-      status = luaL_loadfile(L, strcmp(argv[script], "-") == 0 ? NULL : argv[script]);
-      if (status == LUA_OK) {
-        for (int k = script + 1; k < argc; k++) lua_pushstring(L, argv[k]);
-        status = docall(L, argc - script - 1, 0);
-      }
-      break;
-    }
+  lua_Integer threads = 1;
+  if (ho->threads && (!parse_integer(L, ho->threads, &threads) || threads < 1 || threads > 1024)) {
+    fprintf(stderr, "%s: --threads: integer in [1, 1024] expected, got '%s'\n", progname,
+            ho->threads);
+    return 0;
   }
-  report(L, status);
+  openblas_set_num_threads((int)threads);
+  return 1;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Subcommands: hardmax merge|verify args...  ->  require("hardmax.exp").cli(sub, args...)
+ * --------------------------------------------------------------------------------------- */
+
+static int is_subcommand(char **argv) {
+  struct stat st;
+  if (argv[0] == NULL || argv[1] == NULL) return 0;
+  if (strcmp(argv[1], "merge") != 0 && strcmp(argv[1], "verify") != 0) return 0;
+  return stat(argv[1], &st) != 0; /* an existing file of that name is a script */
+}
+
+static int run_subcommand(lua_State *L, int argc, char **argv, int *exitcode) {
+  createargtable(L, argv, argc, 1);
+  lua_getglobal(L, "package");
+  lua_getfield(L, -1, "preload");
+  int found = lua_getfield(L, -1, "hardmax.exp") != LUA_TNIL;
+  lua_pop(L, 3);
+  if (!found) {
+    l_message(progname, "subcommand needs hardmax.exp");
+    *exitcode = EXIT_FAILURE;
+    return 1;
+  }
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "hardmax.exp");
+  int status = hm_host_docall(L, 1, 1);
+  if (status == LUA_OK) {
+    lua_getfield(L, -1, "cli");
+    lua_remove(L, -2);
+    if (!lua_isfunction(L, -1)) {
+      lua_pop(L, 1);
+      l_message(progname, "subcommand needs hardmax.exp.cli");
+      *exitcode = EXIT_FAILURE;
+      return 1;
+    }
+    for (int i = 1; i < argc; i++) lua_pushstring(L, argv[i]);
+    status = hm_host_docall(L, argc - 1, 1);
+  }
+  if (report(L, status) != LUA_OK) {
+    *exitcode = EXIT_FAILURE;
+    return 1;
+  }
+  /* result: integer -> exit status; false -> 1; anything else -> 0 */
+  if (lua_isinteger(L, -1))
+    *exitcode = (int)lua_tointeger(L, -1);
+  else if (lua_isboolean(L, -1) && !lua_toboolean(L, -1))
+    *exitcode = EXIT_FAILURE;
+  else
+    *exitcode = EXIT_SUCCESS;
+  lua_pop(L, 1);
+  return 1;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Main
+ * --------------------------------------------------------------------------------------- */
+
+/* Protected main: returns true (on the stack) when everything ran, plus an exit code. */
+static int pmain(lua_State *L) {
+  int argc = (int)lua_tointeger(L, 1);
+  char **argv = (char **)lua_touserdata(L, 2);
+  int *exitcode = (int *)lua_touserdata(L, 3);
+  hostopts ho = {NULL, NULL};
+  int script = argc;
+  luaL_checkversion(L);
+  if (argv[0] && argv[0][0]) progname = argv[0];
+  *exitcode = EXIT_FAILURE;
+  if (is_subcommand(argv)) {
+    luaL_openlibs(L);
+    openblas_set_num_threads(1);
+    lua_pushinteger(L, 0);
+    lua_setfield(L, LUA_REGISTRYINDEX, "hardmax.seed");
+    hmL_openlibs(L, 1);
+    run_subcommand(L, argc, argv, exitcode);
+    return 0;
+  }
+  int args = argc > 0 ? collectargs(argv, &script, &ho) : 0;
+  if (args == has_error) {
+    print_usage(argv[script]);
+    return 0;
+  }
+  if (args & has_help) {
+    print_usage_text(stdout);
+    *exitcode = EXIT_SUCCESS;
+    return 0;
+  }
+  if (!apply_hostopts(L, &ho)) return 0;
+  if ((args & has_v) && !(args & has_version)) print_version();
+  if (args & has_E) {
+    lua_pushboolean(L, 1); /* signal for libraries to ignore env. vars. */
+    lua_setfield(L, LUA_REGISTRYINDEX, "LUA_NOENV");
+  }
+  luaL_openlibs(L);
+  hmL_openlibs(L, 1);
+  if (args & has_version) {
+    print_full_version(L);
+    *exitcode = EXIT_SUCCESS;
+    return 0;
+  }
+  createargtable(L, argv, argc, script);
+  lua_gc(L, LUA_GCGEN, 0, 0);
+  if (!(args & has_E) && handle_luainit(L) != LUA_OK) return 0;
+  if (!runargs(L, argv, script)) return 0;
+  if (script < argc && handle_script(L, argv + script) != LUA_OK) return 0;
+  if (args & has_i)
+    hm_repl(L);
+  else if (script == argc && !(args & (has_e | has_v))) {
+    if (isatty(0)) {
+      print_version();
+      hm_repl(L);
+    } else if (dofile(L, NULL) != LUA_OK)
+      return 0;
+  }
+  *exitcode = EXIT_SUCCESS;
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  int exitcode = EXIT_FAILURE;
+  lua_State *L = luaL_newstate();
+  if (L == NULL) {
+    l_message(argv[0], "cannot create state: not enough memory");
+    return EXIT_FAILURE;
+  }
+  lua_gc(L, LUA_GCSTOP);
+  lua_pushcfunction(L, pmain);
+  lua_pushinteger(L, argc);
+  lua_pushlightuserdata(L, argv);
+  lua_pushlightuserdata(L, &exitcode);
+  lua_gc(L, LUA_GCRESTART);
+  int status = lua_pcall(L, 3, 0, 0);
+  if (status != LUA_OK) {
+    report(L, status);
+    exitcode = EXIT_FAILURE;
+  }
   lua_close(L);
-  return status == LUA_OK ? EXIT_SUCCESS : EXIT_FAILURE;
+  return exitcode;
 }

@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "hm_embedded.h"
+#include "hm_lcomplete.h"
+#include "hm_lsys.h"
 #include "hm_lua.h"
 #include "lualib.h"
 
@@ -12,7 +14,8 @@ static const luaL_Reg c_modules[] = {
   {"mat", luaopen_hardmax_mat},     {"rng", luaopen_hardmax_rng},
   {"data", luaopen_hardmax_data},   {"loss", luaopen_hardmax_loss},
   {"model", luaopen_hardmax_model}, {"optim", luaopen_hardmax_optim},
-  {"svm", luaopen_hardmax_svm},     {NULL, NULL}};
+  {"svm", luaopen_hardmax_svm},     {"sys", luaopen_hardmax_sys},
+  {NULL, NULL}};
 
 /* Lua-side modules that become globals in the host (others are require-only). */
 static const char *const lua_globals[] = {"plot", "exp", NULL};
@@ -67,7 +70,8 @@ static int hm_seed(lua_State *L) {
 }
 
 static const luaL_Reg hm_funcs[] = {
-  {"config", hm_config}, {"threads", hm_threads}, {"seed", hm_seed}, {NULL, NULL}};
+  {"config", hm_config}, {"threads", hm_threads}, {"seed", hm_seed},
+  {"complete", hmL_complete}, {NULL, NULL}};
 
 static void set_preloads(lua_State *L) {
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);

@@ -1,0 +1,1211 @@
+-- hardmax.exp — the experiment harness: parameter grids x runs with per-trial generators,
+-- parallel workers (fresh processes, never fork), atomic JSON-lines results, resume, shards,
+-- deterministic merge, run manifests, verify, summaries, CSV/JSON writers, script arguments.
+-- See docs/exp.md.
+local sys = require "hardmax.sys"
+local json = require "hardmax.json"
+
+local M = {}
+M.json = json
+
+local fmt, concat, mtype = string.format, table.concat, math.type
+
+local function hardmax_mod()
+  local ok, h = pcall(require, "hardmax")
+  return ok and h or nil
+end
+
+local function fail(fn, msg, ...)
+  error(fn .. ": " .. msg:format(...), 0)
+end
+
+local function check_options(fn, opts, allowed, argn)
+  if opts == nil then return {} end
+  if type(opts) ~= "table" then
+    fail(fn, "bad argument #%d (options table expected, got %s)", argn or 1, type(opts))
+  end
+  local set = {}
+  for _, k in ipairs(allowed) do set[k] = true end
+  local bad = {}
+  for k in pairs(opts) do
+    if not set[k] then bad[#bad + 1] = tostring(k) end
+  end
+  if #bad > 0 then
+    table.sort(bad)
+    local names = {}
+    for _, k in ipairs(allowed) do names[#names + 1] = k end
+    table.sort(names)
+    fail(fn, "unknown option '%s' (valid options: %s)", bad[1], concat(names, ", "))
+  end
+  return opts
+end
+
+local function read_file(path)
+  local f, err = io.open(path, "rb")
+  if not f then return nil, err end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+local function isdir(path)
+  local st = sys.stat(path)
+  return st and st.type == "dir"
+end
+
+local function join(a, b) return (a:gsub("/+$", "")) .. "/" .. b end
+
+-- canonical trial keys ------------------------------------------------------------------
+local function keyval(v)
+  local tv = type(v)
+  if tv == "number" then
+    if mtype(v) == "integer" then return fmt("%d", v) end
+    if v == math.floor(v) and math.abs(v) < 2 ^ 53 then return fmt("%d", math.tointeger(v)) end
+    return fmt("%.17g", v)
+  elseif tv == "string" then
+    return (v:gsub("[%%;=%c]", function(c) return fmt("%%%02X", c:byte()) end))
+  elseif tv == "boolean" then
+    return tostring(v)
+  end
+end
+
+--- The canonical key of a trial: "name=value;...;run=R" with names sorted bytewise.
+function M.trial_key(params, run)
+  local names = {}
+  for k in pairs(params) do names[#names + 1] = k end
+  table.sort(names)
+  local parts = {}
+  for _, k in ipairs(names) do parts[#parts + 1] = k .. "=" .. keyval(params[k]) end
+  parts[#parts + 1] = "run=" .. fmt("%d", run)
+  return concat(parts, ";")
+end
+
+-- total order on trials: by parameters (names sorted; numbers numerically, then strings,
+-- then booleans) and then by run. Independent of grid order, shard count and completion order.
+local rank = { number = 1, string = 2, boolean = 3 }
+local function cmpval(a, b)
+  local ta, tb = type(a), type(b)
+  if ta ~= tb then return (rank[ta] or 9) < (rank[tb] or 9) and -1 or 1 end
+  if ta == "boolean" then a, b = a and 1 or 0, b and 1 or 0 end
+  if a == b then return 0 end
+  return a < b and -1 or 1
+end
+local function trial_less(x, y)
+  local names = {}
+  for k in pairs(x.params) do names[#names + 1] = k end
+  for k in pairs(y.params) do if x.params[k] == nil then names[#names + 1] = k end end
+  table.sort(names)
+  for _, k in ipairs(names) do
+    local c = cmpval(x.params[k], y.params[k])
+    if c ~= 0 then return c < 0 end
+  end
+  if x.run ~= y.run then return x.run < y.run end
+  return x.key < y.key
+end
+M.trial_less = trial_less
+
+-- grid ---------------------------------------------------------------------------------
+local RESERVED = { run = true, key = true }
+
+local function expand_grid(fn, grid)
+  if grid == nil then grid = {} end
+  if type(grid) ~= "table" then fail(fn, "option 'grid': table of name = {values} expected, got %s", type(grid)) end
+  local names = {}
+  for k, vals in pairs(grid) do
+    if type(k) ~= "string" or not k:match("^[%a_][%w_]*$") then
+      fail(fn, "option 'grid': parameter names must be identifiers, got %s", tostring(k))
+    end
+    if RESERVED[k] then fail(fn, "option 'grid': '%s' is reserved (trials have their own %s)", k, k) end
+    if type(vals) ~= "table" or #vals == 0 then
+      fail(fn, "option 'grid': '%s' must be a non-empty array of values, got %s", k,
+        type(vals) == "table" and "an empty table" or type(vals))
+    end
+    local seen = {}
+    for i = 1, #vals do
+      local v = vals[i]
+      if keyval(v) == nil or (type(v) == "number" and v ~= v) then
+        fail(fn, "option 'grid': %s[%d] must be a number, string or boolean, got %s", k, i, tostring(v))
+      end
+      local kv = type(v) .. ":" .. keyval(v)
+      if seen[kv] then fail(fn, "option 'grid': %s[%d] repeats the value %s", k, i, tostring(v)) end
+      seen[kv] = true
+    end
+    for kk in pairs(vals) do
+      if mtype(kk) ~= "integer" or kk < 1 or kk > #vals then
+        fail(fn, "option 'grid': '%s' must be an array (found key %s)", k, tostring(kk))
+      end
+    end
+    names[#names + 1] = k
+  end
+  table.sort(names)
+  local points = { {} }
+  for _, k in ipairs(names) do
+    local nxt = {}
+    for _, p in ipairs(points) do
+      for _, v in ipairs(grid[k]) do
+        local q = {}
+        for kk, vv in pairs(p) do q[kk] = vv end
+        q[k] = v
+        nxt[#nxt + 1] = q
+      end
+    end
+    points = nxt
+  end
+  return points, names
+end
+
+-- cfg tables raise on unknown keys (a typo such as cfg.eta vs cfg.lr must not read nil)
+local function make_cfg(params, names)
+  return setmetatable({}, {
+    __index = function(_, k)
+      local v = params[k]
+      if v == nil then
+        error(("exp.sweep: trial config has no parameter '%s' (grid parameters: %s)")
+          :format(tostring(k), #names > 0 and concat(names, ", ") or "none"), 2)
+      end
+      return v
+    end,
+    __newindex = function(_, k) error(("exp.sweep: trial config is read-only (assignment to '%s')"):format(tostring(k)), 2) end,
+    __pairs = function() return next, params, nil end,
+    __len = function() return 0 end,
+  })
+end
+
+local function parse_shard(fn, s)
+  if s == nil or s == "" or s == false then return nil end
+  local i, n
+  if type(s) == "string" then
+    i, n = s:match("^%s*(%d+)%s*/%s*(%d+)%s*$")
+    i, n = tonumber(i), tonumber(n)
+  elseif type(s) == "table" then
+    i, n = s[1], s[2]
+  end
+  if not i or not n or mtype(i) ~= "integer" or mtype(n) ~= "integer" or n < 1 or i < 1 or i > n then
+    fail(fn, "option 'shard': expected 'i/N' with 1 <= i <= N (e.g. '2/4'), got '%s'", tostring(s))
+  end
+  return { i, n }
+end
+M.parse_shard = function(s) return parse_shard("exp.parse_shard", s) end
+
+-- trial records -------------------------------------------------------------------------
+local function trial_file(dir, key)
+  return join(dir, "trials/" .. sys.sha256(key):sub(1, 24) .. ".json")
+end
+
+local function record_line(rec)
+  local t = { key = rec.key, params = rec.params, run = rec.run, status = rec.status }
+  if rec.status == "ok" then
+    t.metrics = rec.metrics
+  else
+    t.error = rec.error
+    t.traceback = rec.traceback
+  end
+  return json.encode(t)
+end
+
+local function parse_record(line, where)
+  local ok, t = pcall(json.decode, line)
+  if not ok or type(t) ~= "table" or type(t.key) ~= "string" or type(t.params) ~= "table" then
+    error(("exp: malformed trial record in %s: %s"):format(where, ok and "missing key/params" or t), 0)
+  end
+  return t
+end
+
+local function load_trial(dir, key)
+  local s = read_file(trial_file(dir, key))
+  if not s then return nil end
+  local line = s:gsub("\n$", "")
+  local ok, t = pcall(parse_record, line, trial_file(dir, key))
+  if not ok then
+    -- only possible after an OS crash or outside interference: the trial is run again
+    io.stderr:write("exp.sweep: ignoring unreadable trial record (", t, "); the trial will be re-run\n")
+    return nil
+  end
+  if t.key ~= key then return nil end
+  t.line = line
+  return t
+end
+
+-- runs one trial in-process; returns the record
+local function run_trial(trial, run_fn, seed, names)
+  local g = require("hardmax.rng").new(seed):split(trial.key)
+  local cfg = make_cfg(trial.params, names)
+  local tb
+  local ok, res = xpcall(run_fn, function(e)
+    -- only the frames of the run function: the rest depends on how the sweep was driven
+    tb = debug.traceback(nil, 2)
+    local cut = tb:find("\n\t%[C%]: in function 'xpcall'")
+    if cut then tb = tb:sub(1, cut - 1) end
+    return e
+  end, cfg, trial.run, g)
+  if not ok and type(res) == "string" and (res:match("interrupted!$") or res:match(": interrupted$")) then
+    -- Ctrl-C stops the sweep (finished trials are on disk); it is not a failure of this trial
+    error(res, 0)
+  end
+  local rec = { key = trial.key, params = trial.params, run = trial.run, index = trial.index }
+  if ok and res ~= nil and type(res) ~= "table" then
+    ok, res = false, ("run function must return a table of metrics, got %s"):format(type(res))
+    tb = ""
+  end
+  if ok then
+    rec.status = "ok"
+    rec.metrics = res or {}
+    local eok, line = pcall(record_line, rec)
+    if not eok then
+      rec.status, rec.metrics, rec.error, rec.traceback = "failed", nil, "cannot record metrics: " .. line, ""
+    end
+  else
+    rec.status = "failed"
+    rec.error = tostring(res)
+    rec.traceback = tb or ""
+  end
+  rec.line = record_line(rec)
+  if rec.status == "ok" then rec.metrics = json.decode(rec.line).metrics end
+  return rec
+end
+
+-- progress bar (stderr, only on a terminal) ---------------------------------------------------
+local function progress(total, enabled)
+  local p = { done = 0, total = total, t0 = sys.clock(), last = -1 }
+  function p.update(done)
+    p.done = done
+    if not enabled then return end
+    local now = sys.clock()
+    if done < total and now - p.last < 0.1 then return end
+    p.last = now
+    local el = now - p.t0
+    local rate = el > 0 and done / el or 0
+    local eta = rate > 0 and (total - done) / rate or 0
+    local w = 30
+    local fill = total > 0 and math.floor(w * done / total) or w
+    io.stderr:write(fmt("\r[%s%s] %d/%d  %.1f trials/s  ETA %s ", ("#"):rep(fill), ("."):rep(w - fill),
+      done, total, rate, done >= total and "0s" or fmt("%ds", math.floor(eta + 0.5))))
+    if done >= total then io.stderr:write("\n") end
+    io.stderr:flush()
+  end
+  return p
+end
+
+-- manifest -------------------------------------------------------------------------------------
+local function command_line()
+  local a = rawget(_G, "arg")
+  if type(a) ~= "table" then return nil end
+  local lo = 0
+  while a[lo - 1] ~= nil do lo = lo - 1 end
+  local argv = {}
+  for i = lo, #a do argv[#argv + 1] = tostring(a[i]) end
+  return argv, -lo + 1 -- argv and the 1-based position of the script in it
+end
+
+local function iso(t)
+  return os.date("!%Y-%m-%dT%H:%M:%S", math.floor(t)) .. fmt(".%03dZ", math.floor((t % 1) * 1000))
+end
+
+local function build_manifest(spec)
+  local h = hardmax_mod()
+  local c = h and h.config() or {}
+  local argv, spos = command_line()
+  local script = argv and argv[spos]
+  local spath = script and sys.realpath(script) or nil
+  local m = {
+    hardmax = { version = c.version, git_commit = c.git_commit },
+    lua = _VERSION .. (c.lua and (" (" .. c.lua .. ")") or ""),
+    openblas = { config = c.openblas, core = c.openblas_core, threads = c.threads },
+    hostname = sys.hostname(),
+    executable = sys.exe(),
+    cwd = sys.getcwd(),
+    command_line = argv,
+    script = spath and { path = spath, sha256 = sys.sha256_file(spath) } or nil,
+    seed = spec.seed,
+    default_seed = h and h.seed() or nil,
+    grid = spec.grid,
+    runs = spec.runs,
+    trials = spec.ntrials,
+    sweep = spec.ordinal,
+    shard = spec.shard and fmt("%d/%d", spec.shard[1], spec.shard[2]) or nil,
+    workers = spec.workers,
+    signature = spec.signature,
+    start_time = iso(spec.start),
+    status = "running",
+  }
+  return m
+end
+
+local function manifest_name(shard)
+  if not shard then return "manifest.json" end
+  return fmt("manifest-shard-%d-of-%d.json", shard[1], shard[2])
+end
+
+local function write_json_atomic(path, v, pretty)
+  sys.write_atomic(path, json.encode(v, pretty and { indent = "  " } or nil) .. "\n")
+end
+
+-- merge ---------------------------------------------------------------------------------------
+local function collect_dir(dir, into, sources)
+  local tdir = join(dir, "trials")
+  local names = sys.listdir(tdir)
+  local own = {}
+  if names then
+    for _, name in ipairs(names) do
+      if name:match("^%x+%.json$") then
+        local path = join(tdir, name)
+        local line = assert(read_file(path)):gsub("\n$", "")
+        local t = parse_record(line, path)
+        t.line = line
+        own[t.key] = true
+        local prev = into[t.key]
+        if prev and prev.line ~= line then
+          -- an ok record beats a failed one; two different ok records are a conflict
+          if prev.status == "ok" and t.status == "ok" then
+            error(("exp.merge: conflicting results for trial %s in %s and %s"):format(t.key, sources[t.key], path), 0)
+          end
+          if t.status == "ok" then into[t.key], sources[t.key] = t, path end
+        elseif not prev then
+          into[t.key], sources[t.key] = t, path
+        end
+      end
+    end
+  end
+  -- a merged results.jsonl contributes the trials that have no trial file (merging merged
+  -- directories); trial files are the primary record
+  local s = read_file(join(dir, "results.jsonl"))
+  if s then
+    local n = 0
+    for line in s:gmatch("[^\n]+") do
+      n = n + 1
+      local t = parse_record(line, join(dir, "results.jsonl") .. ":" .. n)
+      t.line = line
+      if not own[t.key] then
+        local prev = into[t.key]
+        if not prev or (prev.status ~= "ok" and t.status == "ok") then
+          into[t.key], sources[t.key] = t, join(dir, "results.jsonl")
+        elseif prev.line ~= line and prev.status == "ok" and t.status == "ok" then
+          error(("exp.merge: conflicting results for trial %s in %s and %s"):format(t.key, sources[t.key], join(dir, "results.jsonl")), 0)
+        end
+      end
+    end
+  end
+end
+
+local function sorted_records(map)
+  local list = {}
+  for _, t in pairs(map) do list[#list + 1] = t end
+  table.sort(list, trial_less)
+  return list
+end
+
+local function jsonl(list)
+  local out = {}
+  for i, t in ipairs(list) do out[i] = t.line end
+  return #out > 0 and (concat(out, "\n") .. "\n") or ""
+end
+
+--- Merge the trial records found in one or more result directories into out/results.jsonl
+--- (sorted, byte-identical whatever the shard count or completion order). Returns the list
+--- of records and the path written.
+function M.merge(dirs, opts)
+  local fn = "exp.merge"
+  opts = check_options(fn, opts, { "out", "summary" }, 2)
+  if type(dirs) == "string" then dirs = { dirs } end
+  if type(dirs) ~= "table" or #dirs == 0 then fail(fn, "bad argument #1 (directory or list of directories expected)") end
+  local map, sources = {}, {}
+  for _, d in ipairs(dirs) do
+    if not isdir(d) then fail(fn, "'%s' is not a directory", tostring(d)) end
+    collect_dir(d, map, sources)
+  end
+  local list = sorted_records(map)
+  local out = opts.out or dirs[1]
+  sys.mkdir_p(out)
+  local path = join(out, "results.jsonl")
+  sys.write_atomic(path, jsonl(list))
+  if opts.summary ~= false then
+    write_json_atomic(join(out, "summary.json"), M.summary(list), true)
+  end
+  return list, path
+end
+
+--- Load the results of a directory (trial files and/or results.jsonl), sorted.
+function M.load(dir)
+  if type(dir) ~= "string" or not isdir(dir) then
+    fail("exp.load", "bad argument #1 (result directory expected, got %s)", tostring(dir))
+  end
+  local map = {}
+  collect_dir(dir, map, {})
+  local list = sorted_records(map)
+  for _, t in ipairs(list) do t.line = nil end
+  return list
+end
+
+-- summaries --------------------------------------------------------------------------------
+local function quantile(sorted, q)
+  local n = #sorted
+  if n == 0 then return 0 / 0 end
+  local h = (n - 1) * q + 1
+  local lo = math.floor(h)
+  local hi = math.min(lo + 1, n)
+  return sorted[lo] + (h - lo) * (sorted[hi] - sorted[lo])
+end
+M.quantile = function(values, q)
+  local s = {}
+  for i, v in ipairs(values) do s[i] = v end
+  table.sort(s)
+  return quantile(s, q)
+end
+
+--- Per grid point and scalar metric: n, mean, std (sample), min, quantiles, max, plus the
+--- number of failed trials and of non-finite values (left out of the statistics).
+function M.summary(results, opts)
+  local fn = "exp.summary"
+  opts = check_options(fn, opts, { "quantiles" }, 2)
+  local qs = opts.quantiles or { 0.25, 0.5, 0.75 }
+  if type(results) ~= "table" then fail(fn, "bad argument #1 (results expected, got %s)", type(results)) end
+  local groups, order = {}, {}
+  for _, t in ipairs(results) do
+    local pkey = M.trial_key(t.params, 0)
+    local g = groups[pkey]
+    if not g then
+      g = { params = t.params, metrics = {}, failed = 0, trials = 0, first = t }
+      groups[pkey] = g
+      order[#order + 1] = g
+    end
+    g.trials = g.trials + 1
+    if t.status ~= "ok" then
+      g.failed = g.failed + 1
+    else
+      for name, v in pairs(t.metrics or {}) do
+        if type(v) == "number" then
+          local m = g.metrics[name] or { values = {}, nonfinite = 0 }
+          g.metrics[name] = m
+          if v == v and v ~= math.huge and v ~= -math.huge then
+            m.values[#m.values + 1] = v
+          else
+            m.nonfinite = m.nonfinite + 1
+          end
+        end
+      end
+    end
+  end
+  table.sort(order, function(a, b) return trial_less(a.first, b.first) end)
+  local rows = {}
+  for _, g in ipairs(order) do
+    local names = {}
+    for k in pairs(g.metrics) do names[#names + 1] = k end
+    table.sort(names)
+    for _, name in ipairs(names) do
+      local vals = g.metrics[name].values
+      table.sort(vals)
+      local n, sum = #vals, 0
+      for _, v in ipairs(vals) do sum = sum + v end
+      local mean = n > 0 and sum / n or 0 / 0
+      local ss = 0
+      for _, v in ipairs(vals) do ss = ss + (v - mean) ^ 2 end
+      local row = {
+        params = g.params, metric = name, n = n, trials = g.trials, failed = g.failed,
+        nonfinite = g.metrics[name].nonfinite, mean = mean,
+        std = n > 1 and math.sqrt(ss / (n - 1)) or (n == 1 and 0.0 or 0 / 0),
+        min = n > 0 and vals[1] or 0 / 0, max = n > 0 and vals[n] or 0 / 0, quantiles = {},
+      }
+      for i, q in ipairs(qs) do row.quantiles[i] = { q = q, value = quantile(vals, q) } end
+      rows[#rows + 1] = row
+    end
+  end
+  return rows
+end
+
+--- Element-wise mean and sample std of an array-valued metric (e.g. a loss curve) per grid
+--- point: rows {params, n, mean = {...}, std = {...}} sorted like the merge. Arrays of
+--- different lengths are an error; failed trials are skipped.
+function M.curves(results, metric)
+  local fn = "exp.curves"
+  if type(results) ~= "table" then fail(fn, "bad argument #1 (results expected, got %s)", type(results)) end
+  if type(metric) ~= "string" then fail(fn, "bad argument #2 (metric name expected, got %s)", type(metric)) end
+  local groups, order = {}, {}
+  for _, t in ipairs(results) do
+    if t.status == "ok" then
+      local v = t.metrics and t.metrics[metric]
+      if type(v) ~= "table" then fail(fn, "trial %s: metric '%s' is not an array (got %s)", t.key, metric, type(v)) end
+      local pkey = M.trial_key(t.params, 0)
+      local g = groups[pkey]
+      if not g then
+        g = { params = t.params, curves = {}, first = t }
+        groups[pkey] = g
+        order[#order + 1] = g
+      end
+      if #g.curves > 0 and #v ~= #g.curves[1] then
+        fail(fn, "trial %s: metric '%s' has length %d, other runs %d", t.key, metric, #v, #g.curves[1])
+      end
+      g.curves[#g.curves + 1] = v
+    end
+  end
+  table.sort(order, function(a, b) return trial_less(a.first, b.first) end)
+  local rows = {}
+  for _, g in ipairs(order) do
+    local n, len = #g.curves, #g.curves[1]
+    local mean, std = {}, {}
+    for i = 1, len do
+      local sum = 0
+      for _, c in ipairs(g.curves) do sum = sum + c[i] end
+      local m = sum / n
+      local ss = 0
+      for _, c in ipairs(g.curves) do ss = ss + (c[i] - m) ^ 2 end
+      mean[i], std[i] = m, n > 1 and math.sqrt(ss / (n - 1)) or 0.0
+    end
+    rows[#rows + 1] = { params = g.params, n = n, mean = mean, std = std }
+  end
+  return rows
+end
+
+local function g6(x)
+  if type(x) ~= "number" then return tostring(x) end
+  if mtype(x) == "integer" then return fmt("%d", x) end
+  return fmt("%.6g", x)
+end
+
+--- Print a summary (from exp.summary) as an aligned table.
+function M.print_summary(rows, opts)
+  opts = check_options("exp.print_summary", opts, { "file" }, 2)
+  local f = opts.file or io.stdout
+  local header = { "params", "metric", "n", "mean", "std", "min" }
+  local qs = rows[1] and rows[1].quantiles or {}
+  for _, q in ipairs(qs) do header[#header + 1] = fmt("q%g", q.q * 100) end
+  header[#header + 1] = "max"
+  header[#header + 1] = "failed"
+  local lines = { header }
+  for _, r in ipairs(rows) do
+    local p = {}
+    local names = {}
+    for k in pairs(r.params) do names[#names + 1] = k end
+    table.sort(names)
+    for _, k in ipairs(names) do p[#p + 1] = k .. "=" .. tostring(r.params[k]) end
+    local line = { concat(p, " "), r.metric, g6(r.n), g6(r.mean), g6(r.std), g6(r.min) }
+    for _, q in ipairs(r.quantiles) do line[#line + 1] = g6(q.value) end
+    line[#line + 1] = g6(r.max)
+    line[#line + 1] = g6(r.failed)
+    lines[#lines + 1] = line
+  end
+  local w = {}
+  for _, l in ipairs(lines) do
+    for i, c in ipairs(l) do w[i] = math.max(w[i] or 0, #c) end
+  end
+  for _, l in ipairs(lines) do
+    local cells = {}
+    for i, c in ipairs(l) do
+      cells[i] = i <= 2 and (c .. (" "):rep(w[i] - #c)) or ((" "):rep(w[i] - #c) .. c)
+    end
+    f:write(concat(cells, "  "), "\n")
+  end
+end
+
+-- writers -----------------------------------------------------------------------------------
+--- Write a value as JSON (sorted keys, %.17g numbers) atomically.
+function M.write_json(path, value, opts)
+  opts = check_options("exp.write_json", opts, { "pretty" }, 3)
+  if type(path) ~= "string" then fail("exp.write_json", "bad argument #1 (path expected, got %s)", type(path)) end
+  local ok, s = pcall(json.encode, value, opts.pretty and { indent = "  " } or nil)
+  if not ok then fail("exp.write_json", "%s", s) end
+  sys.write_atomic(path, s .. "\n")
+end
+
+local function csv_cell(v)
+  if v == nil then return "" end
+  local s
+  if type(v) == "number" then
+    s = json.number(v)
+  elseif type(v) == "boolean" then
+    s = tostring(v)
+  elseif type(v) == "string" then
+    s = v
+  else
+    error(("exp.write_csv: cells must be numbers, strings or booleans, got %s"):format(type(v)), 0)
+  end
+  if s:find('[,"\r\n]') or s:match("^%s") or s:match("%s$") then s = '"' .. s:gsub('"', '""') .. '"' end
+  return s
+end
+
+--- Write rows (array of tables) as CSV (RFC 4180) atomically. opts.columns fixes the order;
+--- by default the sorted union of the rows' keys. Nested tables (e.g. params) are flattened
+--- as "params.name".
+function M.write_csv(path, rows, opts)
+  local fn = "exp.write_csv"
+  opts = check_options(fn, opts, { "columns" }, 3)
+  if type(path) ~= "string" then fail(fn, "bad argument #1 (path expected, got %s)", type(path)) end
+  if type(rows) ~= "table" then fail(fn, "bad argument #2 (array of rows expected, got %s)", type(rows)) end
+  local flat = {}
+  local cols, seen = {}, {}
+  for i, r in ipairs(rows) do
+    if type(r) ~= "table" then fail(fn, "row %d: table expected, got %s", i, type(r)) end
+    local f = {}
+    local function put(prefix, t)
+      for k, v in pairs(t) do
+        local name = prefix .. tostring(k)
+        if type(v) == "table" then put(name .. ".", v) else
+          f[name] = v
+          if not seen[name] then seen[name] = true; cols[#cols + 1] = name end
+        end
+      end
+    end
+    put("", r)
+    flat[i] = f
+  end
+  table.sort(cols)
+  cols = opts.columns or cols
+  local out = { concat((function() local h = {} for i, c in ipairs(cols) do h[i] = csv_cell(c) end return h end)(), ",") }
+  for _, f in ipairs(flat) do
+    local cells = {}
+    for i, c in ipairs(cols) do
+      local ok, s = pcall(csv_cell, f[c])
+      if not ok then fail(fn, "column '%s': %s", c, s) end
+      cells[i] = s
+    end
+    out[#out + 1] = concat(cells, ",")
+  end
+  sys.write_atomic(path, concat(out, "\r\n") .. "\r\n")
+end
+
+-- script arguments -------------------------------------------------------------------------
+local STANDARD = { jobs = 1, shard = "", resume = false }
+
+--- Parse `--key value`, `--key=value`, `--flag`, `--no-flag` from a script's arg table with
+--- types taken from the defaults; jobs/shard/resume are always available. Unknown keys are
+--- errors; --help prints the options and exits.
+function M.args(argt, defaults, usage)
+  local fn = "exp.args"
+  if type(argt) ~= "table" then fail(fn, "bad argument #1 (the script's arg table expected, got %s)", type(argt)) end
+  if type(defaults) ~= "table" then fail(fn, "bad argument #2 (table of defaults expected, got %s)", type(defaults)) end
+  local d = {}
+  for k, v in pairs(defaults) do
+    if type(k) ~= "string" then fail(fn, "bad argument #2 (option names must be strings)") end
+    if type(v) ~= "number" and type(v) ~= "string" and type(v) ~= "boolean" then
+      fail(fn, "bad argument #2 (default of '%s' must be a number, string or boolean, got %s)", k, type(v))
+    end
+    d[k] = v
+  end
+  for k, v in pairs(STANDARD) do if d[k] == nil then d[k] = v end end
+  local names = {}
+  for k in pairs(d) do names[#names + 1] = k end
+  table.sort(names)
+  local function dashed(k) return "--" .. k:gsub("_", "-") end
+  local lookup = {}
+  for _, k in ipairs(names) do lookup[k] = k; lookup[(k:gsub("_", "-"))] = k end
+  local res = {}
+  for k, v in pairs(d) do res[k] = v end
+  local i = 1
+  while i <= #argt do
+    local a = tostring(argt[i])
+    if a == "--help" or a == "-h" then
+      local out = { usage or ("usage: " .. tostring(argt[0] or "script") .. " [options]"), "options:" }
+      for _, k in ipairs(names) do
+        local v = d[k]
+        out[#out + 1] = fmt("  %-18s %s (default: %s)", dashed(k) .. (type(v) == "boolean" and "" or " " .. (mtype(v) == "integer" and "INT" or type(v) == "number" and "NUM" or "STR")),
+          type(v) == "boolean" and "flag" or (mtype(v) == "integer" and "integer" or type(v)), tostring(v == "" and '""' or v))
+      end
+      io.stdout:write(concat(out, "\n"), "\n")
+      os.exit(0)
+    end
+    local name, val = a:match("^%-%-([%w_%-]+)=(.*)$")
+    if not name then name = a:match("^%-%-([%w_%-]+)$") end
+    if not name then
+      fail(fn, "unexpected argument '%s' (options are --name value; try --help)", a)
+    end
+    local neg = false
+    local key = lookup[name]
+    if not key and name:match("^no%-") then
+      key = lookup[name:sub(4)]
+      neg = key ~= nil and type(d[key]) == "boolean"
+      if not neg then key = nil end
+    end
+    if not key then
+      local valid = {}
+      for _, k in ipairs(names) do valid[#valid + 1] = dashed(k) end
+      fail(fn, "unknown option '--%s' (valid options: %s)", name, concat(valid, ", "))
+    end
+    local def = d[key]
+    if type(def) == "boolean" then
+      if val ~= nil then
+        if val == "true" or val == "1" then res[key] = not neg
+        elseif val == "false" or val == "0" then res[key] = neg
+        else fail(fn, "option '--%s': true or false expected, got '%s'", name, val) end
+      else
+        res[key] = not neg
+      end
+    else
+      if val == nil then
+        i = i + 1
+        val = argt[i]
+        if val == nil then fail(fn, "option '--%s' needs a value", name) end
+        val = tostring(val)
+      end
+      if mtype(def) == "integer" then
+        local v = math.tointeger(tonumber(val))
+        if not v then fail(fn, "option '--%s': integer expected, got '%s'", name, val) end
+        res[key] = v
+      elseif type(def) == "number" then
+        local v = tonumber(val)
+        if not v then fail(fn, "option '--%s': number expected, got '%s'", name, val) end
+        res[key] = v + 0.0
+      else
+        res[key] = val
+      end
+    end
+    i = i + 1
+  end
+  if mtype(res.jobs) ~= "integer" or res.jobs < 1 then fail(fn, "option '--jobs': positive integer expected, got %s", tostring(res.jobs)) end
+  if res.shard ~= "" then parse_shard(fn, res.shard) end
+  return res
+end
+
+-- the sweep ------------------------------------------------------------------------------------
+local sweep_count = 0
+
+local function worker_env()
+  local w = os.getenv("HARDMAX_EXP_WORKER")
+  if not w or w == "" then return nil end
+  local ord, todo = w:match("^(%d+):(.+)$")
+  return { ordinal = tonumber(ord), todo = todo }
+end
+
+local function verify_env()
+  local v = os.getenv("HARDMAX_EXP_VERIFY")
+  if not v or v == "" then return nil end
+  local ord, dir = v:match("^(%d+):(.+)$")
+  return { ordinal = tonumber(ord), dir = dir }
+end
+
+local function tmpdir(tag)
+  local base = os.getenv("TMPDIR") or "/tmp"
+  local d = fmt("%s/hardmax-%s-%d-%d", base, tag, sys.getpid(), math.floor(sys.time() * 1e6) % 1000000000)
+  sys.mkdir_p(d)
+  return d
+end
+
+local function rmtree_files(dir)
+  for _, sub in ipairs({ "trials", ".work" }) do
+    local p = join(dir, sub)
+    for _, name in ipairs(sys.listdir(p) or {}) do os.remove(join(p, name)) end
+    os.remove(p)
+  end
+  for _, name in ipairs(sys.listdir(dir) or {}) do os.remove(join(dir, name)) end
+  os.remove(dir)
+end
+
+local function spawn_workers(fn, spec, pending, nworkers, bar)
+  local argv, spos = command_line()
+  local exe = sys.exe()
+  local script = argv and argv[spos]
+  local st = script and sys.stat(script)
+  if not argv or not exe or not st or st.type ~= "file" then
+    return nil, "workers re-run the script, but this process has no script file (arg[0])"
+  end
+  argv[1] = exe
+  local work = join(spec.dir, ".work")
+  sys.mkdir_p(work)
+  local pids = {}
+  local n = math.min(nworkers, #pending)
+  for k = 1, n do
+    local lines = { spec.signature }
+    for i = k, #pending, n do lines[#lines + 1] = tostring(pending[i].index) end
+    local todo = join(work, fmt("sweep%d-worker%d.todo", spec.ordinal, k))
+    sys.write_atomic(todo, concat(lines, "\n") .. "\n")
+    local log = join(work, fmt("sweep%d-worker%d.log", spec.ordinal, k))
+    pids[k] = { pid = sys.spawn(argv, { stdout = log, stderr = log, stdin = "/dev/null",
+      env = { HARDMAX_EXP_WORKER = spec.ordinal .. ":" .. todo } }),
+      log = log, todo = todo }
+  end
+  -- wait; with a progress bar poll the trial directory
+  local running = n
+  local base = spec.done_before
+  while running > 0 do
+    for _, w in ipairs(pids) do
+      if not w.status then
+        local how, code = sys.wait(w.pid, bar.enabled)
+        if how then
+          w.status, w.code = how, code
+          running = running - 1
+        end
+      end
+    end
+    if bar.enabled and running > 0 then
+      local cnt = 0
+      for _, t in ipairs(pending) do
+        if sys.stat(trial_file(spec.dir, t.key)) then cnt = cnt + 1 end
+      end
+      bar.update(base + cnt)
+      sys.sleep(0.1)
+    end
+  end
+  local problems = {}
+  for k, w in ipairs(pids) do
+    if w.status ~= "exited" or w.code ~= 0 then
+      local log = read_file(w.log) or ""
+      if #log > 2000 then log = "..." .. log:sub(-2000) end
+      problems[#problems + 1] = fmt("worker %d (pid %d) %s %d:\n%s", k, w.pid,
+        w.status == "exited" and "exited with code" or "was killed by signal", w.code, log)
+    else
+      os.remove(w.log)
+      os.remove(w.todo)
+    end
+  end
+  os.remove(work)
+  return #problems == 0, concat(problems, "\n")
+end
+
+local function signature(spec)
+  return sys.sha256(json.encode({ grid = spec.grid, runs = spec.runs, seed = spec.seed }))
+end
+
+--- exp.sweep{grid=, runs=, seed=, run=function(cfg, run, g) ... end, out=, workers=,
+--- shard=, resume=, progress=, quiet=} -> results (array of trial records, sorted).
+function M.sweep(o)
+  local fn = "exp.sweep"
+  check_options(fn, o, { "grid", "runs", "seed", "run", "out", "workers", "jobs", "shard",
+    "resume", "progress", "quiet", "quantiles" }, 1)
+  if o == nil then fail(fn, "bad argument #1 (table {grid=, runs=, run=, ...} expected, got nil)") end
+  sweep_count = sweep_count + 1
+  local ordinal = sweep_count
+  local wenv, venv = worker_env(), verify_env()
+  if type(o.run) ~= "function" then fail(fn, "option 'run': function(cfg, run, g) expected, got %s", type(o.run)) end
+  local runs = o.runs == nil and 1 or o.runs
+  if mtype(runs) ~= "integer" or runs < 1 then fail(fn, "option 'runs': positive integer expected, got %s", tostring(runs)) end
+  local h = hardmax_mod()
+  local seed = o.seed
+  if seed == nil then seed = h and h.seed() or 0 end
+  if mtype(seed) ~= "integer" then
+    if type(seed) == "number" and seed == math.floor(seed) and math.abs(seed) < 2 ^ 63 then seed = math.tointeger(seed)
+    else fail(fn, "option 'seed': integer expected, got %s", tostring(seed)) end
+  end
+  local workers = o.workers or o.jobs or 1
+  if o.workers and o.jobs and o.workers ~= o.jobs then fail(fn, "options 'workers' and 'jobs' disagree (%s vs %s)", tostring(o.workers), tostring(o.jobs)) end
+  if mtype(workers) ~= "integer" or workers < 1 then fail(fn, "option 'workers': positive integer expected, got %s", tostring(workers)) end
+  local shard = parse_shard(fn, o.shard)
+  local resume = o.resume and true or false
+  local out = o.out
+  if out ~= nil and (type(out) ~= "string" or out == "") then fail(fn, "option 'out': directory path expected, got %s", tostring(out)) end
+  local points, names = expand_grid(fn, o.grid)
+  local grid_copy = {}
+  for k, v in pairs(o.grid or {}) do grid_copy[k] = { table.unpack(v) } end
+
+  -- verify mode: write into the verifier's directory, unsharded
+  if venv then
+    out = join(venv.dir, "sweep" .. ordinal)
+    shard, resume = nil, false
+  end
+  if wenv and wenv.ordinal ~= ordinal then
+    -- an earlier sweep of the script, re-run by a worker: it is complete on disk (or cheap)
+    workers = 1
+    resume = out ~= nil
+  end
+
+  -- trials
+  local trials = {}
+  for _, p in ipairs(points) do
+    for r = 1, runs do
+      trials[#trials + 1] = { params = p, run = r, key = M.trial_key(p, r), index = #trials + 1 }
+    end
+  end
+  local mine = trials
+  if shard then
+    mine = {}
+    for _, t in ipairs(trials) do
+      if (t.index - 1) % shard[2] == shard[1] - 1 then mine[#mine + 1] = t end
+    end
+  end
+  local spec = { grid = grid_copy, runs = runs, seed = seed, ordinal = ordinal, shard = shard,
+    workers = workers, ntrials = #trials, start = sys.time() }
+  spec.signature = signature(spec)
+
+  -- worker: run the assigned trials and leave
+  if wenv and wenv.ordinal == ordinal then
+    local s = read_file(wenv.todo)
+    if not s then fail(fn, "worker: cannot read %s", wenv.todo) end
+    local lines = {}
+    for l in s:gmatch("[^\n]+") do lines[#lines + 1] = l end
+    if lines[1] ~= spec.signature then
+      fail(fn, "worker: sweep #%d of the re-run script differs from the parent's (grid, runs or seed changed, or not deterministic)", ordinal)
+    end
+    local dir = wenv.todo:match("^(.*)/%.work/[^/]+$")
+    for i = 2, #lines do
+      local t = trials[tonumber(lines[i])]
+      local rec = run_trial(t, o.run, seed, names)
+      sys.write_atomic(trial_file(dir, t.key), rec.line .. "\n")
+    end
+    io.stdout:flush()
+    os.exit(0, true)
+  end
+
+  -- output directory
+  local temp = false
+  if out == nil then
+    if workers > 1 then out, temp = tmpdir("sweep"), true end
+  end
+  if out then
+    local ok, err = pcall(sys.mkdir_p, out)
+    if not ok then fail(fn, "cannot create output directory '%s': %s", out, (tostring(err):gsub("^sys%.mkdir_p: ", ""))) end
+    ok, err = pcall(sys.mkdir_p, join(out, "trials"))
+    if not ok or not sys.writable(join(out, "trials")) then
+      fail(fn, "output directory '%s' is not writable", out)
+    end
+    -- a directory holding another sweep is never reused
+    for _, name in ipairs(sys.listdir(out) or {}) do
+      if name:match("^manifest.*%.json$") then
+        local s = read_file(join(out, name))
+        local ok2, m = pcall(json.decode, s or "")
+        if ok2 and type(m) == "table" and m.signature and m.signature ~= spec.signature then
+          fail(fn, "output directory '%s' holds a different sweep (%s: grid, runs or seed differ); choose another directory", out, name)
+        end
+      end
+    end
+  end
+  spec.dir = out
+
+  -- resume / refuse to overwrite
+  local results = {}
+  local pending = {}
+  for _, t in ipairs(mine) do
+    local rec = out and load_trial(out, t.key)
+    if rec and not resume then
+      fail(fn, "output directory '%s' already holds results of this sweep (e.g. %s); pass resume=true (--resume) to continue it or choose another directory", out, t.key)
+    end
+    if rec and rec.status == "ok" then
+      rec.index = t.index
+      results[#results + 1] = rec
+    else
+      pending[#pending + 1] = t
+    end
+  end
+  spec.done_before = #results
+
+  local manifest
+  if out then
+    manifest = build_manifest(spec)
+    manifest.resumed = #results
+    if not temp then write_json_atomic(join(out, manifest_name(shard)), manifest, true) end
+  end
+
+  local show = o.progress
+  if show == nil then show = sys.isatty(2) and not o.quiet end
+  local bar = progress(#mine, show)
+  bar.enabled = show
+  bar.update(#results)
+
+  -- run
+  local used_workers = 1
+  if workers > 1 and #pending > 1 then
+    local ok, err = spawn_workers(fn, spec, pending, workers, bar)
+    if ok == nil then
+      io.stderr:write(fn .. ": " .. err .. "; running the trials in this process\n")
+    else
+      used_workers = math.min(workers, #pending)
+      if not ok then
+        fail(fn, "%s\n(finished trials are kept in '%s'; rerun with resume=true / --resume)", err, out)
+      end
+      for _, t in ipairs(pending) do
+        local rec = load_trial(out, t.key)
+        if not rec then fail(fn, "worker finished without recording trial %s", t.key) end
+        rec.index = t.index
+        results[#results + 1] = rec
+      end
+      pending = {}
+    end
+  end
+  for _, t in ipairs(pending) do
+    local rec = run_trial(t, o.run, seed, names)
+    if out then sys.write_atomic(trial_file(out, t.key), rec.line .. "\n") end
+    results[#results + 1] = rec
+    bar.update(#results)
+  end
+  bar.update(#results)
+  table.sort(results, function(a, b) return a.index < b.index end)
+
+  -- results and metadata
+  local failed = {}
+  for _, r in ipairs(results) do
+    if r.status ~= "ok" then failed[#failed + 1] = r end
+    if r.status == "ok" and r.metrics == nil then r.metrics = {} end
+  end
+  local sorted = {}
+  for i, r in ipairs(results) do sorted[i] = r end
+  table.sort(sorted, trial_less)
+  local summary = M.summary(results, o.quantiles and { quantiles = o.quantiles } or nil)
+  if out and not temp then
+    if not shard then
+      sys.write_atomic(join(out, "results.jsonl"), jsonl(sorted))
+      write_json_atomic(join(out, "summary.json"), summary, true)
+    end
+    manifest.end_time = iso(sys.time())
+    manifest.status = #failed > 0 and "finished with failures" or "finished"
+    manifest.failed = #failed
+    manifest.workers = used_workers
+    write_json_atomic(join(out, manifest_name(shard)), manifest, true)
+  end
+  if temp then rmtree_files(out) end
+  if #failed > 0 and not o.quiet then
+    local lines = { fmt("%s: %d of %d trials failed%s:", fn, #failed, #results,
+      out and not temp and (" (recorded in " .. out .. ")") or "") }
+    for i = 1, math.min(#failed, 10) do
+      lines[#lines + 1] = "  " .. failed[i].key .. ": " .. tostring(failed[i].error)
+    end
+    if #failed > 10 then lines[#lines + 1] = fmt("  ... and %d more", #failed - 10) end
+    io.stderr:write(concat(lines, "\n"), "\n")
+  end
+  for _, r in ipairs(results) do r.line = nil end
+  results.failed = failed
+  results.summary = summary
+  results.dir = (out and not temp) and out or nil
+  results.manifest = manifest
+  if venv and venv.ordinal == ordinal then
+    io.stdout:flush()
+    os.exit(0, true)
+  end
+  return results
+end
+
+-- verify ----------------------------------------------------------------------------------------
+local function compare(a, b, path, tol, diffs)
+  if #diffs >= 20 then return end
+  if type(a) == "number" and type(b) == "number" then
+    local same
+    if a ~= a or b ~= b then same = (a ~= a) and (b ~= b)
+    elseif tol then same = a == b or math.abs(a - b) <= tol.atol + tol.rtol * math.max(math.abs(a), math.abs(b))
+    else same = a == b and mtype(a) == mtype(b) end
+    if not same then diffs[#diffs + 1] = fmt("%s: recorded %s, recomputed %s", path, json.number(a), json.number(b)) end
+  elseif type(a) == "table" and type(b) == "table" then
+    local keys = {}
+    for k in pairs(a) do keys[k] = true end
+    for k in pairs(b) do keys[k] = true end
+    local list = {}
+    for k in pairs(keys) do list[#list + 1] = k end
+    table.sort(list, function(x, y) return tostring(x) < tostring(y) end)
+    for _, k in ipairs(list) do compare(a[k], b[k], path .. "." .. tostring(k), tol, diffs) end
+  elseif a ~= b then
+    diffs[#diffs + 1] = fmt("%s: recorded %s, recomputed %s", path, tostring(a), tostring(b))
+  end
+end
+
+--- Re-run the script recorded in dir's manifest and compare every number. Returns
+--- ok, report (string).
+function M.verify(dir, opts)
+  local fn = "exp.verify"
+  opts = check_options(fn, opts, { "rtol", "atol", "force" }, 2)
+  if type(dir) ~= "string" or not isdir(dir) then fail(fn, "bad argument #1 (result directory expected, got %s)", tostring(dir)) end
+  local mname
+  for _, name in ipairs(sys.listdir(dir)) do
+    if name:match("^manifest.*%.json$") then mname = mname or name end
+  end
+  if not mname then fail(fn, "no manifest*.json in '%s'", dir) end
+  local m = json.decode(assert(read_file(join(dir, mname))))
+  if type(m.command_line) ~= "table" or not m.script then fail(fn, "manifest %s records no script", join(dir, mname)) end
+  local report = {}
+  local now = sys.stat(m.script.path) and sys.sha256_file(m.script.path)
+  if now ~= m.script.sha256 and not opts.force then
+    return false, fmt("verify: script %s changed since the run (sha256 %s recorded, %s now); pass --force to compare anyway",
+      m.script.path, m.script.sha256, tostring(now))
+  end
+  local h = hardmax_mod()
+  local c = h and h.config() or {}
+  local tol
+  if opts.rtol or opts.atol then
+    tol = { rtol = opts.rtol or 0, atol = opts.atol or 0 }
+  elseif m.openblas and (m.openblas.threads ~= c.threads or m.openblas.core ~= c.openblas_core) then
+    tol = { rtol = 1e-9, atol = 0 }
+    report[#report + 1] = fmt("verify: OpenBLAS differs (recorded %s threads on %s, now %s on %s): comparing with rtol=1e-9",
+      tostring(m.openblas.threads), tostring(m.openblas.core), tostring(c.threads), tostring(c.openblas_core))
+  end
+  local work = tmpdir("verify")
+  local argv = { "/bin/sh", "-c", 'cd "$1" && shift && exec "$@"', "sh", m.cwd }
+  local exe = m.executable and sys.stat(m.executable) and m.executable or sys.exe()
+  for i, a in ipairs(m.command_line) do argv[#argv + 1] = i == 1 and exe or a end
+  local log = join(work, "run.log")
+  local pid = sys.spawn(argv, { stdout = log, stderr = log, stdin = "/dev/null",
+    env = { HARDMAX_EXP_VERIFY = fmt("%d:%s", m.sweep or 1, work), HARDMAX_EXP_WORKER = false } })
+  local how, code = sys.wait(pid)
+  local redo = join(work, "sweep" .. (m.sweep or 1))
+  if how ~= "exited" or code ~= 0 or not isdir(redo) then
+    local l = read_file(log) or ""
+    rmtree_files(redo); os.remove(log); os.remove(work)
+    return false, fmt("verify: re-running %s failed (%s %s):\n%s", concat(m.command_line, " "), how, tostring(code), l)
+  end
+  local old, new = {}, {}
+  collect_dir(dir, old, {})
+  collect_dir(redo, new, {})
+  local n, bad, missing = 0, 0, 0
+  for _, t in ipairs(sorted_records(old)) do
+    n = n + 1
+    local u = new[t.key]
+    if not u then
+      missing = missing + 1
+      report[#report + 1] = fmt("%s: not recomputed", t.key)
+    else
+      local diffs = {}
+      compare({ status = t.status, metrics = t.metrics }, { status = u.status, metrics = u.metrics }, t.key, tol, diffs)
+      if #diffs > 0 then
+        bad = bad + 1
+        for _, d in ipairs(diffs) do report[#report + 1] = d end
+      end
+    end
+  end
+  rmtree_files(redo); os.remove(log); os.remove(work)
+  local ok = bad == 0 and missing == 0 and n > 0
+  report[#report + 1] = fmt("verify: %d trials, %d identical%s, %d differ, %d missing -> %s", n, n - bad - missing,
+    tol and fmt(" (rtol=%g, atol=%g)", tol.rtol, tol.atol) or " bit-for-bit", bad, missing, ok and "OK" or "MISMATCH")
+  return ok, concat(report, "\n")
+end
+
+-- command line: hardmax merge DIR... / hardmax verify DIR ---------------------------------------
+local USAGE = {
+  merge = "usage: hardmax merge DIR [DIR...] [--out DIR]\n  merges trial records (shards) into DIR/results.jsonl and summary.json",
+  verify = "usage: hardmax verify DIR [--rtol X] [--atol X] [--force]\n  re-runs the recorded script and compares every number",
+}
+
+--- exp.cli(sub, ...) -> exit code (0 ok, 1 mismatch/failure, 2 usage error).
+function M.cli(sub, ...)
+  local args = { ... }
+  if sub ~= "merge" and sub ~= "verify" then
+    io.stderr:write("hardmax: unknown subcommand '", tostring(sub), "' (merge, verify)\n")
+    return 2
+  end
+  local dirs, o = {}, {}
+  local i = 1
+  while i <= #args do
+    local a = args[i]
+    if a == "--help" or a == "-h" then io.stdout:write(USAGE[sub], "\n") return 0 end
+    local flag = a:match("^%-%-(.+)$")
+    if flag then
+      if flag == "force" and sub == "verify" then o.force = true
+      elseif (flag == "out" and sub == "merge") or ((flag == "rtol" or flag == "atol") and sub == "verify") then
+        i = i + 1
+        local v = args[i]
+        if v == nil then io.stderr:write("hardmax ", sub, ": --", flag, " needs a value\n") return 2 end
+        if flag ~= "out" then
+          v = tonumber(v)
+          if not v or v < 0 then io.stderr:write("hardmax ", sub, ": --", flag, " needs a non-negative number\n") return 2 end
+        end
+        o[flag] = v
+      else
+        io.stderr:write("hardmax ", sub, ": unknown option --", flag, "\n", USAGE[sub], "\n")
+        return 2
+      end
+    else
+      dirs[#dirs + 1] = a
+    end
+    i = i + 1
+  end
+  if #dirs == 0 or (sub == "verify" and #dirs ~= 1) then io.stderr:write(USAGE[sub], "\n") return 2 end
+  local ok, a, b = pcall(function()
+    if sub == "merge" then return M.merge(dirs, { out = o.out }) end
+    return M.verify(dirs[1], o)
+  end)
+  if not ok then
+    io.stderr:write("hardmax ", sub, ": ", tostring(a), "\n")
+    return 1
+  end
+  if sub == "merge" then
+    local failed = 0
+    for _, t in ipairs(a) do if t.status ~= "ok" then failed = failed + 1 end end
+    io.stderr:write(fmt("hardmax merge: %d trials (%d failed) -> %s\n", #a, failed, b))
+    return 0
+  end
+  io.stdout:write(b, "\n")
+  return a and 0 or 1
+end
+
+return M

@@ -1,0 +1,6 @@
+/* hardmax.sys — the small OS layer of the experiment harness (lua/hardmax/exp.lua, plot.lua). */
+#ifndef HM_LSYS_H
+#define HM_LSYS_H
+#include <lua.h>
+int luaopen_hardmax_sys(lua_State *L);
+#endif

@@ -1,0 +1,513 @@
+#include "hm_model.h"
+#include "hm_mat.h"
+
+#include <cblas.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const hm_model_param_names[HM_MP_COUNT] = {"W", "K", "Q", "p", "V", "v"};
+
+static hm_status alloc_slot(hm_model *m, int k, size_t rows, size_t cols) {
+  size_t sz = rows * cols;
+  if (cols && sz / cols != rows) return HM_ENOMEM;
+  m->rows[k] = rows;
+  m->cols[k] = cols;
+  m->x[k] = (double *)calloc(sz ? sz : 1, sizeof(double));
+  m->g[k] = (double *)calloc(sz ? sz : 1, sizeof(double));
+  if (!m->x[k] || !m->g[k]) return HM_ENOMEM;
+  return HM_OK;
+}
+
+void hm_model_free(hm_model *m) {
+  for (int k = 0; k < HM_MP_COUNT; k++) {
+    free(m->x[k]);
+    free(m->g[k]);
+    m->x[k] = m->g[k] = NULL;
+  }
+  free(m->weff);
+  free(m->ws);
+  m->weff = m->ws = NULL;
+  m->ws_cap = 0;
+}
+
+hm_status hm_model_init(hm_model *m, const hm_model_config *c) {
+  memset(m, 0, sizeof *m);
+  m->c = *c;
+  m->loss.kind = HM_LOSS_LOGISTIC;
+  m->min_logit_gap = NAN;
+  size_t d = c->d;
+  if (d == 0) return HM_EARG;
+  hm_status s = HM_OK;
+  if (c->param == HM_ATT_KQ) {
+    if (c->m == 0) return HM_EARG;
+    if ((s = alloc_slot(m, HM_MP_K, d, c->m)) || (s = alloc_slot(m, HM_MP_Q, d, c->m))) goto fail;
+  } else {
+    if ((s = alloc_slot(m, HM_MP_W, d, d))) goto fail;
+    if (c->param == HM_ATT_P)
+      for (size_t j = 0; j < d; j++) m->x[HM_MP_W][j * d + j] = 1.0;
+  }
+  if (c->query == HM_QUERY_PROMPT || c->param == HM_ATT_P)
+    if ((s = alloc_slot(m, HM_MP_P, d, 1))) goto fail;
+  if (c->head == HM_HEAD_RELU) {
+    if (c->dv == 0) return HM_EARG;
+    if ((s = alloc_slot(m, HM_MP_VM, d, c->dv)) || (s = alloc_slot(m, HM_MP_V, c->dv, 1))) goto fail;
+  } else {
+    if ((s = alloc_slot(m, HM_MP_V, d, 1))) goto fail;
+  }
+  m->weff = (double *)calloc(d * d, sizeof(double));
+  if (!m->weff) { s = HM_ENOMEM; goto fail; }
+  return HM_OK;
+fail:
+  hm_model_free(m);
+  return s ? s : HM_ENOMEM;
+}
+
+hm_status hm_model_copy(hm_model *dst, const hm_model *src) {
+  hm_status s = hm_model_init(dst, &src->c);
+  if (s) return s;
+  dst->loss = src->loss;
+  for (int k = 0; k < HM_MP_COUNT; k++) {
+    if (!src->x[k]) continue;
+    memcpy(dst->x[k], src->x[k], src->rows[k] * src->cols[k] * sizeof(double));
+    dst->trainable[k] = src->trainable[k];
+  }
+  return HM_OK;
+}
+
+hm_status hm_model_check_data(const hm_model *m, const hm_dataset *ds, char *msg) {
+  const hm_model_config *c = &m->c;
+  if (ds->d != c->d) {
+    snprintf(msg, 160, "dataset has token dimension d=%zu but the model has d=%zu", ds->d, c->d);
+    return HM_ESHAPE;
+  }
+  if (c->sequence && !ds->seq) {
+    snprintf(msg, 160, "sequence-output model needs labels Y of shape nxT (got Y of length %zu)",
+             ds->n);
+    return HM_ESHAPE;
+  }
+  if (!c->sequence && ds->seq) {
+    snprintf(msg, 160, "single-output model needs labels Y of length n (got Y of shape %zux%zu)",
+             ds->n, ds->T);
+    return HM_ESHAPE;
+  }
+  if (!c->sequence && c->query == HM_QUERY_CROSS && !ds->Z) {
+    snprintf(msg, 160, "cross-attention model needs query tokens Z but the dataset has none");
+    return HM_EARG;
+  }
+  if (!c->sequence && c->query == HM_QUERY_SELF && c->qidx >= ds->T) {
+    snprintf(msg, 160, "query token index %zu out of range for T=%zu tokens", c->qidx + 1, ds->T);
+    return HM_EARG;
+  }
+  return HM_OK;
+}
+
+hm_status hm_model_effective_w(hm_model *m, double *out) {
+  size_t d = m->c.d;
+  if (m->c.param == HM_ATT_KQ)
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)d, (int)d, (int)m->c.m, 1.0,
+                m->x[HM_MP_K], (int)m->c.m, m->x[HM_MP_Q], (int)m->c.m, 0.0, out, (int)d);
+  else
+    memcpy(out, m->x[HM_MP_W], d * d * sizeof(double));
+  return HM_OK;
+}
+
+double hm_model_head(const hm_model *m, const double *x) {
+  size_t d = m->c.d;
+  const double *v = m->x[HM_MP_V];
+  if (m->c.head == HM_HEAD_RELU) {
+    const double *V = m->x[HM_MP_VM];
+    size_t dv = m->c.dv;
+    double f = 0;
+    for (size_t j = 0; j < dv; j++) {
+      double q = 0;
+      for (size_t a = 0; a < d; a++) q += V[a * dv + j] * x[a];
+      if (q > 0) f += v[j] * q;
+    }
+    return f;
+  }
+  double f = 0, hh = 0;
+  for (size_t a = 0; a < d; a++) {
+    f += v[a] * x[a];
+    hh += x[a] * x[a];
+  }
+  if (m->c.head == HM_HEAD_LAMBDA) f -= m->c.lambda * hh;
+  return f;
+}
+
+static int any_trainable(const hm_model *m, int k) { return m->x[k] && m->trainable[k]; }
+
+/* g[k] += 2 ridge x[k]; in rescaled mode g[k] holds e^{-katt} (loss part) and the slot gets
+ * its own scale kappa_k = max(katt, log(2 ridge max|x|)) so that neither part overflows. */
+static void add_ridge(hm_model *m, int k, int mode, double katt) {
+  double lam = m->c.ridge;
+  size_t sz = m->rows[k] * m->cols[k];
+  if (lam == 0.0) return;
+  if (mode == 0) {
+    cblas_daxpy((int)sz, 2.0 * lam, m->x[k], 1, m->g[k], 1);
+    return;
+  }
+  double mx = 0.0;
+  for (size_t j = 0; j < sz; j++) mx = fmax(mx, fabs(m->x[k][j]));
+  double kk = katt;
+  if (mx > 0 && log(2.0 * lam * mx) > kk) kk = log(2.0 * lam * mx);
+  double a = exp(katt - kk), b = exp(log(2.0 * lam) - kk);
+  for (size_t j = 0; j < sz; j++) m->g[k][j] = a * m->g[k][j] + b * m->x[k][j];
+  m->log_scale[k] = kk;
+}
+
+hm_status hm_model_eval(hm_model *m, const hm_dataset *ds, int want_grad, int mode,
+                        double *loss_out) {
+  const hm_model_config *c = &m->c;
+  if (mode != 0 && mode != 1) return HM_EARG;
+  if (mode == 1 && m->loss.kind == HM_LOSS_CUSTOM) return HM_EARG;
+  for (int k = 0; k < HM_MP_COUNT; k++) m->log_scale[k] = 0.0;
+  const size_t n = ds->n, T = ds->T, d = c->d, dv = c->dv;
+  const int seq = c->sequence;
+  const size_t R = seq ? n * T : n;
+  /* BLAS takes int dimensions */
+  if (n * T > (size_t)INT_MAX / (d ? d : 1) || R * T > (size_t)INT_MAX || dv > (size_t)INT_MAX)
+    return HM_ENOMEM;
+  /* parameters must be finite */
+  for (int k = 0; k < HM_MP_COUNT; k++)
+    if (m->x[k] && !hm_all_finite(m->x[k], m->rows[k] * m->cols[k])) return HM_ENONFINITE;
+
+  /* workspace */
+  size_t need = R * (3 * d + 4 * T + 2 + dv) + d * d + 3 * d + 2 * dv + n * T + 5 * R;
+  if (need > m->ws_cap) {
+    double *w = (double *)realloc(m->ws, need * sizeof(double));
+    if (!w) return HM_ENOMEM;
+    m->ws = w;
+    m->ws_cap = need;
+  }
+  double *Qv = m->ws, *A = Qv + R * d, *S = A + R * T, *Gt = S + R * T, *RC = Gt + R * T;
+  double *f = RC + R * T, *cw = f + R, *H = cw + R, *U = H + R * d, *QH = U + R * d;
+  double *G = QH + R * dv, *sumU = G + d * d, *gpsi = sumU + d, *tmp = gpsi + d;
+  double *tmpv = tmp + d, *GV = tmpv + 2 * dv;
+  double *RMI = GV + n * T, *RFM = RMI + R, *RLSE = RFM + R, *RNC = RLSE + R, *RLC = RNC + R;
+  double katt = -INFINITY, khead = -INFINITY;
+  m->R = R;
+  m->f = f;
+  m->S = S;
+  m->A = A;
+
+  /* effective W */
+  const double *W;
+  if (c->param == HM_ATT_KQ) {
+    hm_model_effective_w(m, m->weff);
+    W = m->weff;
+  } else {
+    W = m->x[HM_MP_W];
+  }
+  /* queries */
+  const int prompt = !seq && (c->query == HM_QUERY_PROMPT || c->param == HM_ATT_P);
+  const double *Zr = NULL;
+  size_t ldz = d;
+  if (seq) {
+    Zr = ds->X;
+  } else if (prompt) {
+    Zr = m->x[HM_MP_P];
+  } else if (c->query == HM_QUERY_CROSS) {
+    Zr = ds->Z;
+  } else {
+    Zr = ds->X + c->qidx * d;
+    ldz = T * d;
+  }
+  if (prompt) {
+    cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)d, (int)d, 1.0, W, (int)d, Zr, 1, 0.0, Qv, 1);
+    cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)(n * T), (int)d, 1.0, ds->X, (int)d, Qv, 1,
+                0.0, A, 1);
+  } else {
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)R, (int)d, (int)d, 1.0, Zr,
+                (int)ldz, W, (int)d, 0.0, Qv, (int)d);
+    if (seq) {
+      for (size_t i = 0; i < n; i++)
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)T, (int)d, 1.0,
+                    Qv + i * T * d, (int)d, ds->X + i * T * d, (int)d, 0.0, A + i * T * T, (int)T);
+    } else {
+      for (size_t i = 0; i < n; i++)
+        cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)T, (int)d, 1.0, ds->X + i * T * d, (int)d,
+                    Qv + i * d, 1, 0.0, A + i * T, 1);
+    }
+  }
+
+  const int head = c->head;
+  const int need_h = head != HM_HEAD_LINEAR || any_trainable(m, HM_MP_V);
+  if (head == HM_HEAD_LINEAR)
+    cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)(n * T), (int)d, 1.0, ds->X, (int)d,
+                m->x[HM_MP_V], 1, 0.0, GV, 1);
+  const int att_grad = want_grad && (any_trainable(m, HM_MP_W) || any_trainable(m, HM_MP_K) ||
+                                     any_trainable(m, HM_MP_Q) || any_trainable(m, HM_MP_P));
+  double w = 1.0 / (double)n;
+  if (seq && c->pos_mean) w /= (double)T;
+  double loss = 0.0, mingap = INFINITY;
+  int underflow = 0;
+  const double *v = m->x[HM_MP_V];
+
+  for (size_t r = 0; r < R; r++) {
+    const size_t i = seq ? r / T : r;
+    const size_t L = (seq && c->causal) ? (r % T) + 1 : T;
+    const double *Xi = ds->X + i * T * d;
+    double *a = A + r * T, *s = S + r * T, *rc = RC + r * T;
+    /* max-shifted softmax over the valid tokens */
+    size_t mi = 0;
+    for (size_t t = 1; t < L; t++)
+      if (a[t] > a[mi]) mi = t;
+    double second = -INFINITY, se = 0.0;
+    for (size_t t = 0; t < L; t++) {
+      if (t != mi && a[t] > second) second = a[t];
+      s[t] = exp(a[t] - a[mi]);
+      se += s[t];
+    }
+    for (size_t t = 0; t < L; t++) s[t] /= se;
+    for (size_t t = L; t < T; t++) s[t] = 0.0, a[t] = -INFINITY;
+    if (L >= 2 && a[mi] - second < mingap) mingap = a[mi] - second;
+    /* head: effective value scores gt */
+    double *gt;
+    double fr = 0.0;
+    if (need_h)
+      cblas_dgemv(CblasRowMajor, CblasTrans, (int)L, (int)d, 1.0, Xi, (int)d, s, 1, 0.0,
+                  H + r * d, 1);
+    if (head == HM_HEAD_LINEAR) {
+      gt = GV + i * T;
+    } else {
+      const double *h = H + r * d;
+      gt = Gt + r * T;
+      if (head == HM_HEAD_RELU) {
+        const double *V = m->x[HM_MP_VM];
+        double *qh = QH + r * dv;
+        cblas_dgemv(CblasRowMajor, CblasTrans, (int)d, (int)dv, 1.0, V, (int)dv, h, 1, 0.0, qh, 1);
+        fr = 0.0;
+        for (size_t j = 0; j < dv; j++) {
+          tmpv[j] = qh[j] > 0 ? v[j] : 0.0;
+          if (qh[j] > 0) fr += v[j] * qh[j];
+        }
+        cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)d, (int)dv, 1.0, V, (int)dv, tmpv, 1, 0.0,
+                    gpsi, 1);
+      } else {
+        double hh = 0.0, vh = 0.0;
+        for (size_t a2 = 0; a2 < d; a2++) {
+          hh += h[a2] * h[a2];
+          vh += v[a2] * h[a2];
+          gpsi[a2] = v[a2] - 2.0 * c->lambda * h[a2];
+        }
+        fr = vh - c->lambda * hh;
+      }
+      cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)L, (int)d, 1.0, Xi, (int)d, gpsi, 1, 0.0, gt, 1);
+    }
+    /* cancellation-free mean of gt under s: fbar = gt_m + sum_{t != m} s_t (gt_t - gt_m) */
+    double fm = 0.0;
+    int nonconst = 0;
+    for (size_t t = 0; t < L; t++) {
+      if (t == mi) continue;
+      double dlt = gt[t] - gt[mi];
+      if (dlt != 0.0) nonconst = 1;
+      fm += s[t] * dlt;
+    }
+    if (head == HM_HEAD_LINEAR) fr = gt[mi] + fm;
+    f[r] = fr;
+    const double y = seq ? ds->Y[i * T + (r % T)] : ds->Y[i];
+    double lv, ld;
+    hm_status st = hm_loss_eval(&m->loss, y * fr, &lv, &ld);
+    if (st) return st;
+    loss += w * lv;
+    double cr = w * y * ld;
+    cw[r] = cr;
+    if (att_grad) {
+      if (mode == 0) {
+        int allzero = 1;
+        for (size_t t = 0; t < L; t++) {
+          double dlt = gt[t] - gt[mi];
+          rc[t] = cr * (s[t] * (dlt - fm));
+          if (rc[t] != 0.0) allzero = 0;
+        }
+        for (size_t t = L; t < T; t++) rc[t] = 0.0;
+        if (allzero && nonconst && L >= 2 && (ld != 0.0 || m->loss.kind != HM_LOSS_CUSTOM))
+          underflow++;
+      } else {
+        /* remember what the rescaled second pass needs */
+        RMI[r] = (double)mi;
+        RFM[r] = fm;
+        RLSE[r] = log(se);
+        RNC[r] = (nonconst && L >= 2) ? second - a[mi] : NAN;
+      }
+    }
+    if (mode == 1) {
+      double lg;
+      st = hm_loss_logderiv(&m->loss, y * fr, &lg);
+      if (st) return st;
+      RLC[r] = log(w) + lg; /* log |c_r| (c_r = -y exp(RLC) for the decreasing built-ins) */
+      if (RLC[r] > khead) khead = RLC[r];
+      if (att_grad && !isnan(RNC[r]) && RLC[r] + RNC[r] - RLSE[r] > katt)
+        katt = RLC[r] + RNC[r] - RLSE[r];
+    }
+  }
+  if (mode == 1) {
+    if (!isfinite(katt)) katt = 0.0;
+    if (!isfinite(khead)) khead = 0.0;
+    for (size_t r = 0; r < R; r++) {
+      const size_t i = seq ? r / T : r;
+      const double y = seq ? ds->Y[i * T + (r % T)] : ds->Y[i];
+      cw[r] = -y * exp(RLC[r] - khead);
+      if (!att_grad) continue;
+      const size_t L = (seq && c->causal) ? (r % T) + 1 : T;
+      double *a = A + r * T, *s = S + r * T, *rc = RC + r * T;
+      const double *gt = head == HM_HEAD_LINEAR ? GV + i * T : Gt + r * T;
+      const size_t mi = (size_t)RMI[r];
+      const double sh = RLC[r] - katt - RLSE[r], fm = RFM[r];
+      /* s_t e^{lc - kappa} computed from the logits so it survives s_t underflow */
+      double fmh = 0.0;
+      int allzero = 1;
+      for (size_t t = 0; t < L; t++) {
+        if (t == mi) continue;
+        double shat = exp(a[t] - a[mi] + sh), dlt = gt[t] - gt[mi];
+        fmh += shat * dlt;
+        rc[t] = -y * shat * (dlt - fm);
+        if (rc[t] != 0.0) allzero = 0;
+      }
+      rc[mi] = -y * s[mi] * (-fmh);
+      if (rc[mi] != 0.0) allzero = 0;
+      for (size_t t = L; t < T; t++) rc[t] = 0.0;
+      if (allzero && !isnan(RNC[r])) underflow++;
+    }
+  }
+  m->min_logit_gap = mingap;
+  m->grad_underflow = underflow;
+  if (c->param == HM_ATT_KQ && c->ridge != 0.0) {
+    double sk = 0, sq = 0;
+    size_t km = d * c->m;
+    for (size_t j = 0; j < km; j++) {
+      sk += m->x[HM_MP_K][j] * m->x[HM_MP_K][j];
+      sq += m->x[HM_MP_Q][j] * m->x[HM_MP_Q][j];
+    }
+    loss += c->ridge * (sk + sq);
+  }
+  if (!isfinite(loss)) return HM_ENONFINITE;
+  *loss_out = loss;
+  if (!want_grad) return HM_OK;
+
+  if (att_grad) {
+    /* U rows u_r = X_i^T (c_r r_r) */
+    if (seq) {
+      for (size_t i = 0; i < n; i++)
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)T, (int)d, (int)T, 1.0,
+                    RC + i * T * T, (int)T, ds->X + i * T * d, (int)d, 0.0, U + i * T * d, (int)d);
+    } else {
+      for (size_t i = 0; i < n; i++)
+        cblas_dgemv(CblasRowMajor, CblasTrans, (int)T, (int)d, 1.0, ds->X + i * T * d, (int)d,
+                    RC + i * T, 1, 0.0, U + i * d, 1);
+    }
+    if (prompt) {
+      memset(sumU, 0, d * sizeof(double));
+      for (size_t r = 0; r < R; r++)
+        cblas_daxpy((int)d, 1.0, U + r * d, 1, sumU, 1);
+      if (any_trainable(m, HM_MP_P))
+        cblas_dgemv(CblasRowMajor, CblasTrans, (int)d, (int)d, 1.0, W, (int)d, sumU, 1, 0.0,
+                    m->g[HM_MP_P], 1);
+      memset(G, 0, d * d * sizeof(double));
+      cblas_dger(CblasRowMajor, (int)d, (int)d, 1.0, sumU, 1, Zr, 1, G, (int)d);
+    } else {
+      cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d, (int)d, (int)R, 1.0, U,
+                  (int)d, Zr, (int)ldz, 0.0, G, (int)d);
+    }
+    if (any_trainable(m, HM_MP_W)) memcpy(m->g[HM_MP_W], G, d * d * sizeof(double));
+    if (c->param == HM_ATT_KQ) {
+      int mm = (int)c->m;
+      if (any_trainable(m, HM_MP_K)) {
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)d, mm, (int)d, 1.0, G,
+                    (int)d, m->x[HM_MP_Q], mm, 0.0, m->g[HM_MP_K], mm);
+        add_ridge(m, HM_MP_K, mode, katt);
+      }
+      if (any_trainable(m, HM_MP_Q)) {
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d, mm, (int)d, 1.0, G, (int)d,
+                    m->x[HM_MP_K], mm, 0.0, m->g[HM_MP_Q], mm);
+        add_ridge(m, HM_MP_Q, mode, katt);
+      }
+    }
+  }
+  /* head gradients */
+  if (head == HM_HEAD_RELU) {
+    if (any_trainable(m, HM_MP_V)) {
+      double *gv = m->g[HM_MP_V];
+      memset(gv, 0, dv * sizeof(double));
+      for (size_t r = 0; r < R; r++)
+        for (size_t j = 0; j < dv; j++)
+          if (QH[r * dv + j] > 0) gv[j] += cw[r] * QH[r * dv + j];
+    }
+    if (any_trainable(m, HM_MP_VM)) {
+      double *gV = m->g[HM_MP_VM];
+      memset(gV, 0, d * dv * sizeof(double));
+      for (size_t r = 0; r < R; r++) {
+        for (size_t j = 0; j < dv; j++) tmpv[j] = QH[r * dv + j] > 0 ? cw[r] * v[j] : 0.0;
+        cblas_dger(CblasRowMajor, (int)d, (int)dv, 1.0, H + r * d, 1, tmpv, 1, gV, (int)dv);
+      }
+    }
+  } else if (any_trainable(m, HM_MP_V)) {
+    cblas_dgemv(CblasRowMajor, CblasTrans, (int)R, (int)d, 1.0, H, (int)d, cw, 1, 0.0,
+                m->g[HM_MP_V], 1);
+  }
+  if (mode == 1) {
+    for (int k = 0; k < HM_MP_COUNT; k++) {
+      if (k == HM_MP_VM || k == HM_MP_V) m->log_scale[k] = khead;
+      else if (!((k == HM_MP_K || k == HM_MP_Q) && c->ridge != 0.0)) m->log_scale[k] = katt;
+    }
+  }
+  for (int k = 0; k < HM_MP_COUNT; k++)
+    if (any_trainable(m, k) && !hm_all_finite(m->g[k], m->rows[k] * m->cols[k]))
+      return HM_ENONFINITE;
+  return HM_OK;
+}
+
+hm_status hm_model_gradcheck(hm_model *m, const hm_dataset *ds, double h,
+                             double maxrel[HM_MP_COUNT]) {
+  double L0;
+  for (int k = 0; k < HM_MP_COUNT; k++) maxrel[k] = NAN;
+  hm_status s = hm_model_eval(m, ds, 1, 0, &L0);
+  if (s) return s;
+  size_t tot = 0;
+  for (int k = 0; k < HM_MP_COUNT; k++)
+    if (any_trainable(m, k)) tot += m->rows[k] * m->cols[k];
+  double *ga = (double *)malloc((tot ? tot : 1) * sizeof(double));
+  if (!ga) return HM_ENOMEM;
+  size_t off = 0;
+  for (int k = 0; k < HM_MP_COUNT; k++)
+    if (any_trainable(m, k)) {
+      size_t sz = m->rows[k] * m->cols[k];
+      memcpy(ga + off, m->g[k], sz * sizeof(double));
+      off += sz;
+    }
+  off = 0;
+  for (int k = 0; k < HM_MP_COUNT && s == HM_OK; k++) {
+    if (!any_trainable(m, k)) continue;
+    size_t sz = m->rows[k] * m->cols[k];
+    double maxerr = 0, maxfd = 0;
+    for (size_t j = 0; j < sz; j++) {
+      double x0 = m->x[k][j], lp, lm;
+      m->x[k][j] = x0 + h;
+      s = hm_model_eval(m, ds, 0, 0, &lp);
+      m->x[k][j] = x0 - h;
+      if (s == HM_OK) s = hm_model_eval(m, ds, 0, 0, &lm);
+      m->x[k][j] = x0;
+      if (s) break;
+      double fd = (lp - lm) / (2 * h);
+      if (fabs(fd) > maxfd) maxfd = fabs(fd);
+      double e = fabs(ga[off + j] - fd);
+      if (e > maxerr) maxerr = e;
+    }
+    maxrel[k] = maxerr / (maxfd > 1e-300 ? maxfd : 1e-300);
+    off += sz;
+  }
+  /* restore the analytic gradient buffers */
+  off = 0;
+  for (int k = 0; k < HM_MP_COUNT; k++)
+    if (any_trainable(m, k)) {
+      size_t sz = m->rows[k] * m->cols[k];
+      memcpy(m->g[k], ga + off, sz * sizeof(double));
+      off += sz;
+    }
+  free(ga);
+  if (s == HM_OK) s = hm_model_eval(m, ds, 0, 0, &L0);
+  return s;
+}

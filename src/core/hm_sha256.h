@@ -1,0 +1,22 @@
+/* SHA-256 (FIPS 180-4), used for script hashes in run manifests. */
+#ifndef HM_SHA256_H
+#define HM_SHA256_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct hm_sha256 {
+  uint32_t h[8];
+  uint64_t len;          /* bytes processed */
+  unsigned char buf[64];
+  size_t nbuf;
+} hm_sha256;
+
+void hm_sha256_init(hm_sha256 *c);
+void hm_sha256_update(hm_sha256 *c, const void *data, size_t len);
+void hm_sha256_final(hm_sha256 *c, unsigned char out[32]);
+/* Lowercase hex digest of data (hex needs 65 bytes). */
+void hm_sha256_hex(const void *data, size_t len, char hex[65]);
+void hm_sha256_tohex(const unsigned char digest[32], char hex[65]);
+
+#endif

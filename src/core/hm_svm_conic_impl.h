@@ -1,0 +1,59 @@
+/* Internal helpers shared by hm_svm_nuclear.c, hm_svm_nuclear_fo.c and hm_svm_lp.c
+ * (not a public interface). */
+#ifndef HM_SVM_CONIC_IMPL_H
+#define HM_SVM_CONIC_IMPL_H
+
+#include <stddef.h>
+#include "hm_svm_conic.h"
+
+/* Rows after preprocessing: zero rows removed (or reported infeasible), every kept row
+ * scaled to unit Frobenius / Euclidean norm (row k of the original problem is kept row j
+ * with idx[j] = k, original = rho[j] * scaled). */
+typedef struct hm_crows {
+  size_t m0;            /* original number of rows */
+  size_t m;             /* kept rows */
+  size_t d;             /* W problems: W is d x d; vector problems: N */
+  int is_w;
+  double *A, *Z;        /* W: m x d each, unit rows (A_k = a_k z_k^T has norm 1) */
+  double *F;            /* vector: m x N unit rows */
+  double *b;            /* m, scaled right-hand sides */
+  unsigned char *eq;    /* m */
+  size_t *idx;          /* m */
+  double *rho;          /* m */
+  int neq;              /* number of equality rows kept */
+  int trivial;          /* x = 0 is optimal (no row asks for a positive margin) */
+  int infeasible;       /* farkas (original indexing) has been filled */
+  double farkas_residual;
+} hm_crows;
+
+void hm_crows_free(hm_crows *R);
+
+/* Validate (finite data), drop zero rows, scale, and decide feasibility with the
+ * nearest-point QP min norm(sum z_k A_k) s.t. z >= 0 (free on equality rows), b^T z = 1.
+ * On infeasibility fills farkas (m0 entries, b^T farkas = 1) and sets R->infeasible. */
+hm_status hm_crows_prep_w(const hm_wcons *c, hm_crows *R, double *farkas);
+hm_status hm_crows_prep_vec(const hm_vcons *c, hm_crows *R, double *farkas);
+
+/* Gram matrix of the kept rows (m x m): W rows (a.a')(z.z'), vector rows f.f'. */
+hm_status hm_crows_gram(const hm_crows *R, double **K);
+
+/* M = A^T diag(lam) Z (d x d) for kept W rows. */
+void hm_crows_wadjoint(const hm_crows *R, const double *lam, double *M);
+/* out_k = a_k^T W z_k for kept W rows (work: m x d). */
+void hm_crows_wapply(const hm_crows *R, const double *W, double *out, double *work);
+
+/* Fill the infeasible result (zero x, lambda; objective +inf). */
+void hm_conic_set_infeasible(hm_svm_result *r, size_t nx, size_t m0);
+
+double hm_conic_now(void);
+
+/* Cholesky (lower, row-major) with escalating diagonal regularization if H is not
+ * numerically positive definite; H is overwritten with the factor; work: m*m doubles. */
+hm_status hm_conic_chol_reg(size_t m, double *H, double *work);
+/* Thin LAPACK wrappers on row-major symmetric matrices (lower factor L, H = L L^T). */
+int hm_conic_potrf(size_t n, double *A);
+void hm_conic_potrs(size_t n, const double *L, double *x);
+int hm_conic_potri(size_t n, double *L); /* inverse in the lower triangle */
+int hm_conic_eigmin(size_t n, double *B, double *w, double *work, double *lmin);
+
+#endif

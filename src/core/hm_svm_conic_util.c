@@ -1,0 +1,496 @@
+/* Shared pieces of the conic solvers: row preprocessing, Farkas decision by the
+ * nearest-point QP (solvers.md §1, §2.7), a small dense QP IPM, singular values, ranks. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cblas.h>
+#include <lapacke.h>
+
+#include "hm_interrupt.h"
+#include "hm_mat.h"
+#include "hm_svm_conic_impl.h"
+
+double hm_conic_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void *xcalloc(size_t n, size_t sz) {
+  if (n == 0) n = 1;
+  if (sz != 0 && n > (size_t)-1 / sz) return NULL;
+  return calloc(n, sz);
+}
+
+void hm_crows_free(hm_crows *R) {
+  free(R->A);
+  free(R->Z);
+  free(R->F);
+  free(R->b);
+  free(R->eq);
+  free(R->idx);
+  free(R->rho);
+  memset(R, 0, sizeof *R);
+}
+
+void hm_conic_set_infeasible(hm_svm_result *r, size_t nx, size_t m0) {
+  r->status = HM_SVM_INFEASIBLE;
+  if (r->x) memset(r->x, 0, nx * sizeof(double));
+  if (r->lambda) memset(r->lambda, 0, m0 * sizeof(double));
+  r->objective = HUGE_VAL;
+  r->dual_objective = HUGE_VAL;
+  r->rel_gap = 0;
+  r->primal_infeas = HUGE_VAL;
+  r->stationarity = 0;
+  r->complementarity = 0;
+}
+
+/* ---------------------------------------------------------------- singular values */
+
+hm_status hm_conic_singular_values(size_t rows, size_t cols, const double *X, double *s) {
+  size_t k = rows < cols ? rows : cols;
+  if (k == 0) return HM_OK;
+  double *a = malloc(rows * cols * sizeof(double));
+  double *u = malloc((k > 1 ? k : 2) * sizeof(double));
+  if (!a || !u) {
+    free(a);
+    free(u);
+    return HM_ENOMEM;
+  }
+  memcpy(a, X, rows * cols * sizeof(double));
+  lapack_int info = LAPACKE_dgesdd(LAPACK_ROW_MAJOR, 'N', (lapack_int)rows, (lapack_int)cols,
+                                   a, (lapack_int)cols, s, NULL, (lapack_int)rows, NULL,
+                                   (lapack_int)cols);
+  if (info > 0) { /* dgesdd occasionally fails to converge: retry with dgesvd */
+    memcpy(a, X, rows * cols * sizeof(double));
+    info = LAPACKE_dgesvd(LAPACK_ROW_MAJOR, 'N', 'N', (lapack_int)rows, (lapack_int)cols, a,
+                          (lapack_int)cols, s, NULL, (lapack_int)rows, NULL, (lapack_int)cols, u);
+  }
+  free(a);
+  free(u);
+  if (info < 0) return HM_ELAPACK;
+  if (info > 0) return HM_ENOCONV;
+  return HM_OK;
+}
+
+hm_status hm_svm_rank_info(size_t d, const double *W, const double *M, double rank_tol,
+                           hm_svm_wextra *ex) {
+  if (!ex) return HM_OK;
+  if (rank_tol <= 0) rank_tol = 1e-6;
+  ex->rank_tol = rank_tol;
+  double *s = malloc((d ? d : 1) * sizeof(double));
+  if (!s) return HM_ENOMEM;
+  hm_status st = hm_conic_singular_values(d, d, W, s);
+  if (st == HM_OK) {
+    int r = 0;
+    if (d > 0 && s[0] > 0)
+      for (size_t j = 0; j < d; j++)
+        if (s[j] > rank_tol * s[0]) r++;
+    ex->rank = r;
+    ex->rank_gap = (r > 0 && (size_t)r < d) ? s[r] / s[r - 1] : 0.0;
+    if (ex->sv) memcpy(ex->sv, s, d * sizeof(double));
+    ex->dual_rank = 0;
+    if (M) {
+      st = hm_conic_singular_values(d, d, M, s);
+      if (st == HM_OK && d > 0 && s[0] > 0) {
+        ex->dual_spectral = s[0];
+        int dr = 0;
+        for (size_t j = 0; j < d; j++)
+          if (s[j] / s[0] >= 1.0 - rank_tol) dr++;
+        ex->dual_rank = dr;
+      }
+    }
+  }
+  free(s);
+  return st;
+}
+
+/* ---------------------------------------------------------------- small QP IPM */
+
+/* Solve H x = rhs with the Cholesky factor in L (row-major lower, from dpotrf) and one
+ * step of iterative refinement against Hfull. */
+static void chol_solve(size_t m, const double *L, double *x) {
+  hm_conic_potrs(m, L, x);
+}
+
+/* Row-major lower Cholesky == column-major upper on the same buffer; the _work entry
+ * points skip LAPACKE's transposition and NaN scans (matrices here are small). */
+int hm_conic_potrf(size_t n, double *A) {
+  return (int)LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'U', (lapack_int)n, A, (lapack_int)n);
+}
+void hm_conic_potrs(size_t n, const double *L, double *x) {
+  LAPACKE_dpotrs_work(LAPACK_COL_MAJOR, 'U', (lapack_int)n, 1, L, (lapack_int)n, x,
+                      (lapack_int)(n ? n : 1));
+}
+int hm_conic_potri(size_t n, double *L) {
+  return (int)LAPACKE_dpotri_work(LAPACK_COL_MAJOR, 'U', (lapack_int)n, L, (lapack_int)n);
+}
+/* Smallest eigenvalue of a symmetric n x n matrix (destroyed); work: 3n doubles. */
+int hm_conic_eigmin(size_t n, double *B, double *w, double *work, double *lmin) {
+  lapack_int info = LAPACKE_dsyev_work(LAPACK_COL_MAJOR, 'N', 'U', (lapack_int)n, B,
+                                       (lapack_int)n, w, work, (lapack_int)(3 * n));
+  *lmin = n ? w[0] : 0;
+  return (int)info;
+}
+
+hm_status hm_conic_chol_reg(size_t m, double *H, double *work) {
+  double tr = 0;
+  for (size_t i = 0; i < m; i++) tr += fabs(H[i * m + i]);
+  double delta = 1e-15 * (tr / (double)(m ? m : 1) + 1e-300);
+  memcpy(work, H, m * m * sizeof(double));
+  for (int attempt = 0; attempt < 8; attempt++) {
+    lapack_int info = hm_conic_potrf(m, H);
+    if (info == 0) return HM_OK;
+    if (info < 0) return HM_ELAPACK;
+    memcpy(H, work, m * m * sizeof(double));
+    for (size_t i = 0; i < m; i++) H[i * m + i] += delta;
+    delta *= 100;
+  }
+  return HM_ESINGULAR;
+}
+
+hm_status hm_conic_qp(size_t m, const double *K, const double *c, const unsigned char *freev,
+                      const double *beq, double *z, int warm, double tol, double atol,
+                      int max_iter, int *iters) {
+  if (iters) *iters = 0;
+  if (m == 0) return HM_OK;
+  hm_status st = HM_OK;
+  size_t nb = 0;
+  for (size_t k = 0; k < m; k++)
+    if (!(freev && freev[k])) nb++;
+  double *buf = xcalloc(2 * m * m + 12 * m, sizeof(double));
+  if (!buf) return HM_ENOMEM;
+  double *H = buf, *Hw = H + m * m;
+  double *s = Hw + m * m, *rd = s + m, *g = rd + m, *h2 = g + m, *dz = h2 + m, *ds = dz + m;
+  double *dza = ds + m, *dsa = dza + m, *Kz = dsa + m, *rc = Kz + m, *h1 = rc + m,
+         *tmp = h1 + m;
+  double y = 0;
+  double scale = 1;
+  for (size_t k = 0; k < m; k++) {
+    scale = fmax(scale, fabs(K[k * m + k]));
+    scale = fmax(scale, fabs(c[k]));
+  }
+  if (!warm) {
+    for (size_t k = 0; k < m; k++) z[k] = (freev && freev[k]) ? 0.0 : 1.0;
+  }
+  for (size_t k = 0; k < m; k++) s[k] = (freev && freev[k]) ? 0.0 : 1.0;
+  if (warm) {
+    /* dual slack from the current gradient, kept away from zero */
+    cblas_dsymv(CblasRowMajor, CblasLower, (int)m, 1.0, K, (int)m, z, 1, 0.0, Kz, 1);
+    for (size_t k = 0; k < m; k++)
+      if (!(freev && freev[k])) {
+        if (z[k] < 1e-8) z[k] = 1e-8;
+        s[k] = fmax(Kz[k] - c[k], 1e-3 * scale);
+      }
+  }
+  int it = 0;
+  double best_res = HUGE_VAL;
+  int stall = 0;
+  for (;; it++) {
+    if (hm_interrupted()) {
+      st = HM_EINTR;
+      break;
+    }
+    cblas_dsymv(CblasRowMajor, CblasLower, (int)m, 1.0, K, (int)m, z, 1, 0.0, Kz, 1);
+    double rdn = 0, gap = 0, obj = 0, re = 0;
+    for (size_t k = 0; k < m; k++) {
+      rd[k] = Kz[k] - c[k] - s[k] - (beq ? y * beq[k] : 0.0);
+      rdn = fmax(rdn, fabs(rd[k]));
+      gap += z[k] * s[k];
+      obj += 0.5 * z[k] * Kz[k] - c[k] * z[k];
+    }
+    if (beq) {
+      re = 1.0 - cblas_ddot((int)m, beq, 1, z, 1);
+    }
+    double res = rdn / scale + fabs(re);
+    if (res <= 1e-12 && (gap <= atol || gap <= tol * fabs(obj))) break;
+    if (nb == 0 && res <= 1e-12) break;
+    if (it >= max_iter) {
+      st = HM_ENOCONV;
+      break;
+    }
+    if (res + gap < best_res * 0.999) {
+      best_res = res + gap;
+      stall = 0;
+    } else if (++stall > 8) {
+      st = HM_ENOCONV;
+      break;
+    }
+    double mu = nb ? gap / (double)nb : 0;
+    memcpy(H, K, m * m * sizeof(double));
+    for (size_t k = 0; k < m; k++)
+      if (!(freev && freev[k])) H[k * m + k] += s[k] / z[k];
+    st = hm_conic_chol_reg(m, H, Hw);
+    if (st != HM_OK) break;
+    double bHb = 0;
+    if (beq) {
+      memcpy(h2, beq, m * sizeof(double));
+      chol_solve(m, H, h2);
+      bHb = cblas_ddot((int)m, beq, 1, h2, 1);
+      if (!(bHb > 0)) bHb = 1e-300;
+    }
+    double sigma = 0, alpha = 1;
+    for (int pass = 0; pass < 2; pass++) {
+      for (size_t k = 0; k < m; k++) {
+        if (freev && freev[k]) {
+          rc[k] = 0;
+          g[k] = -rd[k];
+        } else {
+          rc[k] = (pass == 0) ? -z[k] * s[k] : sigma * mu - z[k] * s[k] - dza[k] * dsa[k];
+          g[k] = -rd[k] + rc[k] / z[k];
+        }
+      }
+      memcpy(h1, g, m * sizeof(double));
+      chol_solve(m, H, h1);
+      double dy = 0;
+      if (beq) dy = (re - cblas_ddot((int)m, beq, 1, h1, 1)) / bHb;
+      for (size_t k = 0; k < m; k++) {
+        dz[k] = h1[k] + (beq ? dy * h2[k] : 0.0);
+        ds[k] = (freev && freev[k]) ? 0.0 : (rc[k] - s[k] * dz[k]) / z[k];
+      }
+      double amax = 1.0;
+      for (size_t k = 0; k < m; k++) {
+        if (freev && freev[k]) continue;
+        if (dz[k] < 0) amax = fmin(amax, -z[k] / dz[k]);
+        if (ds[k] < 0) amax = fmin(amax, -s[k] / ds[k]);
+      }
+      if (pass == 0) {
+        double ga = 0;
+        for (size_t k = 0; k < m; k++)
+          if (!(freev && freev[k])) ga += (z[k] + amax * dz[k]) * (s[k] + amax * ds[k]);
+        double mua = nb ? ga / (double)nb : 0;
+        sigma = mu > 0 ? pow(mua / mu, 3) : 0;
+        if (sigma > 1) sigma = 1;
+        memcpy(dza, dz, m * sizeof(double));
+        memcpy(dsa, ds, m * sizeof(double));
+      } else {
+        alpha = fmin(1.0, 0.99 * amax);
+        for (size_t k = 0; k < m; k++) {
+          z[k] += alpha * dz[k];
+          s[k] += alpha * ds[k];
+        }
+        if (beq) y += alpha * dy;
+      }
+    }
+    (void)tmp;
+  }
+  if (iters) *iters = it;
+  free(buf);
+  return st;
+}
+
+/* ---------------------------------------------------------------- row preparation */
+
+hm_status hm_crows_gram(const hm_crows *R, double **Kout) {
+  size_t m = R->m, d = R->d;
+  double *K = xcalloc(m * m, sizeof(double));
+  if (!K) return HM_ENOMEM;
+  if (m == 0) {
+    *Kout = K;
+    return HM_OK;
+  }
+  if (R->is_w) {
+    double *Gz = xcalloc(m * m, sizeof(double));
+    if (!Gz) {
+      free(K);
+      return HM_ENOMEM;
+    }
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)m, (int)d, 1.0, R->A,
+                (int)d, R->A, (int)d, 0.0, K, (int)m);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)m, (int)d, 1.0, R->Z,
+                (int)d, R->Z, (int)d, 0.0, Gz, (int)m);
+    for (size_t i = 0; i < m * m; i++) K[i] *= Gz[i];
+    free(Gz);
+  } else {
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)m, (int)d, 1.0, R->F,
+                (int)d, R->F, (int)d, 0.0, K, (int)m);
+  }
+  *Kout = K;
+  return HM_OK;
+}
+
+void hm_crows_wadjoint(const hm_crows *R, const double *lam, double *M) {
+  size_t m = R->m, d = R->d;
+  memset(M, 0, d * d * sizeof(double));
+  for (size_t k = 0; k < m; k++) {
+    if (lam[k] == 0) continue;
+    cblas_dger(CblasRowMajor, (int)d, (int)d, lam[k], R->A + k * d, 1, R->Z + k * d, 1, M,
+               (int)d);
+  }
+}
+
+void hm_crows_wapply(const hm_crows *R, const double *W, double *out, double *work) {
+  size_t m = R->m, d = R->d;
+  if (m == 0) return;
+  /* work = A W (m x d), out_k = work_k . z_k */
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)d, (int)d, 1.0, R->A,
+              (int)d, W, (int)d, 0.0, work, (int)d);
+  for (size_t k = 0; k < m; k++) out[k] = cblas_ddot((int)d, work + k * d, 1, R->Z + k * d, 1);
+}
+
+/* Decide feasibility of the kept rows; fill farkas (original indexing) if infeasible. */
+static hm_status crows_feasibility(hm_crows *R, double *farkas) {
+  size_t m = R->m;
+  int need = 0;
+  for (size_t k = 0; k < m; k++)
+    if ((R->eq[k] && R->b[k] != 0) || (!R->eq[k] && R->b[k] > 0)) need = 1;
+  if (!need) {
+    R->trivial = 1; /* x = 0 satisfies every row with the smallest possible norm */
+    return HM_OK;
+  }
+  double *K = NULL;
+  hm_status st = hm_crows_gram(R, &K);
+  if (st != HM_OK) return st;
+  double *z = xcalloc(2 * m, sizeof(double));
+  double *c = z + m;
+  if (!z) {
+    free(K);
+    return HM_ENOMEM;
+  }
+  int its = 0;
+  st = hm_conic_qp(m, K, c, R->eq, R->b, z, 0, 1e-10, 1e-24, 200, &its);
+  if (st == HM_ENOCONV) st = HM_OK; /* decide from whatever was reached */
+  if (st == HM_OK) {
+    double zKz = 0, z1 = 0;
+    double *Kz = c; /* reuse */
+    cblas_dsymv(CblasRowMajor, CblasLower, (int)m, 1.0, K, (int)m, z, 1, 0.0, Kz, 1);
+    zKz = cblas_ddot((int)m, z, 1, Kz, 1);
+    for (size_t k = 0; k < m; k++) {
+      if (!R->eq[k] && z[k] < 0) z[k] = 0;
+      z1 += fabs(z[k]);
+    }
+    double nrm = sqrt(fmax(zKz, 0));
+    double bz = cblas_ddot((int)m, R->b, 1, z, 1);
+    if (bz > 0 && nrm <= 1e-9 * z1) {
+      R->infeasible = 1;
+      R->farkas_residual = nrm / z1;
+      if (farkas) {
+        memset(farkas, 0, R->m0 * sizeof(double));
+        for (size_t k = 0; k < m; k++) farkas[R->idx[k]] = z[k] / R->rho[k] / bz;
+      }
+    }
+  }
+  free(z);
+  free(K);
+  return st;
+}
+
+static hm_status crows_alloc(hm_crows *R, size_t m0, size_t d, int is_w) {
+  memset(R, 0, sizeof *R);
+  R->m0 = m0;
+  R->d = d;
+  R->is_w = is_w;
+  if (is_w) {
+    R->A = xcalloc(m0 * d, sizeof(double));
+    R->Z = xcalloc(m0 * d, sizeof(double));
+    if (!R->A || !R->Z) return HM_ENOMEM;
+  } else {
+    R->F = xcalloc(m0 * d, sizeof(double));
+    if (!R->F) return HM_ENOMEM;
+  }
+  R->b = xcalloc(m0, sizeof(double));
+  R->eq = xcalloc(m0, 1);
+  R->idx = xcalloc(m0, sizeof(size_t));
+  R->rho = xcalloc(m0, sizeof(double));
+  if (!R->b || !R->eq || !R->idx || !R->rho) return HM_ENOMEM;
+  if (m0 != 0 && d > (size_t)-1 / m0) return HM_ENOMEM;
+  return HM_OK;
+}
+
+/* A zero row that asks for b_k > 0 (or == b_k != 0): certificate e_k / b_k. */
+static void zero_row_certificate(hm_crows *R, size_t k, double bk, double *farkas) {
+  R->infeasible = 1;
+  R->farkas_residual = 0;
+  if (farkas) {
+    memset(farkas, 0, R->m0 * sizeof(double));
+    farkas[k] = 1.0 / bk;
+  }
+}
+
+hm_status hm_crows_prep_w(const hm_wcons *c, hm_crows *R, double *farkas) {
+  size_t m0 = c->m, d = c->d;
+  if (m0 > 0 && (!c->A || !c->Zr || !c->b)) return HM_EARG;
+  if (m0 != 0 && d != 0 && m0 > (size_t)-1 / d) return HM_ENOMEM;
+  if (!hm_all_finite(c->A, m0 * d) || !hm_all_finite(c->Zr, m0 * d) ||
+      !hm_all_finite(c->b, m0))
+    return HM_ENONFINITE;
+  hm_status st = crows_alloc(R, m0, d, 1);
+  if (st != HM_OK) {
+    hm_crows_free(R);
+    return st;
+  }
+  size_t j = 0;
+  for (size_t k = 0; k < m0; k++) {
+    const double *a = c->A + k * d, *z = c->Zr + k * d;
+    double na = cblas_dnrm2((int)d, a, 1), nz = cblas_dnrm2((int)d, z, 1);
+    double rho = na * nz;
+    int eq = c->eq ? c->eq[k] != 0 : 0;
+    if (!(rho > 0) || !isfinite(rho)) {
+      if (!(rho > 0)) {
+        if ((eq && c->b[k] != 0) || (!eq && c->b[k] > 0)) {
+          zero_row_certificate(R, k, c->b[k], farkas);
+          return HM_OK;
+        }
+        continue; /* 0 >= b_k with b_k <= 0: always satisfied */
+      }
+      hm_crows_free(R);
+      return HM_ENONFINITE;
+    }
+    for (size_t i = 0; i < d; i++) {
+      R->A[j * d + i] = a[i] / na;
+      R->Z[j * d + i] = z[i] / nz;
+    }
+    R->b[j] = c->b[k] / rho;
+    R->eq[j] = (unsigned char)eq;
+    R->neq += eq;
+    R->idx[j] = k;
+    R->rho[j] = rho;
+    j++;
+  }
+  R->m = j;
+  st = crows_feasibility(R, farkas);
+  if (st != HM_OK) hm_crows_free(R);
+  return st;
+}
+
+hm_status hm_crows_prep_vec(const hm_vcons *c, hm_crows *R, double *farkas) {
+  size_t m0 = c->m, N = c->N;
+  if (m0 > 0 && (!c->F || !c->b)) return HM_EARG;
+  if (m0 != 0 && N != 0 && m0 > (size_t)-1 / N) return HM_ENOMEM;
+  if (!hm_all_finite(c->F, m0 * N) || !hm_all_finite(c->b, m0)) return HM_ENONFINITE;
+  hm_status st = crows_alloc(R, m0, N, 0);
+  if (st != HM_OK) {
+    hm_crows_free(R);
+    return st;
+  }
+  size_t j = 0;
+  for (size_t k = 0; k < m0; k++) {
+    const double *f = c->F + k * N;
+    double rho = cblas_dnrm2((int)N, f, 1);
+    int eq = c->eq ? c->eq[k] != 0 : 0;
+    if (!(rho > 0)) {
+      if ((eq && c->b[k] != 0) || (!eq && c->b[k] > 0)) {
+        zero_row_certificate(R, k, c->b[k], farkas);
+        return HM_OK;
+      }
+      continue;
+    }
+    if (!isfinite(rho)) {
+      hm_crows_free(R);
+      return HM_ENONFINITE;
+    }
+    for (size_t i = 0; i < N; i++) R->F[j * N + i] = f[i] / rho;
+    R->b[j] = c->b[k] / rho;
+    R->eq[j] = (unsigned char)eq;
+    R->neq += eq;
+    R->idx[j] = k;
+    R->rho[j] = rho;
+    j++;
+  }
+  R->m = j;
+  st = crows_feasibility(R, farkas);
+  if (st != HM_OK) hm_crows_free(R);
+  return st;
+}

@@ -1,0 +1,517 @@
+/* Nuclear-norm W-SVM: primal-dual HKM path-following IPM with Mehrotra predictor-corrector
+ * on the dual form (solvers.md §2.4.2):
+ *   (D) max b^T y  s.t.  Sd = I_2d - sum_k y_k S_k  psd,  s = y >= 0 (inequality rows)
+ *   (P) min tr(Y)  s.t.  <S_k, Y> - t_k = b_k,  Y psd, t >= 0
+ * with S_k = [[0, a_k z_k^T], [z_k a_k^T, 0]], so that W = 2 Y12 and norm_*(W) = tr(Y) at
+ * the optimum. The Schur complement tr(S_k Y S_l G) (G = Sd^{-1}) is assembled with the
+ * rank-2 trick of §2.4.3 in O(m d^2 + m^2 d). The stop is decided by the certified bracket
+ * of §3.4 computed on the rescaled primal and the normalized dual. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cblas.h>
+#include <lapacke.h>
+
+#include "hm_interrupt.h"
+#include "hm_svm_conic_impl.h"
+
+typedef struct nuc_ws {
+  size_t m, d, n2;
+  const double *A, *Z, *b;
+  const unsigned char *eq;
+  double *Y, *Sd, *G, *Ly, *Ls, *Rd, *T1, *T2, *dY, *dSd, *dYa, *dSa, *tmpn, *tmpn2;
+  double *My, *W;                 /* d x d */
+  double *t, *s, *y, *rp, *rs, *rhs, *dy, *dt, *ds, *dta, *dsa, *dya, *trG, *trT1;
+  double *M, *Mw;                 /* m x m */
+  double *P1, *P2;                /* m x d */
+  double *Xuu, *Xvv, *Xvu, *Guu, *Gvv, *Guv; /* m x m */
+  double *eigw;                   /* n2 */
+} nuc_ws;
+
+/* out_k = tr(S_k B) = a_k^T B12 z_k + z_k^T B21 a_k for a 2d x 2d row-major B. */
+static void nuc_trS(const nuc_ws *w, const double *B, double *out) {
+  size_t m = w->m, d = w->d, n2 = w->n2;
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)d, (int)d, 1.0, w->A,
+              (int)d, B + d, (int)n2, 0.0, w->P1, (int)d);
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)d, (int)d, 1.0, w->Z,
+              (int)d, B + d * n2, (int)n2, 0.0, w->P2, (int)d);
+  for (size_t k = 0; k < m; k++)
+    out[k] = cblas_ddot((int)d, w->P1 + k * d, 1, w->Z + k * d, 1) +
+             cblas_ddot((int)d, w->P2 + k * d, 1, w->A + k * d, 1);
+}
+
+/* M = A^T diag(v) Z (d x d). */
+static void nuc_adj(const nuc_ws *w, const double *v, double *M) {
+  size_t m = w->m, d = w->d;
+  for (size_t k = 0; k < m; k++)
+    for (size_t i = 0; i < d; i++) w->P1[k * d + i] = v[k] * w->Z[k * d + i];
+  cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d, (int)d, (int)m, 1.0, w->A,
+              (int)d, w->P1, (int)d, 0.0, M, (int)d);
+}
+
+/* X (m x m) = L B L'^T where L, L' in {A, Z} (m x d) and B a d x d block of a 2d x 2d
+ * matrix (leading dimension n2). */
+static void nuc_quad(const nuc_ws *w, const double *L1, const double *B, const double *L2,
+                     double *X) {
+  size_t m = w->m, d = w->d, n2 = w->n2;
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)d, (int)d, 1.0, L1,
+              (int)d, B, (int)n2, 0.0, w->P1, (int)d);
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)m, (int)d, 1.0, w->P1,
+              (int)d, L2, (int)d, 0.0, X, (int)m);
+}
+
+/* Largest a with X + a dX psd, given the lower Cholesky factor L of X; +inf if none. */
+static double nuc_maxstep(const nuc_ws *w, const double *L, const double *dX) {
+  size_t n = w->n2;
+  double *B = w->tmpn;
+  memcpy(B, dX, n * n * sizeof(double));
+  cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, (int)n,
+              (int)n, 1.0, L, (int)n, B, (int)n);
+  cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, (int)n, (int)n,
+              1.0, L, (int)n, B, (int)n);
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = 0; j < i; j++) {
+      double v = 0.5 * (B[i * n + j] + B[j * n + i]);
+      B[i * n + j] = B[j * n + i] = v;
+    }
+  double lmin = 0;
+  if (hm_conic_eigmin(n, B, w->eigw, w->eigw + n, &lmin) != 0) return 0; /* no step */
+  return lmin < 0 ? -1.0 / lmin : HUGE_VAL;
+}
+
+static double step_lp(size_t m, const unsigned char *eq, const double *x, const double *dx) {
+  double a = HUGE_VAL;
+  for (size_t k = 0; k < m; k++)
+    if (!eq[k] && dx[k] < 0) a = fmin(a, -x[k] / dx[k]);
+  return a;
+}
+
+/* Symmetric 2d x 2d [[0, M], [M^T, 0]] */
+static void nuc_embed(size_t d, const double *Md, double *out, double scale) {
+  size_t n2 = 2 * d;
+  memset(out, 0, n2 * n2 * sizeof(double));
+  for (size_t i = 0; i < d; i++)
+    for (size_t j = 0; j < d; j++) {
+      out[i * n2 + d + j] = scale * Md[i * d + j];
+      out[(d + j) * n2 + i] = scale * Md[i * d + j];
+    }
+}
+
+typedef struct nuc_cert {
+  double ub, lb, gap, gamma, nuc, sigma1;
+} nuc_cert;
+
+/* Certified bracket (solvers.md §3.4) for primal W and dual y (kept, scaled rows). */
+static hm_status nuc_certify(const nuc_ws *w, const double *W, const double *y, double *lam,
+                             double *Mtmp, double *marg, double *sv, nuc_cert *c) {
+  size_t m = w->m, d = w->d;
+  hm_status st;
+  /* margins */
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)d, (int)d, 1.0, w->A,
+              (int)d, W, (int)d, 0.0, w->P1, (int)d);
+  double gamma = HUGE_VAL;
+  for (size_t k = 0; k < m; k++) {
+    marg[k] = cblas_ddot((int)d, w->P1 + k * d, 1, w->Z + k * d, 1);
+    if ((!w->eq[k] && w->b[k] > 0) || (w->eq[k] && w->b[k] != 0)) {
+      double r = marg[k] / w->b[k];
+      if (r < gamma) gamma = r;
+    }
+  }
+  st = hm_conic_singular_values(d, d, W, sv);
+  if (st != HM_OK) return st;
+  double nuc = 0;
+  for (size_t j = 0; j < d; j++) nuc += sv[j];
+  c->nuc = nuc;
+  c->gamma = gamma;
+  c->ub = (gamma > 0 && isfinite(gamma)) ? nuc / gamma : HUGE_VAL;
+  for (size_t k = 0; k < m; k++) lam[k] = w->eq[k] ? y[k] : fmax(y[k], 0.0);
+  nuc_adj(w, lam, Mtmp);
+  st = hm_conic_singular_values(d, d, Mtmp, sv);
+  if (st != HM_OK) return st;
+  c->sigma1 = sv[0];
+  double bl = cblas_ddot((int)m, w->b, 1, lam, 1);
+  c->lb = (sv[0] > 0) ? bl / sv[0] : 0.0;
+  if (!(c->lb > 0)) c->lb = 0;
+  c->gap = (c->ub > 0 && isfinite(c->ub)) ? (c->ub - c->lb) / c->ub : HUGE_VAL;
+  return HM_OK;
+}
+
+static void *xcalloc(size_t n, size_t sz) {
+  if (n == 0) n = 1;
+  if (sz != 0 && n > (size_t)-1 / sz) return NULL;
+  return calloc(n, sz);
+}
+
+/* Fill r (and ex) from a certified (W, y) pair, scaled rows -> original indexing. */
+static hm_status nuc_finish(const hm_crows *R, const nuc_ws *w, const double *W,
+                            const double *y, hm_svm_result *r, hm_svm_wextra *ex) {
+  size_t m = R->m, d = R->d;
+  hm_status st = HM_OK;
+  double *buf = xcalloc(3 * d * d + 3 * m + d, sizeof(double));
+  if (!buf) return HM_ENOMEM;
+  double *Wc = buf, *Mt = Wc + d * d, *Mraw = Mt + d * d, *lam = Mraw + d * d, *marg = lam + m,
+         *tmp = marg + m, *sv = tmp + m;
+  nuc_cert c;
+  st = nuc_certify(w, W, y, lam, Mt, marg, sv, &c);
+  if (st != HM_OK) goto done;
+  double g = (c.gamma > 0 && isfinite(c.gamma)) ? c.gamma : 1.0;
+  for (size_t i = 0; i < d * d; i++) Wc[i] = W[i] / g;
+  double sc = c.sigma1 > 0 ? 1.0 / c.sigma1 : 0.0;
+  for (size_t k = 0; k < m; k++) lam[k] *= sc;
+  memcpy(Mraw, Mt, d * d * sizeof(double));
+  for (size_t i = 0; i < d * d; i++) Mt[i] *= sc;
+  /* residuals on the returned pair */
+  double viol = 0, comp = 0, bl = 0, inner = 0;
+  for (size_t k = 0; k < m; k++) {
+    double mk = marg[k] / g, slack = mk - w->b[k];
+    if (w->eq[k]) viol = fmax(viol, fabs(slack));
+    else viol = fmax(viol, -slack);
+    comp = fmax(comp, fabs(lam[k] * slack));
+    bl += w->b[k] * lam[k];
+  }
+  inner = cblas_ddot((int)(d * d), Mt, 1, Wc, 1);
+  double wf = cblas_dnrm2((int)(d * d), Wc, 1);
+  double ub = (c.gamma > 0 && isfinite(c.gamma)) ? c.ub : c.nuc;
+  if (r->x) memcpy(r->x, Wc, d * d * sizeof(double));
+  if (r->lambda) {
+    memset(r->lambda, 0, R->m0 * sizeof(double));
+    for (size_t k = 0; k < m; k++) r->lambda[R->idx[k]] = lam[k] / R->rho[k];
+  }
+  r->objective = ub;
+  r->dual_objective = c.lb;
+  r->rel_gap = c.gap;
+  r->primal_infeas = viol / fmax(1.0, wf);
+  r->stationarity = ub > 0 ? fabs(inner - ub) / ub : 0;
+  r->complementarity = bl > 0 ? comp / bl : comp;
+  if (ex) {
+    st = hm_svm_rank_info(d, Wc, Mt, ex->rank_tol > 0 ? ex->rank_tol : 1e-6, ex);
+    ex->dual_spectral = c.sigma1;
+  }
+done:
+  free(buf);
+  return st;
+}
+
+static void set_trivial(const hm_crows *R, size_t d, hm_svm_result *r, hm_svm_wextra *ex) {
+  r->status = HM_SVM_OPTIMAL;
+  if (r->x) memset(r->x, 0, d * d * sizeof(double));
+  if (r->lambda) memset(r->lambda, 0, R->m0 * sizeof(double));
+  r->objective = r->dual_objective = r->rel_gap = 0;
+  r->primal_infeas = r->stationarity = r->complementarity = 0;
+  if (ex) {
+    if (ex->sv) memset(ex->sv, 0, d * sizeof(double));
+    ex->rank = 0;
+    ex->rank_gap = 0;
+    ex->dual_rank = 0;
+    ex->dual_spectral = 0;
+    if (!(ex->rank_tol > 0)) ex->rank_tol = 1e-6;
+  }
+}
+
+hm_status hm_svm_nuclear_ex(const hm_wcons *cons, const hm_svm_opts *o, hm_svm_result *r,
+                            hm_svm_wextra *ex) {
+  double t0 = hm_conic_now();
+  if (!cons || !r) return HM_EARG;
+  double tol = (o && o->tol > 0) ? o->tol : 1e-6;
+  int max_iter = (o && o->max_iter > 0) ? o->max_iter : 100;
+  r->iterations = 0;
+  if (ex) {
+    ex->farkas_residual = 0;
+    ex->dual_spectral = 0;
+  }
+  hm_crows R;
+  hm_status st = hm_crows_prep_w(cons, &R, r->farkas);
+  if (st != HM_OK) return st;
+  size_t d = cons->d, m = R.m, n2 = 2 * d;
+  if (R.infeasible) {
+    hm_conic_set_infeasible(r, d * d, cons->m);
+    if (ex) {
+      ex->farkas_residual = R.farkas_residual;
+      ex->rank = 0;
+      ex->dual_rank = 0;
+      ex->rank_gap = 0;
+      if (ex->sv) memset(ex->sv, 0, d * sizeof(double));
+    }
+    hm_crows_free(&R);
+    r->seconds = hm_conic_now() - t0;
+    return HM_OK;
+  }
+  if (r->farkas) memset(r->farkas, 0, cons->m * sizeof(double));
+  if (R.trivial || m == 0) {
+    set_trivial(&R, d, r, ex);
+    hm_crows_free(&R);
+    r->seconds = hm_conic_now() - t0;
+    return HM_OK;
+  }
+
+  nuc_ws w;
+  memset(&w, 0, sizeof w);
+  w.m = m;
+  w.d = d;
+  w.n2 = n2;
+  w.A = R.A;
+  w.Z = R.Z;
+  w.b = R.b;
+  w.eq = R.eq;
+  size_t nn = n2 * n2, mm = m * m, md = m * d, dd = d * d;
+  size_t total = 14 * nn + 2 * dd + 15 * m + 8 * mm + 2 * md + 4 * n2 + 3 * dd + 2 * m;
+  double *mem = xcalloc(total, sizeof(double));
+  if (!mem) {
+    hm_crows_free(&R);
+    return HM_ENOMEM;
+  }
+  double *p = mem;
+#define TAKE(ptr, n) \
+  do {               \
+    (ptr) = p;       \
+    p += (n);        \
+  } while (0)
+  TAKE(w.Y, nn); TAKE(w.Sd, nn); TAKE(w.G, nn); TAKE(w.Ly, nn); TAKE(w.Ls, nn);
+  TAKE(w.Rd, nn); TAKE(w.T1, nn); TAKE(w.T2, nn); TAKE(w.dY, nn); TAKE(w.dSd, nn);
+  TAKE(w.dYa, nn); TAKE(w.dSa, nn); TAKE(w.tmpn, nn); TAKE(w.tmpn2, nn);
+  TAKE(w.My, dd); TAKE(w.W, dd);
+  TAKE(w.t, m); TAKE(w.s, m); TAKE(w.y, m); TAKE(w.rp, m); TAKE(w.rs, m); TAKE(w.rhs, m);
+  TAKE(w.dy, m); TAKE(w.dt, m); TAKE(w.ds, m); TAKE(w.dta, m); TAKE(w.dsa, m);
+  TAKE(w.dya, m); TAKE(w.trG, m); TAKE(w.trT1, m);
+  double *trT2; TAKE(trT2, m);
+  TAKE(w.M, mm); TAKE(w.Mw, mm); TAKE(w.Xuu, mm); TAKE(w.Xvv, mm); TAKE(w.Xvu, mm);
+  TAKE(w.Guu, mm); TAKE(w.Gvv, mm); TAKE(w.Guv, mm);
+  TAKE(w.P1, md); TAKE(w.P2, md);
+  TAKE(w.eigw, 4 * n2);
+  double *bestW, *besty, *dMy;
+  TAKE(bestW, dd); TAKE(dMy, dd); double *Wtmp; TAKE(Wtmp, dd);
+  TAKE(besty, m);
+  double *ytmp; TAKE(ytmp, m);
+#undef TAKE
+
+  /* initial point (SDPT3-style scaling; rows have unit norm) */
+  size_t nineq = m - (size_t)R.neq;
+  double bmax = 0;
+  for (size_t k = 0; k < m; k++) bmax = fmax(bmax, fabs(R.b[k]));
+  double xi = fmax(10.0, fmax(sqrt((double)n2), (double)n2 * (1.0 + bmax) / (1.0 + sqrt(3.0))));
+  double eta = fmax(10.0, sqrt((double)n2));
+  for (size_t i = 0; i < n2; i++) {
+    w.Y[i * n2 + i] = xi;
+    w.Sd[i * n2 + i] = eta;
+  }
+  for (size_t k = 0; k < m; k++) {
+    w.t[k] = R.eq[k] ? 0 : xi;
+    w.s[k] = R.eq[k] ? 0 : eta;
+    w.y[k] = 0;
+  }
+  double nu = (double)n2 + (double)nineq;
+  double bnorm = cblas_dnrm2((int)m, R.b, 1);
+  double best_gap = HUGE_VAL;
+  int have_best = 0, it = 0, stall = 0;
+  hm_svm_status status = HM_SVM_INACCURATE;
+  double internal_tol = fmin(1e-9, 0.1 * tol);
+  double *lamc = NULL, *sv = NULL, *margc = NULL, *Mc = NULL;
+  double *cbuf = xcalloc(2 * m + d + dd, sizeof(double));
+  if (!cbuf) {
+    st = HM_ENOMEM;
+    goto out;
+  }
+  lamc = cbuf;
+  margc = lamc + m;
+  sv = margc + m;
+  Mc = sv + d;
+
+  for (it = 0;; it++) {
+    if (hm_interrupted()) {
+      st = HM_EINTR;
+      goto out;
+    }
+    /* residuals */
+    nuc_adj(&w, w.y, w.My);
+    nuc_embed(d, w.My, w.Rd, -1.0);
+    for (size_t i = 0; i < nn; i++) w.Rd[i] -= w.Sd[i];
+    for (size_t i = 0; i < n2; i++) w.Rd[i * n2 + i] += 1.0;
+    for (size_t k = 0; k < m; k++) w.rs[k] = R.eq[k] ? 0 : w.y[k] - w.s[k];
+    nuc_trS(&w, w.Y, w.rp);
+    double pobj = 0, dobj = cblas_ddot((int)m, R.b, 1, w.y, 1), gapv = 0;
+    for (size_t i = 0; i < n2; i++) pobj += w.Y[i * n2 + i];
+    for (size_t k = 0; k < m; k++) w.rp[k] = R.b[k] - w.rp[k] + w.t[k];
+    gapv = cblas_ddot((int)nn, w.Y, 1, w.Sd, 1) + cblas_ddot((int)m, w.t, 1, w.s, 1);
+    double pinf = cblas_dnrm2((int)m, w.rp, 1) / (1.0 + bnorm);
+    double dinf = (cblas_dnrm2((int)nn, w.Rd, 1) + cblas_dnrm2((int)m, w.rs, 1)) /
+                  (1.0 + sqrt((double)n2));
+    double relgap = fmax(fabs(pobj - dobj), gapv) / (1.0 + fabs(pobj) + fabs(dobj));
+    double mu = gapv / nu;
+
+    if (pinf <= 1e-5 && dinf <= 1e-5 && relgap <= 1e-5) {
+      for (size_t i = 0; i < d; i++)
+        for (size_t j = 0; j < d; j++) w.W[i * d + j] = 2.0 * w.Y[i * n2 + d + j];
+      nuc_cert c;
+      st = nuc_certify(&w, w.W, w.y, lamc, Mc, margc, sv, &c);
+      if (st != HM_OK) goto out;
+      if (c.gap < best_gap) {
+        best_gap = c.gap;
+        memcpy(bestW, w.W, dd * sizeof(double));
+        memcpy(besty, w.y, m * sizeof(double));
+        have_best = 1;
+      }
+      if (pinf <= internal_tol && dinf <= internal_tol && relgap <= internal_tol &&
+          best_gap <= tol) {
+        status = HM_SVM_OPTIMAL;
+        break;
+      }
+    }
+    if (it >= max_iter) break;
+
+    /* factorizations */
+    memcpy(w.Ls, w.Sd, nn * sizeof(double));
+    memcpy(w.Ly, w.Y, nn * sizeof(double));
+    if (hm_conic_potrf(n2, w.Ls) != 0 || hm_conic_potrf(n2, w.Ly) != 0)
+      break; /* lost positive definiteness: numerical limit reached */
+    memcpy(w.G, w.Ls, nn * sizeof(double));
+    if (hm_conic_potri(n2, w.G) != 0) break;
+    for (size_t i = 0; i < n2; i++)
+      for (size_t j = 0; j < i; j++) w.G[j * n2 + i] = w.G[i * n2 + j];
+
+    /* Schur complement, rank-2 trick */
+    const double *Y11 = w.Y, *Y22 = w.Y + d * n2 + d, *Y21 = w.Y + d * n2;
+    const double *G11 = w.G, *G22 = w.G + d * n2 + d, *G12 = w.G + d;
+    nuc_quad(&w, w.A, Y11, w.A, w.Xuu);
+    nuc_quad(&w, w.Z, Y22, w.Z, w.Xvv);
+    nuc_quad(&w, w.Z, Y21, w.A, w.Xvu);
+    nuc_quad(&w, w.A, G11, w.A, w.Guu);
+    nuc_quad(&w, w.Z, G22, w.Z, w.Gvv);
+    nuc_quad(&w, w.A, G12, w.Z, w.Guv);
+    for (size_t k = 0; k < m; k++)
+      for (size_t l = 0; l <= k; l++) {
+        size_t kl = k * m + l, lk = l * m + k;
+        double v = w.Xuu[kl] * w.Gvv[kl] + w.Xvv[kl] * w.Guu[kl] + w.Xvu[kl] * w.Guv[kl] +
+                   w.Xvu[lk] * w.Guv[lk];
+        w.M[kl] = v;
+        w.M[lk] = v;
+      }
+    for (size_t k = 0; k < m; k++)
+      if (!R.eq[k]) w.M[k * m + k] += w.t[k] / w.s[k];
+    st = hm_conic_chol_reg(m, w.M, w.Mw);
+    if (st == HM_ESINGULAR) {
+      st = HM_OK;
+      break;
+    }
+    if (st != HM_OK) goto out;
+
+    /* T1 = Y Rd G and the traces that do not depend on sigma */
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n2, (int)n2, (int)n2, 1.0, w.Y,
+                (int)n2, w.Rd, (int)n2, 0.0, w.tmpn2, (int)n2);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n2, (int)n2, (int)n2, 1.0,
+                w.tmpn2, (int)n2, w.G, (int)n2, 0.0, w.T1, (int)n2);
+    nuc_trS(&w, w.T1, w.trT1);
+    nuc_trS(&w, w.G, w.trG);
+
+    double sigma = 0, aP = 0, aD = 0;
+    for (int pass = 0; pass < 2; pass++) {
+      if (pass == 1) {
+        /* T2 = dYa dSa G */
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n2, (int)n2, (int)n2, 1.0,
+                    w.dYa, (int)n2, w.dSa, (int)n2, 0.0, w.tmpn2, (int)n2);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n2, (int)n2, (int)n2, 1.0,
+                    w.tmpn2, (int)n2, w.G, (int)n2, 0.0, w.T2, (int)n2);
+        nuc_trS(&w, w.T2, trT2);
+      }
+      double smu = (pass == 1) ? sigma * mu : 0.0;
+      for (size_t k = 0; k < m; k++) {
+        double v = R.b[k] + w.trT1[k] - smu * w.trG[k];
+        if (!R.eq[k]) {
+          v += smu / w.s[k] - w.t[k] * w.rs[k] / w.s[k];
+          if (pass == 1) v -= w.dta[k] * w.dsa[k] / w.s[k];
+        }
+        if (pass == 1) v += trT2[k];
+        w.rhs[k] = v;
+      }
+      memcpy(w.dy, w.rhs, m * sizeof(double));
+      hm_conic_potrs(m, w.M, w.dy);
+      /* dSd = Rd - A*(dy), ds = rs + dy */
+      nuc_adj(&w, w.dy, dMy);
+      nuc_embed(d, dMy, w.dSd, -1.0);
+      for (size_t i = 0; i < nn; i++) w.dSd[i] += w.Rd[i];
+      for (size_t k = 0; k < m; k++) w.ds[k] = R.eq[k] ? 0 : w.rs[k] + w.dy[k];
+      /* dY = smu G - Y - Y dSd G [- T2], symmetrized; dt = smu/s - t - t ds/s [- dta dsa/s] */
+      cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n2, (int)n2, (int)n2, 1.0,
+                  w.Y, (int)n2, w.dSd, (int)n2, 0.0, w.tmpn2, (int)n2);
+      cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n2, (int)n2, (int)n2, -1.0,
+                  w.tmpn2, (int)n2, w.G, (int)n2, 0.0, w.dY, (int)n2);
+      for (size_t i = 0; i < nn; i++) {
+        w.dY[i] += smu * w.G[i] - w.Y[i];
+        if (pass == 1) w.dY[i] -= w.T2[i];
+      }
+      for (size_t i = 0; i < n2; i++)
+        for (size_t j = 0; j < i; j++) {
+          double v = 0.5 * (w.dY[i * n2 + j] + w.dY[j * n2 + i]);
+          w.dY[i * n2 + j] = w.dY[j * n2 + i] = v;
+        }
+      for (size_t k = 0; k < m; k++) {
+        if (R.eq[k]) {
+          w.dt[k] = 0;
+          continue;
+        }
+        w.dt[k] = smu / w.s[k] - w.t[k] - w.t[k] * w.ds[k] / w.s[k];
+        if (pass == 1) w.dt[k] -= w.dta[k] * w.dsa[k] / w.s[k];
+      }
+      double aPm = fmin(nuc_maxstep(&w, w.Ly, w.dY), step_lp(m, R.eq, w.t, w.dt));
+      double aDm = fmin(nuc_maxstep(&w, w.Ls, w.dSd), step_lp(m, R.eq, w.s, w.ds));
+      if (pass == 0) {
+        aP = fmin(1.0, aPm);
+        aD = fmin(1.0, aDm);
+        double ga = 0;
+        for (size_t i = 0; i < nn; i++) ga += (w.Y[i] + aP * w.dY[i]) * (w.Sd[i] + aD * w.dSd[i]);
+        for (size_t k = 0; k < m; k++) ga += (w.t[k] + aP * w.dt[k]) * (w.s[k] + aD * w.ds[k]);
+        double r3 = gapv > 0 ? ga / gapv : 0;
+        if (r3 < 0) r3 = 0;
+        sigma = fmin(1.0, r3 * r3 * r3);
+        /* SDPT3-like safeguard when steps are short */
+        if (fmin(aP, aD) < 0.2) sigma = fmax(sigma, 0.1);
+        memcpy(w.dYa, w.dY, nn * sizeof(double));
+        memcpy(w.dSa, w.dSd, nn * sizeof(double));
+        memcpy(w.dta, w.dt, m * sizeof(double));
+        memcpy(w.dsa, w.ds, m * sizeof(double));
+        memcpy(w.dya, w.dy, m * sizeof(double));
+      } else {
+        double gfac = 0.9 + 0.09 * fmin(fmin(1.0, aPm), fmin(1.0, aDm));
+        aP = fmin(1.0, gfac * aPm);
+        aD = fmin(1.0, gfac * aDm);
+      }
+    }
+    for (size_t i = 0; i < nn; i++) {
+      w.Y[i] += aP * w.dY[i];
+      w.Sd[i] += aD * w.dSd[i];
+    }
+    for (size_t k = 0; k < m; k++) {
+      w.t[k] += aP * w.dt[k];
+      w.y[k] += aD * w.dy[k];
+      w.s[k] += aD * w.ds[k];
+    }
+    if (aP < 1e-10 && aD < 1e-10) {
+      if (++stall >= 3) break;
+    } else {
+      stall = 0;
+    }
+  }
+  r->iterations = it;
+  if (!have_best) {
+    /* never got close: certify the last iterate anyway */
+    for (size_t i = 0; i < d; i++)
+      for (size_t j = 0; j < d; j++) bestW[i * d + j] = 2.0 * w.Y[i * n2 + d + j];
+    memcpy(besty, w.y, m * sizeof(double));
+  }
+  st = nuc_finish(&R, &w, bestW, besty, r, ex);
+  if (st != HM_OK) goto out;
+  if (status != HM_SVM_OPTIMAL && r->rel_gap <= tol) status = HM_SVM_OPTIMAL;
+  r->status = status;
+  (void)Wtmp;
+  (void)ytmp;
+out:
+  free(cbuf);
+  free(mem);
+  hm_crows_free(&R);
+  r->seconds = hm_conic_now() - t0;
+  return st;
+}
+
+hm_status hm_svm_nuclear(const hm_wcons *c, const hm_svm_opts *o, hm_svm_result *r) {
+  return hm_svm_nuclear_ex(c, o, r, NULL);
+}
