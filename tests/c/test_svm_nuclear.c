@@ -38,7 +38,7 @@ static void solve_admm(sol *s, size_t m, size_t d, const double *A, const double
   s->r.lambda = s->lam;
   s->r.farkas = s->fk;
   s->ex.sv = s->sv;
-  hm_svm_opts o = {1e-8, 50000};
+  hm_svm_opts o = {.tol = 1e-8, .max_iter = 50000};
   s->st = hm_svm_nuclear_admm(&c, &o, &s->r, &s->ex);
 }
 
