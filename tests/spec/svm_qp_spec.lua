@@ -295,6 +295,16 @@ describe("svm.head", function()
     H.close(r.bias, -1, 1e-10)
     if not svm.has_conic then
       assert.has_error(function() svm.head(ds, { 1, 1 }, { p = 3 }) end)
+    else
+      -- L1 (Hoelder): one row a.v >= 1, value 1/|a|_q, v = sign(a)|a|^(q-1)/|a|_q^q
+      local r = svm.head({ X = { { { 1, -2, 0.5 } } }, Y = { 1 } }, { 1 }, { p = 3 })
+      assert.are.equal("optimal", r.status)
+      local q = 1.5
+      local nq = (1 + 2 ^ q + 0.5 ^ q) ^ (1 / q)
+      H.close(r.objective, 1 / nq, 1e-8)
+      H.vclose(r.v, { 1 / nq ^ q, -(2 ^ (q - 1)) / nq ^ q, 0.5 ^ (q - 1) / nq ^ q }, 1e-6, "v")
+      assert.has_error(function() svm.head(ds, { 1, 1 }, { p = 3, bias = true }) end,
+        "svm.head: the l_p SVM has no bias option")
     end
   end)
 end)
