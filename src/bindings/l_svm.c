@@ -1547,19 +1547,6 @@ static int l_support_tokens(lua_State *L) {
   return 2;
 }
 
-/* svm._values(m): flat Lua array of a mat's entries (row-major) — used by the specs until
- * mat:totable lands; not part of the documented API. */
-static int l_values(lua_State *L) {
-  hm_mat *m = hmL_checkmat(L, 1, "svm._values");
-  luaL_checkstack(L, 100, "svm");
-  lua_createtable(L, (int)m->size, 0);
-  for (size_t i = 0; i < m->size; i++) {
-    lua_pushnumber(L, m->data[i]);
-    lua_rawseti(L, -2, (lua_Integer)i + 1);
-  }
-  return 1;
-}
-
 static const luaL_Reg funcs[] = {
     {"hard_margin", l_hard_margin},
     {"prompt", l_prompt},
@@ -1575,7 +1562,6 @@ static const luaL_Reg funcs[] = {
     {"no_stationary_check", l_no_stationary},
     {"equal_scores", l_equal_scores},
     {"support_tokens", l_support_tokens},
-    {"_values", l_values},
     {NULL, NULL}};
 
 int luaopen_hardmax_svm(lua_State *L) {

@@ -308,3 +308,50 @@ describe("svm.head", function()
     end
   end)
 end)
+
+describe("svm with data userdata and mat inputs", function()
+  local data = require "hardmax.data"
+  local rng = require "hardmax.rng"
+
+  it("takes datasets by duck typing (data.example)", function()
+    local ds, info = data.example("mm_f1a")
+    local r = svm.prompt(ds, { 1 }, { W = info.W })
+    H.vclose(r.p, { -10 / 101, 100 / 101, 0 }, 1e-10, "p")
+    ds = data.example("mm_f3_nontight")
+    r = svm.head(ds, { 2, 2, 2 })
+    H.vclose(r.v, { 0, 1 }, 1e-10, "v")
+    assert.are.same({ 1, 2 }, r.support)
+    r = svm.prompt(ds, { 2, 2, 2 }, { relax = { 3 } })
+    H.vclose(r.p, { 1, 0 }, 1e-10, "p relax")
+  end)
+
+  it("takes mat arrays and selections (G-rand, self-attention md_f3)", function()
+    local ds = data.grand(4, 5, 8, { seed = 3 })
+    local X, Z, v, Y = ds.X, ds.Z, ds.v, ds.Y
+    local al = {}
+    for i = 1, 4 do
+      local best, bi = -math.huge, 1
+      for t = 1, 5 do
+        local s = 0
+        for j = 1, 8 do s = s + X:get(i, t, j) * v:get(j) end
+        s = s * Y:get(i)
+        if s > best then best, bi = s, t end
+      end
+      al[i] = bi
+    end
+    local r1 = svm.att(ds, al)
+    local r2 = svm.att(X, al, { Z = Z })
+    assert.are.equal("optimal", r1.status)
+    assert.is_true(H.maxdiff(r1.W, r2.W) == 0)
+    local g = rng.new(5)
+    local F = g:randn(30, 4)
+    local y = (F * g:randn(4)):sign()
+    local r = svm.hard_margin(F, y)
+    assert.are.equal("optimal", r.status)
+    local md = data.example("md_f3")
+    r = svm.att(md, { 2, 1 })
+    assert.are.equal("optimal", r.status)
+    local r3 = svm.att(md.X, { 2, 1 }, { query = 1 })
+    assert.is_true(H.maxdiff(r.W, r3.W) == 0)
+  end)
+end)
