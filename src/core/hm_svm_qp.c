@@ -677,26 +677,70 @@ hm_status hm_svm_solve_prob(const hm_svm_prob *p, const hm_svm_opts *o, hm_svm_r
       size_t ns = 0;
       for (size_t i = 0; i < mr; i++)
         if (ls[i] > 1e-6 * lmax) S[ns++] = R[i];
-      if (ns > 0 && polish(p, S, ns, lam) == 0) {
-        st = eval_cand(p, &cur, lam, 0, 0);
-        if (st != HM_OK) goto out;
-        int neg = 0;
+      /* polish, refined a few rounds: drop negative multipliers, add violated rows */
+      double *mg = malloc(m * sizeof *mg);
+      unsigned char *inS = calloc(m, 1);
+      if (!mg || !inS) {
+        free(mg);
+        free(inS);
+        st = HM_ENOMEM;
+        goto out;
+      }
+      for (size_t i = 0; i < ns; i++) inS[S[i]] = 1;
+      for (int round = 0; round < 20 && ns > 0; round++) {
+        if (polish(p, S, ns, lam) != 0) break;
+        st = primal_from_dual(p, lam, 0, 0, cur.x);
+        if (st == HM_OK) st = hm_svm_prob_margins(p, cur.x, mg);
+        if (st != HM_OK) {
+          free(mg);
+          free(inS);
+          goto out;
+        }
         double pm = 0;
         for (size_t k = 0; k < m; k++)
           if (lam[k] > pm) pm = lam[k];
-        for (size_t k = 0; k < m; k++)
-          if (lam[k] < -1e-9 * pm) neg = 1;
-        if (!neg && better(&cur, &best)) {
-          cand t = best;
-          best = cur;
-          cur = t;
-          res->method_used = HM_SVM_IPM;
+        int changed = 0;
+        size_t nn = 0;
+        for (size_t i = 0; i < ns; i++) {
+          if (lam[S[i]] < -1e-12 * pm) {
+            inS[S[i]] = 0;
+            changed = 1;
+          } else {
+            S[nn++] = S[i];
+          }
+        }
+        ns = nn;
+        for (size_t i = 0; i < mr; i++) {
+          size_t k = R[i];
+          if (!inS[k] && p->b[k] - mg[k] > 1e-12 * fmax(1.0, fabs(p->b[k]))) {
+            inS[k] = 1;
+            S[ns++] = k;
+            changed = 1;
+          }
+        }
+        if (!changed) {
+          st = eval_cand(p, &cur, lam, 0, 0);
+          if (st != HM_OK) {
+            free(mg);
+            free(inS);
+            goto out;
+          }
+          if (better(&cur, &best)) {
+            cand t = best;
+            best = cur;
+            cur = t;
+            res->method_used = HM_SVM_IPM;
+          }
+          break;
         }
       }
+      free(mg);
+      free(inS);
     }
   }
   /* active set: requested, or the IPM did not certify (no free variable, Gram available) */
-  int need_as = !as_done && (o->method == HM_SVM_ACTIVESET || !best.valid || best.r.rel_gap > tol);
+  int need_as = !as_done && (o->method == HM_SVM_ACTIVESET ||
+                             ((!best.valid || best.r.rel_gap > tol) && mr <= 5000));
   if (need_as) {
     double *Kf = Ks;
     int own = 0;
