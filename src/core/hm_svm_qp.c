@@ -235,7 +235,7 @@ static int ipm_primal(size_t m, size_t N, size_t nfree, const double *F, const d
       memcpy(xb, x, N * sizeof *x);
       memcpy(zb, z, m * sizeof *z);
     }
-    if (merit <= 1e-12) break;
+    if (merit <= 1e-10) break; /* the polish finishes the job */
     /* stalled: the Newton systems have become too ill-conditioned to make progress */
     if (best_merit <= 1e-8 && merit > 100 * best_merit) break;
     if (xPx > 1e16 || bz > 1e16) {
