@@ -610,24 +610,6 @@ static int data_load(lua_State *L) {
   return 1;
 }
 
-/* Internal (tests only, until mat's totable lands): nested Lua table of a mat's values. */
-static void push_values(lua_State *L, const hm_mat *m, int level, const double **p) {
-  if (level < 0 || level >= HM_MAXRANK) { lua_pushnil(L); return; }
-  lua_createtable(L, (int)m->dim[level], 0);
-  for (size_t j = 0; j < m->dim[level]; j++) {
-    if (level == m->rank - 1) lua_pushnumber(L, *(*p)++);
-    else push_values(L, m, level + 1, p);
-    lua_rawseti(L, -2, (lua_Integer)j + 1);
-  }
-}
-
-static int data_totable(lua_State *L) {
-  hm_mat *m = hmL_checkmat(L, 1, "data._totable");
-  const double *p = m->data;
-  push_values(L, m, 0, &p);
-  return 1;
-}
-
 static const luaL_Reg meta[] = {{"__index", data_index},
                                 {"__newindex", data_newindex},
                                 {"__tostring", data_tostring},
@@ -638,8 +620,7 @@ static const luaL_Reg methods[] = {{"scores", data_scores},   {"optimal", data_o
 static const luaL_Reg funcs[] = {{"new", data_new},           {"grand", data_grand},
                                  {"gmd", data_gmd},           {"relu_mode", data_relu_mode},
                                  {"fr_joint", data_fr_joint}, {"example", data_example},
-                                 {"load", data_load},         {"_totable", data_totable},
-                                 {NULL, NULL}};
+                                 {"load", data_load},         {NULL, NULL}};
 
 int luaopen_hardmax_data(lua_State *L) {
   luaL_newmetatable(L, HM_DATA_TNAME);

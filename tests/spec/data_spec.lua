@@ -5,10 +5,7 @@ local data = require "hardmax.data"
 local model = require "hardmax.model"
 local rng = require "hardmax.rng"
 
-local function tt(a)
-  if a.totable then return a:totable() end
-  return data._totable(a)
-end
+local function tt(a) return a:totable() end
 local function close(a, b, tol)
   tol = tol or 1e-14
   assert.is_true(math.abs(a - b) <= tol * math.max(1, math.abs(b)), string.format("%.17g vs %.17g", a, b))

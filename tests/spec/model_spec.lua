@@ -6,10 +6,7 @@ local model = require "hardmax.model"
 local loss = require "hardmax.loss"
 local rng = require "hardmax.rng"
 
-local function tt(a)
-  if a.totable then return a:totable() end
-  return data._totable(a)
-end
+local function tt(a) return a:totable() end
 
 local function rel(a, b) return math.abs(a - b) / math.max(math.abs(b), 1e-300) end
 local function close(a, b, tol)
@@ -120,6 +117,12 @@ describe("model API", function()
     assert.are.same({ "W" }, m.train)
     m.train = { "W", "v" }
     assert.are.same({ "W", "v" }, m.train)
+    -- writes through a view reach the model (as optimizer updates do)
+    W:set(2, 1, 7)
+    assert.are.same({ { 1, 2 }, { 7, 4 } }, tt(m:effective_w()))
+    -- non-finite parameters (e.g. from a diverged update through a view) are reported
+    W:set(1, 1, 0 / 0)
+    assert.has_error(function() m:loss(small_ds()) end, "model.loss: parameter W contains NaN or Inf")
   end)
 
   it("clone is deep", function()
