@@ -625,6 +625,7 @@ static const luaL_Reg funcs[] = {{"new", data_new},           {"grand", data_gra
 int luaopen_hardmax_data(lua_State *L) {
   luaL_newmetatable(L, HM_DATA_TNAME);
   luaL_setfuncs(L, meta, 0);
+  luaL_setfuncs(L, methods, 0); /* also in the metatable: the REPL completer lists it */
   lua_newtable(L);
   luaL_setfuncs(L, methods, 0);
   lua_setfield(L, -2, "__methods");

@@ -655,6 +655,7 @@ static const luaL_Reg funcs[] = {{"attention", model_attention}, {NULL, NULL}};
 int luaopen_hardmax_model(lua_State *L) {
   luaL_newmetatable(L, HM_MODEL_TNAME);
   luaL_setfuncs(L, meta, 0);
+  luaL_setfuncs(L, methods, 0); /* also in the metatable: the REPL completer lists it */
   lua_newtable(L);
   luaL_setfuncs(L, methods, 0);
   lua_setfield(L, -2, "__methods");
