@@ -288,7 +288,8 @@ static const char *const ex_opts[] = {"rng", "seed", "C", NULL};
 
 static int data_example(lua_State *L) {
   const char *fn = "data.example";
-  const char *name = luaL_checkstring(L, 1);
+  if (lua_type(L, 1) != LUA_TSTRING) hmL_argerror(L, fn, 1, "example name expected, got %s", luaL_typename(L, 1));
+  const char *name = lua_tostring(L, 1);
   hmL_checkoptions(L, 2, fn, ex_opts);
   lua_settop(L, 2);
   hm_rng local;
@@ -516,7 +517,7 @@ static int data_optimal(lua_State *L) {
 static int data_subset(lua_State *L) {
   const char *fn = "data.subset";
   hm_ldata *u = hmL_checkdata(L, 1, fn);
-  luaL_checktype(L, 2, LUA_TTABLE);
+  if (!lua_istable(L, 2)) hmL_argerror(L, fn, 2, "array of sample indices expected, got %s", luaL_typename(L, 2));
   size_t k = (size_t)lua_rawlen(L, 2);
   if (k == 0) hmL_argerror(L, fn, 2, "non-empty array of sample indices expected");
   const hm_dataset *ds = &u->ds;
@@ -549,7 +550,8 @@ static void path_join(char *buf, size_t cap, const char *dir, const char *file) 
 static int data_save(lua_State *L) {
   const char *fn = "data.save";
   hm_ldata *u = hmL_checkdata(L, 1, fn);
-  const char *dir = luaL_checkstring(L, 2);
+  if (lua_type(L, 2) != LUA_TSTRING) hmL_argerror(L, fn, 2, "directory name expected, got %s", luaL_typename(L, 2));
+  const char *dir = lua_tostring(L, 2);
   if (mkdir(dir, 0777) != 0 && errno != EEXIST)
     hmL_error(L, fn, "cannot create directory '%s': %s", dir, strerror(errno));
   char path[4096];
@@ -595,7 +597,8 @@ static int read_npy(lua_State *L, const char *dir, const char *file, int require
 
 static int data_load(lua_State *L) {
   const char *fn = "data.load";
-  const char *dir = luaL_checkstring(L, 1);
+  if (lua_type(L, 1) != LUA_TSTRING) hmL_argerror(L, fn, 1, "directory name expected, got %s", luaL_typename(L, 1));
+  const char *dir = lua_tostring(L, 1);
   lua_settop(L, 1);
   lua_newtable(L); /* 2: options for data.new */
   const char *files[5] = {"X.npy", "Y.npy", "Z.npy", "v.npy", "V.npy"};

@@ -159,6 +159,8 @@ describe("data", function()
     assert.are.same(tt(ds.v), tt(s.v))
     assert.has_error(function() ds:subset({ 6 }) end)
     assert.has_error(function() ds:subset({}) end)
+    assert.has_error(function() ds:subset("x") end,
+      "data.subset: bad argument #2 (array of sample indices expected, got string)")
   end)
 
   it("save/load round trip through a directory of .npy files", function()

@@ -308,6 +308,14 @@ describe("model errors", function()
     assert.has_error(function() model.attention { d = 2, v = { 1, 1 }, query = "prompt" } end,
       "model.attention: query=\"prompt\" needs the fixed prompt vector 'p'")
     assert.has_error(function() model.attention { d = 2, v = { 1, 1 }, query = 0 } end)
+    assert.has_error(function() model.attention { d = 0, v = { 1 } } end,
+      "model.attention: option 'd': integer >= 1 expected")
+    assert.has_error(function() model.attention { param = "KQ", K = { { 1 }, { 2 } }, Q = { { 1, 2 }, { 3, 4 } }, v = { 1, 1 } } end,
+      "model.attention: Q must be 2x1, got shape 2x2")
+    local m1 = model.attention { param = "KQ", K = { { 1 }, { 2 } }, Q = { { 1 }, { 3 } }, v = { 1, 1 } }
+    assert.are.same({ 2, 1 }, { m1.K:shape() })
+    assert.are.same({ { 1, 3 }, { 2, 6 } }, tt(m1:effective_w()))
+    assert.has_error(function() m1.foo = 1 end, "model.__newindex: cannot set field 'foo' (settable: K, Q, v, train)")
   end)
 
   it("checks model/dataset compatibility", function()
