@@ -459,14 +459,16 @@ static int data_tostring(lua_State *L) {
 /* scores / optimal: argument is a vector v, a model (its head), or nil (dataset's v). */
 extern int hmL_model_scores(lua_State *L, int model_idx, const hm_dataset *ds, double *gamma);
 
-static double *push_scores(lua_State *L, hm_ldata *u, const char *fn) {
+/* Head values psi(x_it) (n*T, unsigned) into a scratch userdata left on the stack. The
+ * argument at 2 is a vector v, a model (its head) or nil (the dataset's v). */
+static double *push_headvals(lua_State *L, hm_ldata *u, const char *fn) {
   const hm_dataset *ds = &u->ds;
-  if (ds->seq) hmL_error(L, fn, "token scores need single-output labels (Y of length n)");
-  int arg = 2;
+  const int arg = 2;
+  size_t nT = ds->n * ds->T;
   if (!lua_isnoneornil(L, arg) && luaL_testudata(L, arg, HM_MODEL_TNAME)) {
-    hm_mat *g = hmL_newmat2(L, ds->n, ds->T, fn);
-    hmL_model_scores(L, arg, ds, g->data);
-    return g->data;
+    double *P = (double *)lua_newuserdatauv(L, nT * sizeof(double) + 1, 0);
+    hmL_model_scores(L, arg, ds, P);
+    return P;
   }
   const double *v;
   if (lua_isnoneornil(L, arg)) {
@@ -481,10 +483,34 @@ static double *push_scores(lua_State *L, hm_ldata *u, const char *fn) {
     if (!hm_all_finite(vm->data, vm->size)) hmL_argerror(L, fn, arg, "v contains NaN or Inf");
     v = vm->data;
   }
-  hm_mat *g = hmL_newmat2(L, ds->n, ds->T, fn);
-  hm_data_scores_linear(ds, v, g->data);
+  double *P = (double *)lua_newuserdatauv(L, nT * sizeof(double) + 1, 0);
+  for (size_t j = 0; j < nT; j++) {
+    const double *x = ds->X + j * ds->d;
+    double acc = 0.0;
+    for (size_t a = 0; a < ds->d; a++) acc += v[a] * x[a];
+    P[j] = acc;
+  }
+  return P;
+}
+
+/* gamma: n x T (single output, Y_i psi(x_it)) or n x T x T (sequence: [i][k][t] =
+ * Y_ik psi(x_it)). */
+static double *push_scores(lua_State *L, hm_ldata *u, const char *fn) {
+  const hm_dataset *ds = &u->ds;
+  size_t n = ds->n, T = ds->T;
+  double *P = push_headvals(L, u, fn);
+  hm_mat *g = ds->seq ? hmL_newmat3(L, n, T, T, fn) : hmL_newmat2(L, n, T, fn);
+  for (size_t i = 0; i < n; i++)
+    for (size_t k = 0; k < (ds->seq ? T : 1); k++) {
+      double y = ds->seq ? ds->Y[i * T + k] : ds->Y[i];
+      double *row = g->data + (i * (ds->seq ? T : 1) + k) * T;
+      for (size_t t = 0; t < T; t++) row[t] = y * P[i * T + t];
+    }
+  lua_remove(L, -2); /* scratch */
   return g->data;
 }
+
+static const char *const score_opts[] = {"mask", NULL};
 
 static int data_scores(lua_State *L) {
   hm_ldata *u = hmL_checkdata(L, 1, "data.scores");
@@ -495,21 +521,49 @@ static int data_scores(lua_State *L) {
 static int data_optimal(lua_State *L) {
   const char *fn = "data.optimal";
   hm_ldata *u = hmL_checkdata(L, 1, fn);
+  hmL_checkoptions(L, 3, fn, score_opts);
+  const char *mask = hmL_optstring(L, 3, "mask", "full", fn);
+  int causal = strcmp(mask, "causal") == 0;
+  if (!causal && strcmp(mask, "full") != 0)
+    hmL_error(L, fn, "option 'mask': expected full or causal, got '%s'", mask);
+  if (causal && !u->ds.seq) hmL_error(L, fn, "option 'mask' needs sequence labels (Y n x T)");
+  lua_settop(L, 3);
   double *g = push_scores(L, u, fn);
-  size_t n = u->ds.n, T = u->ds.T;
-  size_t *opt = (size_t *)lua_newuserdatauv(L, n * (sizeof(size_t) + sizeof(int)), 0);
-  int *tied = (int *)(void *)(opt + n);
-  hm_data_argmax_rows(g, n, T, opt, tied);
-  lua_createtable(L, (int)n, 0);
-  lua_newtable(L);
+  size_t n = u->ds.n, T = u->ds.T, rows = u->ds.seq ? T : 1;
+  lua_createtable(L, (int)n, 0); /* opt */
+  lua_newtable(L);               /* ties */
   int nt = 0;
   for (size_t i = 0; i < n; i++) {
-    lua_pushinteger(L, (lua_Integer)opt[i] + 1);
-    lua_rawseti(L, -3, (lua_Integer)i + 1);
-    if (tied[i]) {
-      lua_pushinteger(L, (lua_Integer)i + 1);
-      lua_rawseti(L, -2, ++nt);
+    if (u->ds.seq) lua_createtable(L, (int)T, 0);
+    for (size_t k = 0; k < rows; k++) {
+      const double *row = g + (i * rows + k) * T;
+      size_t L2 = causal ? k + 1 : T, best = 0;
+      int tied = 0;
+      for (size_t t = 1; t < L2; t++)
+        if (row[t] > row[best]) best = t;
+      double tol = 1e-12 * fmax(1.0, fabs(row[best]));
+      for (size_t t = 0; t < L2; t++)
+        if (t != best && row[best] - row[t] <= tol) tied = 1;
+      lua_pushinteger(L, (lua_Integer)best + 1);
+      if (u->ds.seq) {
+        lua_rawseti(L, -2, (lua_Integer)k + 1);
+        if (tied) {
+          lua_createtable(L, 2, 0);
+          lua_pushinteger(L, (lua_Integer)i + 1);
+          lua_rawseti(L, -2, 1);
+          lua_pushinteger(L, (lua_Integer)k + 1);
+          lua_rawseti(L, -2, 2);
+          lua_rawseti(L, -3, ++nt);
+        }
+      } else {
+        lua_rawseti(L, -3, (lua_Integer)i + 1);
+        if (tied) {
+          lua_pushinteger(L, (lua_Integer)i + 1);
+          lua_rawseti(L, -2, ++nt);
+        }
+      }
     }
+    if (u->ds.seq) lua_rawseti(L, -3, (lua_Integer)i + 1);
   }
   return 2;
 }

@@ -570,7 +570,7 @@ static int model_tostring(lua_State *L) {
   return 1;
 }
 
-/* Token scores gamma_it = Y_i psi(x_it) for the model's head (used by data.scores). */
+/* Head values psi(x_it) (unsigned) for the model's head (used by data.scores/optimal). */
 int hmL_model_scores(lua_State *L, int model_idx, const hm_dataset *ds, double *gamma);
 int hmL_model_scores(lua_State *L, int model_idx, const hm_dataset *ds, double *gamma) {
   hm_lmodel *u = checkmodel(L, model_idx, "data.scores");
@@ -578,7 +578,7 @@ int hmL_model_scores(lua_State *L, int model_idx, const hm_dataset *ds, double *
     hmL_error(L, "data.scores", "model has d=%d but the dataset has d=%d", (int)u->m.c.d, (int)ds->d);
   for (size_t i = 0; i < ds->n; i++)
     for (size_t t = 0; t < ds->T; t++)
-      gamma[i * ds->T + t] = ds->Y[i] * hm_model_head(&u->m, ds->X + (i * ds->T + t) * ds->d);
+      gamma[i * ds->T + t] = hm_model_head(&u->m, ds->X + (i * ds->T + t) * ds->d);
   return 0;
 }
 
