@@ -137,6 +137,38 @@ function M.sweep(o, run, extra)
   return exp.sweep(spec)
 end
 
+--- Spearman rank correlation of two equally long arrays (ties get their average rank).
+--- Monotone transforms (e.g. log) do not change it.
+function M.spearman(x, y)
+  local fn = "report.spearman"
+  x, y = tolist(x), tolist(y)
+  if not x or not y or #x ~= #y then fail(fn, "two arrays of equal length expected") end
+  if #x < 2 then return 0 / 0 end
+  local function ranks(v)
+    local idx = {}
+    for i = 1, #v do idx[i] = i end
+    table.sort(idx, function(a, b) return v[a] < v[b] end)
+    local r, i = {}, 1
+    while i <= #idx do
+      local j = i
+      while j < #idx and v[idx[j + 1]] == v[idx[i]] do j = j + 1 end
+      for k = i, j do r[idx[k]] = (i + j) / 2 end
+      i = j + 1
+    end
+    return r
+  end
+  local rx, ry = ranks(x), ranks(y)
+  local n, mx, my = #x, 0, 0
+  for i = 1, n do mx, my = mx + rx[i], my + ry[i] end
+  mx, my = mx / n, my / n
+  local sxy, sxx, syy = 0, 0, 0
+  for i = 1, n do
+    sxy = sxy + (rx[i] - mx) * (ry[i] - my)
+    sxx, syy = sxx + (rx[i] - mx) ^ 2, syy + (ry[i] - my) ^ 2
+  end
+  return sxy / math.sqrt(sxx * syy)
+end
+
 local Report = {}
 Report.__index = Report
 

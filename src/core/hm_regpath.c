@@ -237,23 +237,26 @@ static double dot(const double *a, const double *b, size_t n) {
 
 /* Frank-Wolfe gap and gradient-mapping norm at x with gradient g */
 static hm_status certify(rp_ctx *c, const double *x, const double *g, const double *rho,
-                         double lip, double *scratch, double *gap, double *pg) {
+                         double lip, double *scratch, double *gap, double *pg, double *rdn) {
   hm_regpath_cfg *cfg = c->cfg;
-  double gp = dot(g, x, c->N), dn = 0.0;
+  double gp = dot(g, x, c->N), dn = 0.0, sdn = 0.0;
   if (!cfg->separate) {
     const hm_param *q = &c->obj->param[cfg->sel[0]];
     hm_status st = dual_norm(cfg->ball, g, c->N, q->rows, q->cols, &dn);
     if (st != HM_OK) return st;
     gp += rho[0] * dn;
+    sdn = rho[0] * dn;
   } else {
     for (int b = 0; b < cfg->nsel; b++) {
       const hm_param *q = &c->obj->param[cfg->sel[b]];
       hm_status st = dual_norm(cfg->ball, g + c->off[b], q->size, q->rows, q->cols, &dn);
       if (st != HM_OK) return st;
       gp += rho[b] * dn;
+      sdn += rho[b] * dn;
     }
   }
   *gap = gp > 0.0 ? gp : 0.0;
+  *rdn = sdn;
   for (size_t j = 0; j < c->N; j++) scratch[j] = x[j] - g[j] / lip;
   hm_status st = project(c, scratch, rho);
   if (st != HM_OK) return st;
@@ -276,16 +279,20 @@ static hm_status solve_one(rp_ctx *c, const double *rho, double *x, double *lip_
   memcpy(y, x, N * sizeof(double));
   memcpy(gy, gx, N * sizeof(double));
   fy = fx;
-  double tk = 1.0, gap = INFINITY, pg = INFINITY;
+  double tk = 1.0, gap = INFINITY, pg = INFINITY, kkt = INFINITY;
   int grad_at_x = 1, conv = 0;
   long it = 0;
   for (;;) {
     if (grad_at_x && (it % cfg->check == 0 || it >= cfg->max_iter)) {
-      st = certify(c, x, gx, rho, lip, scr, &gap, &pg);
+      double rdn;
+      st = certify(c, x, gx, rho, lip, scr, &gap, &pg, &rdn);
       if (st != HM_OK) return st;
+      kkt = rdn > 0.0 ? gap / rdn : 0.0;
       double excess = isfinite(c->obj->loss_inf) ? fx - c->obj->loss_inf : fx;
       double scale = excess > DBL_MIN ? excess : DBL_MIN;
-      if (gap <= cfg->tol * scale) {
+      /* relative to the excess loss, or (active constraint, excess below the rounding of L)
+       * relative to rho |g|_dual: gap/(rho |g|) = 1 - cos(-g, x) on an l2 sphere */
+      if (gap <= cfg->tol * scale || kkt <= cfg->tol) {
         conv = 1;
         break;
       }
@@ -374,6 +381,7 @@ static hm_status solve_one(rp_ctx *c, const double *rho, double *x, double *lip_
   cfg->loss[ridx] = fx;
   cfg->gap[ridx] = gap;
   cfg->pgnorm[ridx] = pg;
+  if (cfg->kkt) cfg->kkt[ridx] = kkt;
   cfg->iters[ridx] = it;
   cfg->converged[ridx] = conv;
   for (int b = 0; b < nb; b++) {

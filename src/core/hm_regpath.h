@@ -12,7 +12,10 @@
  * at the current iterate x and the Frank-Wolfe gap
  *     gap(x) = max_{s in B} <grad L(x), x - s> = <g, x> + sum_b rho_b |g_b|_dual
  * is computed (dual norms: l2 -> l2, nuclear -> spectral, l1 -> l_inf, l_inf -> l1). The
- * solve for a radius stops when gap <= tol * max(L(x), tiny) (a relative gap). gap >= 0
+ * solve for a radius stops when gap <= tol * (L(x) - L_inf) (L_inf = objective->loss_inf if
+ * finite, else 0) or when gap <= tol * sum_b rho_b |g_b|_dual (the scale-free form: on an
+ * active l2 constraint gap/(rho|g|) = 1 - cos(-g, x); it keeps working when the excess loss
+ * is below the rounding of L, as happens far along the path). gap >= 0
  * and gap = 0 exactly at a KKT point; for convex L it bounds L(x) - min_B L. The
  * gradient-mapping norm Lip * |x - P(x - g/Lip)| is reported as well. */
 #ifndef HM_REGPATH_H
@@ -42,7 +45,8 @@ typedef struct hm_regpath_cfg {
   double *gap;           /* nradii: Frank-Wolfe gap */
   double *pgnorm;        /* nradii: gradient-mapping norm */
   long *iters;           /* nradii */
-  int *converged;        /* nradii: gap <= tol * L */
+  int *converged;        /* nradii: stopping rule met */
+  double *kkt;           /* nradii or NULL: gap / sum_b rho_b |g_b|_dual (scale-free) */
 } hm_regpath_cfg;
 
 /* Project packed x (sizes of the selected tensors) onto the ball(s); rho has one entry per
