@@ -396,8 +396,8 @@ static int data_example(lua_State *L) {
 static int data_index(lua_State *L) {
   hm_ldata *u = hmL_checkdata(L, 1, "data.__index");
   const hm_dataset *ds = &u->ds;
-  const char *k = lua_tostring(L, 2);
-  if (k && lua_type(L, 2) == LUA_TSTRING) {
+  if (lua_type(L, 2) == LUA_TSTRING) {
+    const char *k = lua_tostring(L, 2);
     hm_mat *m;
     if (strcmp(k, "X") == 0) {
       m = hmL_newmat3(L, ds->n, ds->T, ds->d, "data.X");

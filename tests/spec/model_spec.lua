@@ -125,6 +125,17 @@ describe("model API", function()
     assert.has_error(function() m:loss(small_ds()) end, "model.loss: parameter W contains NaN or Inf")
   end)
 
+  it("describes itself", function()
+    local m = model.attention { param = "KQ", d = 3, m = 2, v = { 1, 0, 0 }, loss = "exponential" }
+    assert.are.equal("model(param=KQ, d=3, head=linear, query=cross, loss=exponential)", tostring(m))
+    assert.are.equal(3, m.d)
+    assert.are.equal(2, m.m)
+    assert.are.equal("exponential", m.loss_fn:name())
+    local s = model.attention { d = 2, v = { 1, 0 }, output = "sequence", mask = "causal" }
+    assert.are.equal("model(param=W, d=2, head=linear, query=all, sequence causal, loss=logistic)", tostring(s))
+    assert.is_nil(s.m)
+  end)
+
   it("clone is deep", function()
     local m = model.attention { d = 2, v = { 1, -2 }, W = { { 1, 0 }, { 0, 1 } } }
     local c = m:clone()
