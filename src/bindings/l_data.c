@@ -2,12 +2,14 @@
  * the generators of theory.md E and the hand-made examples. Datasets are immutable: every
  * field read returns a fresh copy. */
 #include <errno.h>
+#include <stdint.h>
 #include <math.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
 #include "hm_ldata.h"
+#include "hm_npy.h"
 
 /* ---- arrays from mats or nested tables ---------------------------------------------- */
 
@@ -621,8 +623,11 @@ static int data_save(lua_State *L) {
       remove(path); /* a stale file from an earlier save would be read back */
       continue;
     }
-    if (hm_npy_write_f8(path, items[k].rank, items[k].dim, items[k].data) != HM_OK)
-      hmL_error(L, fn, "cannot write '%s': %s", path, strerror(errno));
+    hm_mat am;
+    char err[256];
+    hm_mat_init(&am, items[k].rank, items[k].dim, (double *)(uintptr_t)items[k].data);
+    if (hm_npy_save(path, &am, err, sizeof err) != HM_OK)
+      hmL_error(L, fn, "cannot write '%s': %s", path, err);
   }
   lua_settop(L, 1);
   return 1;
@@ -638,14 +643,13 @@ static int read_npy(lua_State *L, const char *dir, const char *file, int require
     return 0;
   }
   fclose(fp);
-  int rank;
-  size_t dim[3] = {1, 1, 1};
-  hm_status s = hm_npy_read_f8(path, &rank, dim, NULL, 0);
-  if (s == HM_EARG) hmL_error(L, fn, "'%s': unsupported .npy (need '<f8' or '<i8', C order, rank 1-3)", path);
-  if (s) hmL_error(L, fn, "'%s': not a readable .npy file", path);
-  hm_mat *m = hmL_newmat(L, rank, dim, fn);
-  s = hm_npy_read_f8(path, &rank, dim, m->data, m->size);
-  if (s) hmL_error(L, fn, "'%s': truncated or unreadable .npy file", path);
+  hm_npy_header h;
+  char err[256];
+  if (hm_npy_read_header(path, &h, err, sizeof err) != HM_OK)
+    hmL_error(L, fn, "'%s': %s", path, err);
+  hm_mat *m = hmL_newmat(L, h.rank, h.dim, fn);
+  if (hm_npy_read_data(path, &h, m->data, err, sizeof err) != HM_OK)
+    hmL_error(L, fn, "'%s': %s", path, err);
   return 1;
 }
 
