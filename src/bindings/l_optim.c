@@ -610,7 +610,8 @@ static int optim_train(lua_State *L) {
 
 static int optim_regpath(lua_State *L) {
   const char *fn = "optim.regpath";
-  static const char *const keys[] = {"radii", "norm", "params", "iters", "tol", "check", "linf", NULL};
+  static const char *const keys[] = {"radii", "norm", "params", "iters", "tol", "check", "linf",
+                                     "restarts", "seed", NULL};
   lua_settop(L, 3);
   hm_objective *obj = hmL_model_objective(L, 1, 2, fn);
   if (lua_isnil(L, 3)) hmL_error(L, fn, "options table with radii = {...} expected");
@@ -722,7 +723,14 @@ static int optim_regpath(lua_State *L) {
   int *conv = (int *)lua_newuserdatauv(L, nr * sizeof(int), 0);
   hm_regpath_cfg cfg = {ball, nsel, sel, separate, nr, rad->data, (long)iters, (long)check, tol,
                         sol->data, wsol ? wsol->data : NULL, lossv->data, normv->data,
-                        gapv->data, pgv->data, its, conv, kktv->data};
+                        gapv->data, pgv->data, its, conv, kktv->data, 0, 0, NULL};
+  lua_Integer restarts = hmL_optinteger(L, 3, "restarts", 0, fn);
+  if (restarts < 0 || restarts > 1000000) hmL_error(L, fn, "option 'restarts': integer in [0, 1e6] expected");
+  lua_Integer seed = hmL_optinteger(L, 3, "seed", 0, fn);
+  int *used = (int *)lua_newuserdatauv(L, nr * sizeof(int), 0);
+  cfg.restarts = (int)restarts;
+  cfg.seed = (unsigned long long)seed;
+  cfg.start_used = used;
   double linf = hmL_optnumber(L, 3, "linf", obj->loss_inf, fn);
   if (isinf(linf)) hmL_error(L, fn, "option 'linf': finite number expected");
   double saved_inf = obj->loss_inf;
@@ -771,6 +779,9 @@ static int optim_regpath(lua_State *L) {
   lua_setfield(L, out, "pgnorm");
   hmL_pushcopy(L, kktv, fn);
   lua_setfield(L, out, "kkt");
+  hm_mat *stv = hmL_newvec(L, nr, fn);
+  for (size_t r = 0; r < nr; r++) stv->data[r] = (double)used[r];
+  lua_setfield(L, out, "start");
   hm_mat *itv = hmL_newvec(L, nr, fn);
   lua_createtable(L, (int)nr, 0);
   for (size_t r = 0; r < nr; r++) {

@@ -395,6 +395,24 @@ describe("optim.regpath", function()
     assert.is_true(corr(w, Wmm) >= 0.99)
   end)
 
+  it("paper check: on a log grid of radii up to 100 the path aligns with W^mm(opt) (corr >= 0.99)", function()
+    local radii = {}
+    for k = 0, 8 do radii[#radii + 1] = 10 ^ (k / 4) end
+    for seed = 0, 3 do
+      local ds = data.grand(6, 8, 10, { seed = seed })
+      local m = model.attention { v = ds.v }
+      local r = optim.regpath(m, ds, { radii = radii, restarts = 8, seed = seed })
+      local Wmm, viol = svm_fro(ds, ds:optimal())
+      assert.is_true(viol < 1e-8)
+      assert.is_true(r.converged[#radii])
+      assert.is_true(tt(r.kkt)[#radii] <= 1e-8)
+      local w = {}
+      for _, row in ipairs(tt(r.W)[#radii]) do for _, x in ipairs(row) do w[#w + 1] = x end end
+      assert.is_true(corr(w, Wmm) >= 0.99, string.format("seed %d: corr %.4f", seed, corr(w, Wmm)))
+      for _, st in ipairs(tt(r.start)) do assert.is_true(st >= 0 and st <= 8 and st % 1 == 0) end
+    end
+  end)
+
   it("(K,Q) ball |K|^2 + |Q|^2 <= 2R bounds the nuclear norm of KQ^T; nuclear ball on W", function()
     local ds = data.grand(4, 5, 6, { seed = 1 })
     local mk = model.attention { param = "KQ", v = ds.v }
