@@ -241,6 +241,34 @@ describe("optim.train", function()
     assert.are.same(tt(m.K), tt(r.K)[2])
   end)
 
+  it("vector parameters: snapshots, cos_p, per-parameter norms and eps (joint p, v)", function()
+    local ds, info = data.example("mm_f1a")
+    local m = model.attention { param = "p", W = info.W, v = ds.v, train = { "p", "v" } }
+    m.p = { 0, 1, 0 }
+    local pt = mat.new { -10 / 101, 100 / 101, 0 }
+    local o = optim.ngd { lr = 0.1, eps = { p = 1e-19, v = 1e-9 } }
+    local r = optim.train(m, ds, o, { iters = 50, every = 25,
+      record = { "p", "v", "cos_p", "param_norm_p", "grad_norm_v" }, targets = { p = pt } })
+    assert.are.equal("ok", r.status)
+    assert.are.same({ 3, 3 }, { r.p:shape() })
+    local P = tt(r.p)
+    assert.are.same(tt(m.p), P[3])
+    for k = 1, 3 do
+      close(tt(r.cos_p)[k], corr(P[k], tt(pt)))
+      close(tt(r.param_norm_p)[k], norm(P[k]))
+    end
+    -- each NGD step moves p by at most lr
+    local d = {}
+    for j = 1, 3 do d[j] = P[2][j] - P[1][j] end
+    assert.is_true(norm(d) <= 25 * 0.1 + 1e-12)
+    assert.are.same({ p = 1e-19, v = 1e-9 }, r.optimizer.eps)
+    -- a zero vector has no direction: cos is NaN, not an error
+    m.p = { 0, 0, 0 }
+    r = optim.train(m, ds, optim.gd { lr = 0 }, { iters = 0, record = { "cos_p" }, targets = { p = pt } })
+    local c0 = tt(r.cos_p)[1]
+    assert.is_true(c0 ~= c0)
+  end)
+
   it("reports divergence with the step, underflow, callback stops and errors", function()
     local ds = data.grand(6, 8, 10, { seed = 2 })
     -- exponential loss with a trained head: a huge step overflows exp(-Y f)
