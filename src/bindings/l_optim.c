@@ -538,7 +538,7 @@ static int optim_train(lua_State *L) {
   long maxrows = hm_train_rows(cfg.iters, cfg.every);
   size_t total = 0;
   for (int r = 0; r < nrec; r++) total += rec[r].width;
-  total += 1; /* step indices */
+  if (nrec > 0) total += 1; /* step indices (only when something is recorded) */
   size_t need = total * (size_t)maxrows + (want_w ? obj->w_size : 0) + (want_s ? obj->probs_size : 0);
   if (maxrows > 0 && total > 0 && need / (size_t)maxrows < total) hmL_error(L, fn, "recording too large");
   hm_mat *scratch = hmL_newvec(L, need, fn);
@@ -547,8 +547,10 @@ static int optim_train(lua_State *L) {
     rec[r].out = scratch->data + off;
     off += rec[r].width * (size_t)maxrows;
   }
-  cfg.steps = scratch->data + off;
-  off += (size_t)maxrows;
+  if (nrec > 0) {
+    cfg.steps = scratch->data + off;
+    off += (size_t)maxrows;
+  }
   if (want_w) { cfg.wbuf = scratch->data + off; off += obj->w_size; }
   if (want_s) cfg.sbuf = scratch->data + off;
   cfg.nrec = nrec;
@@ -592,8 +594,8 @@ static int optim_train(lua_State *L) {
     if (m->size) memcpy(m->data, c->out, m->size * sizeof(double));
     lua_setfield(L, out, names[r]);
   }
-  hm_mat *steps = hmL_newvec(L, (size_t)rows, fn);
-  if (rows) memcpy(steps->data, cfg.steps, (size_t)rows * sizeof(double));
+  hm_mat *steps = hmL_newvec(L, cfg.steps ? (size_t)rows : 0, fn);
+  if (cfg.steps && rows) memcpy(steps->data, cfg.steps, (size_t)rows * sizeof(double));
   lua_setfield(L, out, "steps");
   lua_pushinteger(L, (lua_Integer)res.iters);
   lua_setfield(L, out, "iters");
