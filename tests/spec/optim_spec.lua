@@ -441,6 +441,23 @@ describe("optim.regpath", function()
     end
   end)
 
+  it("joint (v, p): separate radii {r = , R = } (one ball per tensor)", function()
+    local ds, info = data.example("mm_f1a")
+    local m = model.attention { param = "p", W = info.W, v = ds.v, train = { "p", "v" } }
+    local r = optim.regpath(m, ds, { radii = { { r = 0.5, R = 1 }, { r = 1, R = 4 }, { v = 2, p = 16 } } })
+    assert.are.same({ 3, 2 }, { r.norm:shape() })
+    assert.are.same({ 3, 3 }, { r.p:shape() })
+    local N = tt(r.norm)
+    local want = { { 1, 0.5 }, { 4, 1 }, { 16, 2 } } -- columns in parameter order (p, v)
+    for k = 1, 3 do
+      for b = 1, 2 do assert.is_true(N[k][b] <= want[k][b] * (1 + 1e-12)) end
+      close(norm(tt(r.p)[k]), N[k][1], 1e-12)
+      if k > 1 then assert.is_true(tt(r.loss)[k] <= tt(r.loss)[k - 1]) end
+    end
+    assert.has_error(function() optim.regpath(m, ds, { radii = { { r = 1 } } }) end,
+      "optim.regpath: option 'radii': entry 1: number expected for 'p'")
+  end)
+
   it("(K,Q) ball |K|^2 + |Q|^2 <= 2R bounds the nuclear norm of KQ^T; nuclear ball on W", function()
     local ds = data.grand(4, 5, 6, { seed = 1 })
     local mk = model.attention { param = "KQ", v = ds.v }
