@@ -805,7 +805,7 @@ local function spawn_workers(fn, spec, pending, nworkers, bar)
     local lines = { spec.signature }
     for i = k, #pending, n do lines[#lines + 1] = tostring(pending[i].index) end
     local todo = join(work, fmt("sweep%d-worker%d.todo", spec.ordinal, k))
-    sys.write_atomic(todo, concat(lines, "\n") .. "\n")
+    sys.write_atomic(todo, concat(lines, "\n") .. "\n", { fsync = false })
     local log = join(work, fmt("sweep%d-worker%d.log", spec.ordinal, k))
     pids[k] = { pid = sys.spawn(argv, { stdout = log, stderr = log, stdin = "/dev/null",
       env = { HARDMAX_EXP_WORKER = spec.ordinal .. ":" .. todo } }),
@@ -926,7 +926,7 @@ function M.sweep(o)
     for i = 2, #lines do
       local t = trials[tonumber(lines[i])]
       local rec = run_trial(t, o.run, seed, names)
-      sys.write_atomic(trial_file(dir, t.key), rec.line .. "\n")
+      sys.write_atomic(trial_file(dir, t.key), rec.line .. "\n", { fsync = false })
     end
     io.stdout:flush()
     os.exit(0, true)
@@ -1009,7 +1009,7 @@ function M.sweep(o)
   end
   for _, t in ipairs(pending) do
     local rec = run_trial(t, o.run, seed, names)
-    if out then sys.write_atomic(trial_file(out, t.key), rec.line .. "\n") end
+    if out then sys.write_atomic(trial_file(out, t.key), rec.line .. "\n", { fsync = false }) end
     results[#results + 1] = rec
     bar.update(#results)
   end
@@ -1027,6 +1027,7 @@ function M.sweep(o)
   table.sort(sorted, trial_less)
   local summary = M.summary(results, o.quantiles and { quantiles = o.quantiles } or nil)
   if out and not temp then
+    sys.sync() -- trial files were renamed into place without per-file fsync (see sys.write_atomic)
     if not shard then
       sys.write_atomic(join(out, "results.jsonl"), jsonl(sorted))
       write_json_atomic(join(out, "summary.json"), summary, true)
