@@ -22,6 +22,20 @@ describe("report", function()
     assert.has_error(function() report.band(runs{{x = 1}}, "c") end, "report.band: run run=1 has no array metric 'c'")
   end)
 
+  it("bands, final and plot_bands", function()
+    local r = runs{{c = {1, 2}, d = {0, 4}}, {c = {3, 6}, d = {2, 0}}}
+    local b = report.bands(r, {"c", "d"})
+    assert.are.same({2, 4}, b.c.mean)
+    assert.are.equal(4, b.c.final)
+    assert.are.equal(2, report.final(b.d))
+    local drawn = {}
+    local fig = {mean_std = function(_, x, m, s, o) drawn[#drawn + 1] = {x, m, s, o.label} end}
+    report.plot_bands(fig, {0, 1}, b, {"c", "d"}, {"C"})
+    assert.are.same({{0, 1}, {2, 4}, b.c.std, "C"}, drawn[1])
+    assert.are.equal("d", drawn[2][4])
+    assert.has_error(function() report.plot_bands(fig, {0, 1}, b, {"zz"}) end, "report.plot_bands: no band 'zz'")
+  end)
+
   it("band accepts mat-valued metrics", function()
     local b = report.band(runs{{c = mat.new{1, 3}}, {c = mat.new{3, 5}}}, "c")
     assert.are.same({2, 4}, b.mean)
@@ -69,13 +83,15 @@ describe("report", function()
     local R = report.new("T-1")
     R:check("a", true)
     R:check("b", false, "detail")
+    R:at_least("v", 0.5, 0.25)
     local out = R:finish{x = 1.5}
     _G.print, io.stdout = print0, write0
     assert.are.equal("  [pass] a", lines[1])
     assert.are.equal("  [FAIL] b  (detail)", lines[2])
+    assert.are.equal("  [pass] v >= 0.25  (0.5)", lines[3])
     assert.is_false(out.pass)
     local j = json.decode(table.concat(buf):match("^(.-)\n$"))
-    assert.are.same({a = true, b = false}, j.checks)
+    assert.are.same({a = true, b = false, ["v >= 0.25"] = true}, j.checks)
     assert.are.equal(1.5, j.x)
     assert.are.equal("T-1", j.experiment)
     assert.has_error(function() report.new("T"):finish{pass = 1} end)
