@@ -125,6 +125,20 @@ describe("model API", function()
     assert.has_error(function() m:loss(small_ds()) end, "model.loss: parameter W contains NaN or Inf")
   end)
 
+  it("objective for optimizers: one GD step through optim.train updates the aliased storage", function()
+    local optim = require "hardmax.optim"
+    local ds = small_ds()
+    local m = model.attention { W = { { 0.3, -0.2 }, { 0.1, 0.4 } }, v = { 1, -2 }, train = { "W", "v" } }
+    local view = m.W
+    local g = m:grad(ds)
+    local G, gv = tt(g.W), tt(g.v)
+    optim.train(m, ds, optim.gd { lr = 0.5 }, { iters = 1 })
+    local W1 = tt(view) -- the view taken before the step sees the update
+    close(W1[1][1], 0.3 - 0.5 * G[1][1], 1e-14)
+    close(W1[2][2], 0.4 - 0.5 * G[2][2], 1e-14)
+    close(tt(m.v)[2], -2 - 0.5 * gv[2], 1e-14)
+  end)
+
   it("describes itself", function()
     local m = model.attention { param = "KQ", d = 3, m = 2, v = { 1, 0, 0 }, loss = "exponential" }
     assert.are.equal("model(param=KQ, d=3, head=linear, query=cross, loss=exponential)", tostring(m))
