@@ -189,10 +189,13 @@ static int ipm_primal(size_t m, size_t N, size_t nfree, const double *F, const d
   double *rx = malloc(N * sizeof *rx), *dx = malloc(N * sizeof *dx), *H = malloc(N * N * sizeof *H);
   double *Fs = malloc(m * N * sizeof *Fs);
   size_t *rows = malloc(m * sizeof *rows);
+  unsigned char *gone = calloc(m, 1); /* shrinking: rows judged inactive leave the problem */
+  size_t mact = m;
+  int since_best = 0;
   double *xb = malloc(N * sizeof *xb), *zb = malloc(m * sizeof *zb);
   double best_merit = INFINITY;
   if (!s || !Fx || !rs || !D || !ds || !dz || !dsa || !dza || !tmp || !rx || !dx || !H || !Fs ||
-      !rows || !xb || !zb) {
+      !rows || !xb || !zb || !gone) {
     ret = IPM_NOMEM;
     goto done;
   }
@@ -220,6 +223,11 @@ static int ipm_primal(size_t m, size_t N, size_t nfree, const double *F, const d
     for (size_t j = 0; j < N; j++)
       if (fabs(rx[j]) > rxn) rxn = fabs(rx[j]);
     for (size_t k = 0; k < m; k++) {
+      if (gone[k]) {
+        rs[k] = 0;
+        D[k] = 0;
+        continue;
+      }
       rs[k] = Fx[k] - s[k] - b[k];
       if (fabs(rs[k]) > rsn) rsn = fabs(rs[k]);
       gap += s[k] * z[k];
@@ -227,13 +235,16 @@ static int ipm_primal(size_t m, size_t N, size_t nfree, const double *F, const d
       D[k] = z[k] / s[k];
       if (D[k] > Dmax) Dmax = D[k];
     }
-    double mu = gap / (double)m;
+    double mu = gap / (double)mact;
     double xn = sqrt(xPx);
     double merit = fmax(fmax(rxn / fmax(1.0, xn), rsn / (1 + bmax)), gap / fmax(1.0, xPx));
     if (merit < best_merit) {
       best_merit = merit;
+      since_best = 0;
       memcpy(xb, x, N * sizeof *x);
       memcpy(zb, z, m * sizeof *z);
+    } else if (++since_best >= 3 && best_merit <= 1e-8) {
+      break; /* no progress for three iterations: hand over to the polish */
     }
     if (merit <= 1e-10) break; /* the polish finishes the job */
     /* stalled: the Newton systems have become too ill-conditioned to make progress */
@@ -242,6 +253,16 @@ static int ipm_primal(size_t m, size_t N, size_t nfree, const double *F, const d
       ret = IPM_DIVERGED;
       break;
     }
+    /* shrink: rows whose Newton weight is negligible for good (the polish re-checks every
+     * row and adds back any violated one) */
+    if (it >= 4 && m > 2 * N)
+      for (size_t k = 0; k < m; k++)
+        if (!gone[k] && D[k] < 1e-8 * Dmax && s[k] > 10 * sqrt(mu)) {
+          gone[k] = 1;
+          z[k] = 0;
+          D[k] = 0;
+          mact--;
+        }
     /* H = P + sum_k D_k f_k f_k^T over rows whose weight matters */
     size_t nr = 0;
     for (size_t k = 0; k < m; k++)
@@ -273,6 +294,11 @@ static int ipm_primal(size_t m, size_t N, size_t nfree, const double *F, const d
     double sigma_mu = 0;
     for (int pass = 0; pass < 2; pass++) {
       for (size_t k = 0; k < m; k++) {
+        if (gone[k]) {
+          dz[k] = 0;
+          tmp[k] = 0;
+          continue;
+        }
         double rc = -s[k] * z[k];
         if (pass == 1) rc += -dsa[k] * dza[k] + sigma_mu;
         dz[k] = rc; /* keep r_c */
@@ -283,6 +309,10 @@ static int ipm_primal(size_t m, size_t N, size_t nfree, const double *F, const d
       chol_solve(H, N, dx);
       cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)m, (int)N, 1.0, F, (int)N, dx, 1, 0.0, ds, 1);
       for (size_t k = 0; k < m; k++) {
+        if (gone[k]) {
+          ds[k] = 0;
+          continue;
+        }
         ds[k] += rs[k];
         dz[k] = dz[k] / s[k] - D[k] * ds[k];
       }
@@ -290,7 +320,8 @@ static int ipm_primal(size_t m, size_t N, size_t nfree, const double *F, const d
       if (pass == 0) {
         a = fmin(1.0, a);
         double ga = 0;
-        for (size_t k = 0; k < m; k++) ga += (s[k] + a * ds[k]) * (z[k] + a * dz[k]);
+        for (size_t k = 0; k < m; k++)
+          if (!gone[k]) ga += (s[k] + a * ds[k]) * (z[k] + a * dz[k]);
         sigma_mu = pow(ga / gap, 3) * mu;
         memcpy(dsa, ds, m * sizeof *ds);
         memcpy(dza, dz, m * sizeof *dz);
@@ -313,6 +344,7 @@ static int ipm_primal(size_t m, size_t N, size_t nfree, const double *F, const d
   }
   *iters = it;
 done:
+  free(gone);
   free(xb);
   free(zb);
   free(s);

@@ -102,6 +102,22 @@ describe("svm.hard_margin", function()
     end
   end)
 
+  it("tall problems: primal IPM with shrinking agrees with the active set", function()
+    local rng = require "hardmax.rng"
+    local g = rng.new(17)
+    local X = g:randn(1500, 20)
+    local y = (X * g:randn(20)):sign()
+    local r1 = svm.hard_margin(X, y)
+    local r2 = svm.hard_margin(X, y, { method = "activeset" })
+    certified(r1); certified(r2)
+    assert.are.equal("ipm", r1.method)
+    H.close(r1.objective, r2.objective, 1e-11)
+    assert.are.same(r2.support, r1.support)
+    local rb = svm.hard_margin(X, y, { bias = true })
+    certified(rb)
+    assert.is_true(rb.objective <= r1.objective + 1e-12)
+  end)
+
   it("invariant under permuting rows and scales as 1/c under x -> c x", function()
     local X = { { 1, 2 }, { 2, -1 }, { -1, -3 }, { 0.5, 0.1 } }
     local y = { 1, 1, -1, 1 }
