@@ -9,7 +9,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <stdio.h>
 
 #include <cblas.h>
 #include <lapacke.h>
@@ -246,7 +245,7 @@ static int ipm_primal(size_t m, size_t N, size_t nfree, const double *F, const d
     } else if (++since_best >= 3 && best_merit <= 1e-8) {
       break; /* no progress for three iterations: hand over to the polish */
     }
-    if (merit <= 1e-10) break; /* the polish finishes the job */
+    if (merit <= 1e-9) break; /* the polish finishes the job */
     /* stalled: the Newton systems have become too ill-conditioned to make progress */
     if (best_merit <= 1e-8 && merit > 100 * best_merit) break;
     if (xPx > 1e16 || bz > 1e16) {
