@@ -205,4 +205,29 @@ function Report:finish(numbers)
   return out
 end
 
+--- Local optimality of a selection (theory.md §B.2) from a solved Att-SVM: `s` is the result
+--- of svm.prompt / svm.att for `alpha` (its per-sample `support` lists the support tokens),
+--- `scores` the n×T token scores (ds:scores()). True iff the SVM is feasible and in every
+--- sample the selected token beats each of its support tokens strictly.
+function M.locally_optimal(s, alpha, scores)
+  if type(s) ~= "table" or type(s.status) ~= "string" then
+    fail("report.locally_optimal", "bad argument #1 (SVM result expected, got %s)", type(s))
+  end
+  if s.status == "infeasible" then return false end
+  local g = tolist(scores)
+  for i, toks in ipairs(s.support) do
+    for _, t in ipairs(toks) do
+      if not (g[i][alpha[i]] > g[i][t]) then return false end
+    end
+  end
+  return true
+end
+
+--- The first k rows of the first two columns of an r×c snapshot array (e.g. a recorded
+--- trajectory of p): an k×2 mat for fig:trajectory.
+function M.xy(rows, k)
+  local n = rows:shape()
+  return rows:slice(1, 1, math.min(k or n, n)):slice(2, 1, 2)
+end
+
 return M

@@ -322,8 +322,11 @@ static hm_status solve_one(rp_ctx *c, const double *rho, double *x, double *lip_
         }
         if (fz <= fy + lin + 0.5 * lip * sq + 1e-14 * fabs(fy)) break;
       }
-      lip *= 2.0;
-      if (++tries > 200 || !isfinite(lip)) return HM_ENOCONV;
+      /* the estimate decays by 0.9 per accepted step and can be far too small after a long
+       * solve (e.g. tol = 0 at an optimum, where every step is accepted): after 60 doublings
+       * grow faster, so any scale up to DBL_MAX is reached within ~110 trials */
+      lip *= ++tries > 60 ? 2e6 : 2.0;
+      if (!isfinite(lip)) return HM_ENOCONV;
     }
     it++;
     if (fz > fx) { /* not monotone: restart the momentum from x */
