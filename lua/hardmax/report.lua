@@ -230,4 +230,13 @@ function M.xy(rows, k)
   return rows:slice(1, 1, math.min(k or n, n)):slice(2, 1, 2)
 end
 
+--- The indices 1..n that are not in `list` (e.g. the samples that are not support vectors of
+--- the head SVM: the rows to relax in the relaxed Att-SVM, theory.md §B.4).
+function M.complement(n, list)
+  local inl, out = {}, {}
+  for _, i in ipairs(list) do inl[i] = true end
+  for i = 1, n do if not inl[i] then out[#out + 1] = i end end
+  return out
+end
+
 return M
