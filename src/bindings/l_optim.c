@@ -723,8 +723,15 @@ static int optim_regpath(lua_State *L) {
   hm_regpath_cfg cfg = {ball, nsel, sel, separate, nr, rad->data, (long)iters, (long)check, tol,
                         sol->data, wsol ? wsol->data : NULL, lossv->data, normv->data,
                         gapv->data, pgv->data, its, conv, kktv->data};
-  double linf = hmL_optnumber(L, 3, "linf", obj->loss_inf, fn);
-  if (isinf(linf)) hmL_error(L, fn, "option 'linf': finite number expected");
+  double linf;
+  if (hmL_optfield(L, 3, "linf") == LUA_TBOOLEAN && !lua_toboolean(L, -1)) {
+    linf = -INFINITY; /* linf = false: the infimum is unknown, stop on the KKT residual only */
+    lua_pop(L, 1);
+  } else {
+    lua_pop(L, 1);
+    linf = hmL_optnumber(L, 3, "linf", obj->loss_inf, fn);
+    if (isinf(linf)) hmL_error(L, fn, "option 'linf': finite number or false expected");
+  }
   double saved_inf = obj->loss_inf;
   obj->loss_inf = linf;
   hm_status st = hm_regpath_run(obj, &cfg);

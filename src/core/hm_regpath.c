@@ -292,7 +292,10 @@ static hm_status solve_one(rp_ctx *c, const double *rho, double *x, double *lip_
       double scale = excess > DBL_MIN ? excess : DBL_MIN;
       /* relative to the excess loss, or (active constraint, excess below the rounding of L)
        * relative to rho |g|_dual: gap/(rho |g|) = 1 - cos(-g, x) on an l2 sphere */
-      if (gap <= cfg->tol * scale || kkt <= cfg->tol) {
+      /* loss_inf = -inf: the infimum is unknown (optim.regpath{linf = false}); the relative-gap
+       * rule would stop early when inf L > 0, so only the KKT rule applies */
+      int kkt_only = isinf(c->obj->loss_inf) && c->obj->loss_inf < 0;
+      if ((!kkt_only && gap <= cfg->tol * scale) || kkt <= cfg->tol) {
         conv = 1;
         break;
       }
