@@ -239,4 +239,17 @@ function M.complement(n, list)
   return out
 end
 
+--- Log-spaced grid from a to b (inclusive) with `per` points per decade: a Lua array, e.g. the
+--- radii of a regularization path (optim.regpath).
+function M.log_grid(a, b, per)
+  if not (type(a) == "number" and type(b) == "number" and a > 0 and b >= a) then
+    fail("report.log_grid", "bad arguments (0 < a <= b expected, got %s, %s)", tostring(a), tostring(b))
+  end
+  per = per or 10
+  local n = math.max(1, math.ceil(per * math.log(b / a, 10) - 1e-9))
+  local out = {}
+  for k = 0, n do out[k + 1] = a * (b / a) ^ (k / n) end
+  return out
+end
+
 return M
