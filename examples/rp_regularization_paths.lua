@@ -15,7 +15,7 @@ local o = exp.args(arg, {rmax = 100, rmax_nuc = 200, per_decade = 20, iters = 50
 local radii = report.log_grid(1, o.rmax, o.per_decade)
 local radii_of = {W = radii, KQ = report.log_grid(1, o.rmax_nuc, o.per_decade)}
 local R, out = report.new("RP"), {}
-local f1 = plot.figure{xlabel = "R", ylabel = "cos(θ(R), SVM)", log = "x", legend = "bottom right", yrange = {0.5, 1.005}}
+local f1 = plot.figure{xlabel = "R", ylabel = "cos(θ(R), SVM)", log = "x", legend = "bottom right", yrange = {0.85, 1.005}}
 
 local function trace(name, path, pred, wrong, rad) -- path: R-by-shape array of minimizers
   local cp, cw = report.corr_path(path, pred), wrong and report.corr_path(path, wrong)
@@ -23,7 +23,7 @@ local function trace(name, path, pred, wrong, rad) -- path: R-by-shape array of 
   R:check(name .. ": cos with the predicted SVM >= 0.99 at R_max", cp[#cp] >= 0.99,
           ("%.4f%s"):format(cp[#cp], wrong and (", wrong SVM %.4f (SVMs' cos %.3f)"):format(cw[#cw], mat.corr(pred, wrong)) or ""))
   if differ then R:check(name .. ": cos with the wrong SVM < 0.99 and below", cw[#cw] < 0.99 and cw[#cw] < cp[#cp]) end
-  f1:line(rad or radii, cp, {label = name})
+  f1:line(rad or radii, cp, {label = (name:gsub("%^([%w%(%)]+)", "^{%1}"))})
   out[name:gsub("[^%w]+", "_")] = cp[#cp]
 end
 
