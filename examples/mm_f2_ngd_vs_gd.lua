@@ -27,9 +27,9 @@ local at = function(k, it) return b[k].mean[it + 1] end   -- recorded at every s
 R:check("k=50: NGD prob >= 0.97 and > GD prob", at("prob_ngd", 50) >= 0.97 and at("prob_ngd", 50) > at("prob_gd", 50),
         ("NGD %.4f, GD %.4f"):format(at("prob_ngd", 50), at("prob_gd", 50)))
 R:check("k=200: NGD prob >= 0.999", at("prob_ngd", 200) >= 0.999, ("%.6f"):format(at("prob_ngd", 200)))
-R:check("k=200: GD prob in [0.93, 0.995]", at("prob_gd", 200) >= 0.93 and at("prob_gd", 200) <= 0.995, ("%.4f"):format(at("prob_gd", 200)))
-R:check("|p_200| NGD in [18, 20]", at("norm_ngd", 200) >= 18 and at("norm_ngd", 200) <= 20, ("%.3f"):format(at("norm_ngd", 200)))
-R:check("|p_200| GD in [3, 6]", at("norm_gd", 200) >= 3 and at("norm_gd", 200) <= 6, ("%.3f"):format(at("norm_gd", 200)))
+R:check("k=200: GD prob in 0.93..0.995", at("prob_gd", 200) >= 0.93 and at("prob_gd", 200) <= 0.995, ("%.4f"):format(at("prob_gd", 200)))
+R:check("norm(p_200) NGD in 18..20", at("norm_ngd", 200) >= 18 and at("norm_ngd", 200) <= 20, ("%.3f"):format(at("norm_ngd", 200)))
+R:check("norm(p_200) GD in 3..6", at("norm_gd", 200) >= 3 and at("norm_gd", 200) <= 6, ("%.3f"):format(at("norm_gd", 200)))
 
 local its = mat.range(0, o.show)
 local cut = function(k) return {mat.new(b[k].mean):slice(1, 1, o.show + 1), mat.new(b[k].std):slice(1, 1, o.show + 1)} end

@@ -19,7 +19,7 @@ for _, case in ipairs{"tight", "nontight"} do
   local pmm, prel = svm.prompt(ds, alpha, {W = info.W}), svm.prompt(ds, alpha, {W = info.W, relax = relax})
   local e = exact[case]
   local dev = math.max((vs.v - mat.new(e.v)):norm(math.huge), (pmm.p - mat.new(e.mm)):norm(math.huge), (prel.p - mat.new(e.relax)):norm(math.huge))
-  R:check(case .. ": solvers return the exact v^mm, p^mm, p^relax and |S| (theory.md §C.1, §C.6)", dev <= 1e-8 and #vs.support == e.S,
+  R:check(case .. ": solvers return the exact v^mm, p^mm, p^relax and S (theory.md C.1, C.6)", dev <= 1e-8 and #vs.support == e.S,
           ("max dev %.1e, S = {%s}"):format(dev, table.concat(vs.support, ",")))
   local m = model.attention{param = "p", W = info.W, p = info.p0, v = info.v0, train = {"p", "v"}}
   local logit = {}

@@ -4,8 +4,6 @@
 -- (MM-F1b); joint (v(R), p(R)) -> (v^mm, p^relax) (MM-F3); on G-rand(6,8,10), W(R) with
 -- |W|_F <= R -> W^mm (Frobenius) and K Q^T with |K|^2 + |Q|^2 <= 2R -> W^mm_* (nuclear), not
 -- W^mm. The G-rand SVMs use the path's own final selection (local paths, §D.2).
--- Fixed heads: linf = false (the loss infimum is > 0 and not known to the solver: stop on the
--- KKT residual only; the default infimum 0 would freeze the path, see docs/optim.md).
 local report = require "hardmax.report"
 -- R_max: 100 for p, (v,p) and |W|_F; 200 for the nuclear ball, whose SVM norm is about twice the
 -- Frobenius one (the same margin needs twice the radius). Beyond R ~ 35 |SVM| the excess loss
@@ -33,7 +31,7 @@ for _, case in ipairs{{"mm_f1a", {0, 0, 0}, 1, 1}, {"mm_f1b", {0, 0, 0}, 1, 1}, 
   local pred, wrong = svm.prompt(ds, {case[3]}, {W = info.W}).p, svm.prompt(ds, {3 - case[3]}, {W = info.W}).p
   local m = model.attention{param = "p", W = info.W, v = ds.v, p = case[2]}
   local rad = report.log_grid(case[4], o.rmax, o.per_decade)
-  local r = optim.regpath(m, ds, {radii = rad, iters = o.iters, linf = false})
+  local r = optim.regpath(m, ds, {radii = rad, iters = o.iters})
   trace(("%s p(R) -> %s"):format(case[1]:upper():gsub("_", "-"), case[3] == 1 and "p^mm" or "p^mm(2)"), r.p, pred, wrong, rad)
 end
 for _, case in ipairs{"tight", "nontight"} do
@@ -54,7 +52,7 @@ local res = report.sweep(o, function(_, _, g)
   local res = {}
   for _, c in ipairs{{"W", "fro", "nuc"}, {"KQ", "nuc", "fro"}} do
     local m = model.attention{param = c[1], v = ds.v}:init{rng = g}
-    local r = optim.regpath(m, ds, {radii = radii_of[c[1]], iters = o.iters, linf = false})
+    local r = optim.regpath(m, ds, {radii = radii_of[c[1]], iters = o.iters})
     local alpha = model.attention{v = ds.v, W = r.W[#radii_of[c[1]]]}:selected(ds)
     local pred, wrong = svm.att(ds, alpha, {norm = c[2]}), svm.att(ds, alpha, {norm = c[3]})
     assert(pred.status == "optimal" and wrong.status == "optimal", "Att-SVM is " .. pred.status .. "/" .. wrong.status)

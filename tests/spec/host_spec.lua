@@ -386,11 +386,11 @@ describe_host("host REPL on a terminal (libedit, via script(1))", function()
     local keys = table.concat({
       "printf '%s\\n' " .. q(string.format("io.open(%q, 'w'):close()", mark)),
       wait_for(mark),
-      "sleep 0.3; printf 'x = 1'; sleep 0.3; printf '\\003'; sleep 0.3",
+      "sleep 0.8; printf 'x = 1'; sleep 0.8; printf '\\003'; sleep 0.8",
       "printf 'hm_v = 4\\n'; printf 'hm_g = rng.new(42)\\n'",
-      "printf 'hm_v + hm_g:randi\\t'; sleep 0.3; printf '(1, 6)\\n'",
-      "printf 'for i = 1, 2 do\\n'; printf 'print(i)'; sleep 0.3; printf '\\003'; sleep 0.3",
-      "printf 'print(\"ok\")\\n'; sleep 0.3; printf '\\004'" }, "; ")
+      "printf 'hm_v + hm_g:randi\\t'; sleep 0.8; printf '(1, 6)\\n'",
+      "printf 'for i = 1, 2 do\\n'; printf 'print(i)'; sleep 0.8; printf '\\003'; sleep 0.8",
+      "printf 'print(\"ok\")\\n'; sleep 0.8; printf '\\004'" }, "; ")
     local cmd = string.format("(%s) | HARDMAX_HISTORY=%s script -qec %s /dev/null",
       keys, q(hist), q("env -u LUA_INIT -u LUA_INIT_5_4 " .. q(H)))
     local p = io.popen("sh -c " .. q(cmd))
