@@ -6,9 +6,10 @@
 -- W^mm. The G-rand SVMs use the path's own final selection (local paths, §D.2).
 local report = require "hardmax.report"
 -- R_max: 100 for p, (v,p) and |W|_F; 200 for the nuclear ball, whose SVM norm is about twice the
--- Frobenius one (the same margin needs twice the radius). Beyond R ~ 35 |SVM| the excess loss
--- drops below the rounding of L and the solver's loss-value tests stop working (see report).
-local o = exp.args(arg, {rmax = 100, rmax_nuc = 200, per_decade = 20, iters = 5000, runs = 5, seed = 0,
+-- Frobenius one (the same margin needs twice the radius). G-rand paths use restarts = 8 (best
+-- of the warm start and 8 other starts per radius): warm-started alone, the (K,Q) path stalls
+-- at rank-deficient saddles (cos 0.85-0.95 with W^mm_* at R = 200).
+local o = exp.args(arg, {rmax = 100, rmax_nuc = 200, per_decade = 20, iters = 5000, restarts = 8, runs = 5, seed = 0,
                          n = 6, T = 8, d = 10, out = "out/rp"})
 local radii = report.log_grid(1, o.rmax, o.per_decade)
 local radii_of = {W = radii, KQ = report.log_grid(1, o.rmax_nuc, o.per_decade)}
@@ -52,7 +53,7 @@ local res = report.sweep(o, function(_, _, g)
   local res = {}
   for _, c in ipairs{{"W", "fro", "nuc"}, {"KQ", "nuc", "fro"}} do
     local m = model.attention{param = c[1], v = ds.v}:init{rng = g}
-    local r = optim.regpath(m, ds, {radii = radii_of[c[1]], iters = o.iters})
+    local r = optim.regpath(m, ds, {radii = radii_of[c[1]], iters = o.iters, restarts = o.restarts, seed = o.seed})
     local alpha = model.attention{v = ds.v, W = r.W[#radii_of[c[1]]]}:selected(ds)
     local pred, wrong = svm.att(ds, alpha, {norm = c[2]}), svm.att(ds, alpha, {norm = c[3]})
     assert(pred.status == "optimal" and wrong.status == "optimal", "Att-SVM is " .. pred.status .. "/" .. wrong.status)
