@@ -16,14 +16,16 @@ local radii_of = {W = radii, KQ = report.log_grid(1, o.rmax_nuc, o.per_decade)}
 local R, out = report.new("RP"), {}
 local f1 = plot.figure{xlabel = "R", ylabel = "cos(θ(R), SVM)", log = "x", legend = "bottom right", yrange = {0.85, 1.005}}
 
+local function judge(name, cp, cw, svmcos, note)  -- cos along the path with the predicted / wrong SVM
+  R:check(name .. ": cos with the predicted SVM >= 0.99 at R_max", cp[#cp] >= 0.99, ("%.4f%s%s"):format(cp[#cp],
+          cw and (", wrong SVM %.4f (SVMs' cos %.3f)"):format(cw[#cw], svmcos) or "", note or ""))
+  if cw and svmcos < 0.95 then R:check(name .. ": cos with the wrong SVM < 0.99 and below", cw[#cw] < 0.99 and cw[#cw] < cp[#cp]) end
+end
 local function trace(name, path, pred, wrong, rad) -- path: R-by-shape array of minimizers
-  local cp, cw = report.corr_path(path, pred), wrong and report.corr_path(path, wrong)
-  local differ = wrong and mat.corr(pred, wrong) < 0.95
-  R:check(name .. ": cos with the predicted SVM >= 0.99 at R_max", cp[#cp] >= 0.99,
-          ("%.4f%s"):format(cp[#cp], wrong and (", wrong SVM %.4f (SVMs' cos %.3f)"):format(cw[#cw], mat.corr(pred, wrong)) or ""))
-  if differ then R:check(name .. ": cos with the wrong SVM < 0.99 and below", cw[#cw] < 0.99 and cw[#cw] < cp[#cp]) end
-  f1:line(rad or radii, cp, {label = (name:gsub("%^([%w%(%)]+)", "^{%1}"))})
-  out[name:gsub("[^%w]+", "_")] = cp[#cp]
+  local cp = report.corr_path(path, pred)
+  judge(name, cp, wrong and report.corr_path(path, wrong), wrong and mat.corr(pred, wrong))
+  f1:line(rad or radii, cp, {label = (name:gsub("%^(%w+)", "^{%1}"))})
+  out["cos_" .. name:gsub("[^%w]+", "_"):gsub("_$", "")] = cp[#cp]
 end
 
 -- {data, p0, alpha, R_min}: the local path starts in the cone C_{mu,R}(p^mm(2)), R = 20
@@ -65,10 +67,8 @@ end)
 for i, r in ipairs(res) do
   local m = r.metrics
   for _, c in ipairs{{"W", "W(R) -> W^mm (Frobenius)"}, {"KQ", "KQ^T(R) -> W^mm_* (nuclear)"}} do
-    local cp, cw = m["pred_" .. c[1]], m["wrong_" .. c[1]]
-    R:check(("G-rand #%d %s: cos >= 0.99 at R_max"):format(i, c[2]), cp[#cp] >= 0.99,
-            ("%.4f, wrong SVM %.4f (SVMs' cos %.3f, %s selection)"):format(cp[#cp], cw[#cw], m["svmcos_" .. c[1]], m["global_" .. c[1]] and "global" or "local"))
-    if m["svmcos_" .. c[1]] < 0.95 then R:check(("G-rand #%d %s: wrong SVM < 0.99 and below"):format(i, c[1]), cw[#cw] < 0.99 and cw[#cw] < cp[#cp]) end
+    judge(("G-rand #%d %s"):format(i, c[2]), m["pred_" .. c[1]], m["wrong_" .. c[1]], m["svmcos_" .. c[1]],
+          m["global_" .. c[1]] and ", global selection" or ", local selection")
   end
 end
 local f2 = plot.figure{xlabel = "R", ylabel = "corr(W(R), SVM), G-rand", log = "x", legend = "bottom right"}
