@@ -15,30 +15,8 @@ local function hardmax_mod()
   return ok and h or nil
 end
 
-local function fail(fn, msg, ...)
-  error(fn .. ": " .. msg:format(...), 0)
-end
-
-local function check_options(fn, opts, allowed, argn)
-  if opts == nil then return {} end
-  if type(opts) ~= "table" then
-    fail(fn, "bad argument #%d (options table expected, got %s)", argn or 1, type(opts))
-  end
-  local set = {}
-  for _, k in ipairs(allowed) do set[k] = true end
-  local bad = {}
-  for k in pairs(opts) do
-    if not set[k] then bad[#bad + 1] = tostring(k) end
-  end
-  if #bad > 0 then
-    table.sort(bad)
-    local names = {}
-    for _, k in ipairs(allowed) do names[#names + 1] = k end
-    table.sort(names)
-    fail(fn, "unknown option '%s' (valid options: %s)", bad[1], concat(names, ", "))
-  end
-  return opts
-end
+local util = require "hardmax.util"
+local fail, check_options = util.fail, util.check_options
 
 local function read_file(path)
   local f, err = io.open(path, "rb")

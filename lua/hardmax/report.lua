@@ -12,7 +12,7 @@ local json = require "hardmax.json"
 local M = {}
 local fmt = string.format
 
-local function fail(fn, msg, ...) error(fn .. ": " .. msg:format(...), 0) end
+local fail = require("hardmax.util").fail
 
 local function tolist(v)
   if type(v) == "table" then return v end
