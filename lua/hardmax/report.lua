@@ -271,6 +271,7 @@ function M.log_grid(a, b, per)
     fail("report.log_grid", "bad arguments (0 < a <= b expected, got %s, %s)", tostring(a), tostring(b))
   end
   per = per or 10
+  if b == a then return {a} end
   local n = math.max(1, math.ceil(per * math.log(b / a, 10) - 1e-9))
   local out = {}
   for k = 0, n do out[k + 1] = a * (b / a) ^ (k / n) end
