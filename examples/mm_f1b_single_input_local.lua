@@ -29,5 +29,4 @@ fig:scatter(keys:slice(2, 1, 1), keys:slice(2, 2, 2), {marker = "star", size = 2
 fig:ray(glob.p[1], glob.p[2], {color = "red", label = "global p^{mm}"})
 fig:ray(loc.p[1], loc.p[2], {color = "blue", label = "p^{mm}(\\alpha=2)"})
 fig:save(o.out .. "/mm_f1b.png")
-print("figure: " .. o.out .. "/mm_f1b.png")
-R:finish{cos_glob = cg, cos_local = cl, selected = sel, p_mm = glob.p, p_mm_local = loc.p}
+R:finish{figure = o.out .. "/mm_f1b.png", cos_glob = cg, cos_local = cl, selected = sel, p_mm = glob.p, p_mm_local = loc.p}

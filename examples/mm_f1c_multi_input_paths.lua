@@ -37,5 +37,4 @@ fig:scatter(mat.new(opt):slice(2, 1, 1), mat.new(opt):slice(2, 2, 2), {marker = 
 fig:scatter(mat.new(other):slice(2, 1, 1), mat.new(other):slice(2, 2, 2), {marker = "triangle", color = "gray", label = "other tokens"})
 fig:ray(m1.p_mm[1], m1.p_mm[2], {color = "red", label = "p^{mm}"})
 fig:save(o.out .. "/mm_f1c.png")
-print("figure: " .. o.out .. "/mm_f1c.png")
-R:finish{frac_all_inits_ge_099 = frac, min_cos = worst, instances = #res}
+R:finish{figure = o.out .. "/mm_f1c.png", frac_all_inits_ge_099 = frac, min_cos = worst, instances = #res}

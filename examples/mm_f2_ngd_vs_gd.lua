@@ -21,8 +21,7 @@ local res = report.sweep(o, function(_, _, g)
   return out
 end)
 
-local R, b = report.new("MM-F2"), {}
-for _, k in ipairs{"prob_ngd", "prob_gd", "norm_ngd", "norm_gd"} do b[k] = report.band(res, k) end
+local R, b = report.new("MM-F2"), report.bands(res, {"prob_ngd", "prob_gd", "norm_ngd", "norm_gd"})
 local at = function(k, it) return b[k].mean[it + 1] end   -- recorded at every step 0..iters
 R:check("k=50: NGD prob >= 0.97 and > GD prob", at("prob_ngd", 50) >= 0.97 and at("prob_ngd", 50) > at("prob_gd", 50),
         ("NGD %.4f, GD %.4f"):format(at("prob_ngd", 50), at("prob_gd", 50)))
@@ -31,19 +30,13 @@ R:check("k=200: GD prob in 0.93..0.995", at("prob_gd", 200) >= 0.93 and at("prob
 R:check("norm(p_200) NGD in 18..20", at("norm_ngd", 200) >= 18 and at("norm_ngd", 200) <= 20, ("%.3f"):format(at("norm_ngd", 200)))
 R:check("norm(p_200) GD in 3..6", at("norm_gd", 200) >= 3 and at("norm_gd", 200) <= 6, ("%.3f"):format(at("norm_gd", 200)))
 
-local its = mat.range(0, o.show)
-local cut = function(k) return {mat.new(b[k].mean):slice(1, 1, o.show + 1), mat.new(b[k].std):slice(1, 1, o.show + 1)} end
-local f1 = plot.figure{xlabel = "iteration", ylabel = "mean_i s_{i,1}", legend = "bottom right"}
-local f2 = plot.figure{xlabel = "iteration", ylabel = "‖p‖", legend = "top left"}
-for _, name in ipairs{"ngd", "gd"} do
-  local lab = name == "ngd" and ("NGD, η = %g"):format(o.lr_ngd) or ("GD, η = %g"):format(o.lr_gd)
-  local p, n = cut("prob_" .. name), cut("norm_" .. name)
-  f1:mean_std(its, p[1], p[2], {label = lab})
-  f2:mean_std(its, n[1], n[2], {label = lab})
-end
+local f1 = plot.figure{xlabel = "iteration", ylabel = "mean_i s_{i,1}", legend = "bottom right", xrange = {0, o.show}}
+local f2 = plot.figure{xlabel = "iteration", ylabel = "‖p‖", legend = "top left", xrange = {0, o.show}, yrange = {0, 25}}
+local lab = {("NGD, η = %g"):format(o.lr_ngd), ("GD, η = %g"):format(o.lr_gd)}
+report.plot_bands(f1, mat.range(0, o.iters), b, {"prob_ngd", "prob_gd"}, lab)
+report.plot_bands(f2, mat.range(0, o.iters), b, {"norm_ngd", "norm_gd"}, lab)
 plot.panels(o.out .. "/mm_f2.png", {f1, f2}, {cols = 2})
-print("figure: " .. o.out .. "/mm_f2.png")
-R:finish{prob_ngd_50 = at("prob_ngd", 50), prob_gd_50 = at("prob_gd", 50), prob_ngd_200 = at("prob_ngd", 200),
+R:finish{figure = o.out .. "/mm_f2.png", prob_ngd_50 = at("prob_ngd", 50), prob_gd_50 = at("prob_gd", 50), prob_ngd_200 = at("prob_ngd", 200),
          prob_gd_200 = at("prob_gd", 200), norm_ngd_200 = at("norm_ngd", 200), norm_gd_200 = at("norm_gd", 200),
          norm_ngd_1000 = at("norm_ngd", o.iters), norm_gd_1000 = at("norm_gd", o.iters),
          cos_ngd_mean = report.stats(res, "cos_ngd").mean, cos_gd_mean = report.stats(res, "cos_gd").mean, runs = b.prob_ngd.n}

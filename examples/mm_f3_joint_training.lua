@@ -54,5 +54,5 @@ for _, case in ipairs{"tight", "nontight"} do
   end
 end
 plot.panels(o.out .. "/mm_f3.png", figs, {cols = 3})
-print("figure: " .. o.out .. "/mm_f3.png")
+out.figure = o.out .. "/mm_f3.png"
 R:finish(out)

@@ -78,6 +78,6 @@ for _, k in ipairs{"pred_W", "wrong_W", "pred_KQ", "wrong_KQ"} do
   out[k .. "_mean"] = b.mean[#b.mean]
 end
 plot.panels(o.out .. "/rp.png", {f1, f2}, {cols = 2, size = {14, 9}})
-print("figure: " .. o.out .. "/rp.png")
 out.R_max, out.R_max_nuc, out.instances = o.rmax, o.rmax_nuc, #res
+out.figure = o.out .. "/rp.png"
 R:finish(out)
