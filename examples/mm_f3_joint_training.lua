@@ -6,7 +6,6 @@
 -- C = 1e9 there) and for p^relax (relax = non-support samples), float64, stable gradients.
 local report = require "hardmax.report"
 local o = exp.args(arg, {iters = 1000, show = 200, lr = 0.1, eps_p = 1e-19, eps_v = 1e-9, out = "out/mm_f3"})
-local sig = function(x) return 1 / (1 + math.exp(-x)) end
 local R, figs, out = report.new("MM-F3"), {}, {}
 local exact = {tight = {v = {0, 1}, S = 3, mm = {4 / 3, 1 / 3}, relax = {4 / 3, 1 / 3}},
                nontight = {v = {0, 1}, S = 2, mm = {1.25, 0.25}, relax = {1, 0}}}
@@ -22,13 +21,10 @@ for _, case in ipairs{"tight", "nontight"} do
   R:check(case .. ": solvers return the exact v^mm, p^mm, p^relax and S (theory.md C.1, C.6)", dev <= 1e-8 and #vs.support == e.S,
           ("max dev %.1e, S = {%s}"):format(dev, table.concat(vs.support, ",")))
   local m = model.attention{param = "p", W = info.W, p = info.p0, v = info.v0, train = {"p", "v"}}
-  local logit = {}
+  local logit, Y = {}, ds.Y                                 -- logistic prob mean_i sigma(Y_i f_i) per step
   local r = optim.train(m, ds, optim.ngd{lr = o.lr, eps = {p = o.eps_p, v = o.eps_v}}, {iters = o.iters,
-    record = {"p", "v", "softmax_at"}, indices = alpha, callback = function(k, mm)
-      local f, s = mm:forward(ds), 0
-      for i = 1, ds.n do s = s + sig(ds.Y[i] * f[i]) / ds.n end
-      logit[k + 1] = s
-    end})
+    record = {"p", "v", "softmax_at"}, indices = alpha,
+    callback = function(k, mm) logit[k + 1] = Y:mul(mm:forward(ds)):sigmoid():mean() end})
   local cp, cpm, cv = mat.corr(m.p, prel.p), mat.corr(m.p, pmm.p), mat.corr(m.v, vs.v)
   if case == "tight" then
     R:check("tight: cos(p, (4,1)) >= 0.999 and cos(v, (0,1)) >= 0.999", cpm >= 0.999 and cv >= 0.999, ("%.5f, %.5f"):format(cpm, cv))
@@ -47,10 +43,9 @@ for _, case in ipairs{"tight", "nontight"} do
   if case == "nontight" then f:ray(pmm.p[1], pmm.p[2], {color = "gray", label = "p^{mm}"}) end
   figs[#figs + 1] = f
   if case == "tight" then
-    local f3 = plot.figure{title = "tight", xlabel = "iteration", ylabel = "probability", legend = "bottom right"}
-    f3:line(mat.range(0, o.show), mat.new(r.softmax_at):slice(1, 1, o.show + 1), {label = "softmax mean_i s_{i,2}"})
-    f3:line(mat.range(0, o.show), mat.new(logit):slice(1, 1, o.show + 1), {label = "logistic mean_i σ(Y_i f_i)"})
-    figs[3] = f3
+    figs[3] = plot.figure{title = "tight", xlabel = "iteration", ylabel = "probability", legend = "bottom right", xrange = {0, o.show}}
+    figs[3]:line(r.steps, r.softmax_at, {label = "softmax mean_i s_{i,2}"})
+    figs[3]:line(r.steps, logit, {label = "logistic mean_i σ(Y_i f_i)"})
   end
 end
 plot.panels(o.out .. "/mm_f3.png", figs, {cols = 3})
