@@ -700,6 +700,10 @@ static int meta_div(lua_State *L) {
 }
 
 static int mat_eq(lua_State *L) {
+  if (!hmL_testmat(L, 1) || !hmL_testmat(L, 2)) { /* a mat never equals another userdata */
+    lua_pushboolean(L, 0);
+    return 1;
+  }
   hm_mat *a = hmL_checkmat(L, 1, "mat.eq"), *b = hmL_checkmat(L, 2, "mat.eq");
   lua_pushboolean(L, same_shape(a, b) && hm_equal(a->size, a->data, b->data));
   return 1;
@@ -1090,7 +1094,11 @@ int luaopen_hardmax_mat(lua_State *L) {
   luaL_setfuncs(L, meta, 0);
   lua_pushliteral(L, HM_MAT_TNAME);
   lua_setfield(L, -2, "__name");
-  /* __methods: the method table (for tab completion); __index: numbers -> elements/views */
+  /* The methods are also copied into the metatable itself and kept as __methods, so that
+   * tab completion (which lists the metatable when __index is a function) finds them. */
+  luaL_setfuncs(L, methods, 0);
+  luaL_setfuncs(L, hmL_mat_linalg_methods, 0);
+  /* __index: numbers -> elements/views, names -> methods */
   lua_pushvalue(L, -2);
   lua_setfield(L, -2, "__methods");
   lua_pushvalue(L, -2);
