@@ -634,10 +634,10 @@ static int binop(lua_State *L, hm_binop op, const char *fn) {
       hm_binop_vv(op, a->size, a->data, b->data, o->data);
     } else if (b->rank == 1 && a->rank >= 2 && b->dim[0] == a->dim[a->rank - 1]) {
       hm_mat *o = hmL_newmat(L, a->rank, a->dim, fn);
-      hm_binop_row(op, a->size / b->size, b->size, a->data, b->data, 0, o->data);
+      hm_binop_row(op, hm_mat_rows(a), b->size, a->data, b->data, 0, o->data);
     } else if (a->rank == 1 && b->rank >= 2 && a->dim[0] == b->dim[b->rank - 1]) {
       hm_mat *o = hmL_newmat(L, b->rank, b->dim, fn);
-      hm_binop_row(op, b->size / a->size, a->size, b->data, a->data, 1, o->data);
+      hm_binop_row(op, hm_mat_rows(b), a->size, b->data, a->data, 1, o->data);
     } else {
       shape_error(L, fn, 1, 2);
     }
@@ -720,7 +720,7 @@ static int binop_(lua_State *L, hm_binop op, const char *fn) {
     hmL_checkmat(L, 2, fn);
     if (same_shape(a, b)) hm_binop_vv(op, a->size, a->data, b->data, a->data);
     else if (b->rank == 1 && a->rank >= 2 && b->dim[0] == a->dim[a->rank - 1])
-      hm_binop_row(op, a->size / b->size, b->size, a->data, b->data, 0, a->data);
+      hm_binop_row(op, hm_mat_rows(a), b->size, a->data, b->data, 0, a->data);
     else shape_error(L, fn, 1, 2);
   }
   lua_settop(L, 1);
