@@ -492,7 +492,13 @@ local function panel_commands(f, datname, blocks, latex, out)
       if s.marker_col then using = using .. ":" .. s.marker_col end
       local lc = s.color and fmt('lc rgb "%s"', s.color) or "lc rgb variable"
       if s.color_col then using = using .. ":" .. s.color_col end
-      it = fmt("%s using %s with points %s %s ps %g %s", src, using, pt, lc, s.size or 1.0, title_clause(s.label, latex))
+      if (s.marker_col or s.color_col) and s.label then
+        -- per-point markers/colours have no single legend sample: a proxy entry carries the label
+        it = fmt("%s using %s with points %s %s ps %g notitle, \\\n     NaN with points pt %d lc rgb \"%s\" ps %g %s",
+          src, using, pt, lc, s.size or 1.0, s.marker or 7, s.color or "#333333", s.size or 1.0, title_clause(s.label, latex))
+      else
+        it = fmt("%s using %s with points %s %s ps %g %s", src, using, pt, lc, s.size or 1.0, title_clause(s.label, latex))
+      end
     elseif s.kind == "arrows" then
       it = fmt('%s using 1:2:3:4 with vectors head filled size screen 0.012,25 %s notitle', src, linestyle(s, lw))
     end

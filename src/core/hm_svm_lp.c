@@ -88,8 +88,11 @@ static void lp_certify(const lp_prob *P, const double *lam, const double *x, dou
   c->gap = (c->ub > 0 && isfinite(c->ub)) ? (c->ub - c->lb) / c->ub : HUGE_VAL;
 }
 
+/* Dual barrier method. If xint is given, it receives the last centered x(lambda) that is
+ * strictly feasible (F x > b on inequality rows), *have_int is set and *mu_int receives
+ * the barrier weight of that point divided by the dual value scale. */
 static hm_status lp_solve(const hm_crows *R, const lp_prob *P, double tol, int max_iter,
-                          hm_svm_result *r, double *xout) {
+                          hm_svm_result *r, double *xout, double *xint, int *have_int) {
   size_t m = P->m, N = P->N;
   size_t nI = 0;
   for (size_t k = 0; k < m; k++) nI += !P->eq[k];
@@ -114,7 +117,7 @@ static hm_status lp_solve(const hm_crows *R, const lp_prob *P, double tol, int m
   double v0 = fabs(lp_phi(P, lam, u, x));
   double mu = fmax(v0, 1e-300) / (double)(nI ? nI : 1);
   if (!(mu > 0) || !isfinite(mu)) mu = 1.0;
-  double best_gap = HUGE_VAL;
+  double best_gap = HUGE_VAL, gap_mark = HUGE_VAL;
   int it;
   hm_svm_status status = HM_SVM_INACCURATE;
   int small_steps = 0;
@@ -136,9 +139,14 @@ static hm_status lp_solve(const hm_crows *R, const lp_prob *P, double tol, int m
       r->dual_objective = c.lb;
       r->rel_gap = c.gap;
     }
-    if (best_gap <= tol) {
+    if (best_gap <= tol && (!xint || *have_int)) {
       status = HM_SVM_OPTIMAL;
       break;
+    }
+    /* stagnation: no halving of the certified gap in 40 iterations */
+    if (it % 40 == 0) {
+      if (it > 0 && best_gap > 0.5 * gap_mark) break;
+      gap_mark = best_gap;
     }
     /* gradient and Hessian of psi_mu */
     cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)m, (int)N, 1.0, P->F, (int)N, x, 1, 0.0, g,
@@ -191,6 +199,20 @@ static hm_status lp_solve(const hm_crows *R, const lp_prob *P, double tol, int m
       alpha *= 0.5;
     }
     if (accepted) memcpy(lam, lt, m * sizeof(double));
+    if (xint && accepted && dec < 0.5 * mu) {
+      /* centered: x(lambda) is strictly feasible up to the centering error; keep it if so */
+      lp_phi(P, lam, ut, u);
+      cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)m, (int)N, 1.0, P->F, (int)N, u, 1, 0.0,
+                  marg, 1);
+      int ok = 1;
+      for (size_t k = 0; k < m; k++)
+        if (!P->eq[k] && !(marg[k] > P->b[k])) ok = 0;
+      if (ok) {
+        memcpy(xint, u, N * sizeof(double));
+        *have_int = 1;
+      }
+      lp_phi(P, lam, u, x);
+    }
     /* centered enough: shrink mu */
     /* centered enough (decrement of psi/mu below 1/2): shrink mu */
     if (dec < 0.5 * mu) mu *= 0.1;
@@ -240,6 +262,157 @@ out:
   return st;
 }
 
+/* Primal barrier method for p > 2 (inequality rows only), from a strictly feasible x:
+ * damped Newton on (1/p) sum abs(x)^p - mu sum log(F x - b), Hessian
+ * diag((p-1) abs(x)^(p-2)) + F^T diag(mu/s^2) F (N x N). Multipliers lambda = mu/s. */
+static hm_status lp_primal(const hm_crows *R, const lp_prob *P, const double *x0, double tol,
+                           int max_iter, hm_svm_result *r, double *xout) {
+  size_t m = P->m, N = P->N;
+  double p = P->p;
+  hm_status st = HM_OK;
+  double *mem = xcalloc(2 * N * N + m * N + 8 * m + 6 * N, sizeof(double));
+  if (!mem) return HM_ENOMEM;
+  double *H = mem, *Hw = H + N * N, *Fs = Hw + N * N, *sl = Fs + m * N, *lam = sl + m,
+         *lamp = lam + m, *marg = lamp + m, *best_lam = marg + m, *st2 = best_lam + m,
+         *wk = st2 + m;
+  double *x = wk + 2 * m, *g = x + N, *dx = g + N, *xt = dx + N, *best_x = xt + N,
+         *ut = best_x + N;
+  memcpy(x, x0, N * sizeof(double));
+  cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)m, (int)N, 1.0, P->F, (int)N, x, 1, 0.0, sl,
+              1);
+  double f0 = 0;
+  for (size_t j = 0; j < N; j++) f0 += pow(fabs(x[j]), p) / p;
+  double mu = 1e-2 * fmax(f0, 1e-300) / (double)m;
+  double best_gap = HUGE_VAL;
+  int it, small = 0;
+  hm_svm_status status = HM_SVM_INACCURATE;
+  for (it = 0; it < max_iter; it++) {
+    if (hm_interrupted()) {
+      st = HM_EINTR;
+      goto out;
+    }
+    cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)m, (int)N, 1.0, P->F, (int)N, x, 1, 0.0, sl,
+                1);
+    for (size_t k = 0; k < m; k++) {
+      sl[k] -= P->b[k];
+      lam[k] = mu / sl[k];
+    }
+    /* gradient, Hessian */
+    for (size_t k = 0; k < m; k++) st2[k] = -lam[k]; /* -mu/s */
+    cblas_dgemv(CblasRowMajor, CblasTrans, (int)m, (int)N, 1.0, P->F, (int)N, st2, 1, 0.0, g,
+                1);
+    double hmax = 0;
+    for (size_t j = 0; j < N; j++) {
+      double a = fabs(x[j]);
+      g[j] += (x[j] < 0 ? -1.0 : 1.0) * pow(a, p - 1.0);
+    }
+    for (size_t k = 0; k < m; k++) {
+      double w = sqrt(mu) / sl[k];
+      for (size_t j = 0; j < N; j++) Fs[k * N + j] = P->F[k * N + j] * w;
+    }
+    cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, (int)N, (int)m, 1.0, Fs, (int)N, 0.0, H,
+                (int)N);
+    for (size_t j = 0; j < N; j++) {
+      H[j * N + j] += (p - 1.0) * pow(fabs(x[j]), p - 2.0);
+      hmax = fmax(hmax, H[j * N + j]);
+    }
+    for (size_t j = 0; j < N; j++) {
+      H[j * N + j] += 1e-14 * hmax + 1e-300;
+      for (size_t l = 0; l < j; l++) H[l * N + j] = H[j * N + l];
+    }
+    st = hm_conic_chol_reg(N, H, Hw);
+    if (st != HM_OK) {
+      st = HM_OK;
+      break;
+    }
+    for (size_t j = 0; j < N; j++) dx[j] = -g[j];
+    hm_conic_potrs(N, H, dx);
+    double dec = -cblas_ddot((int)N, g, 1, dx, 1);
+    cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)m, (int)N, 1.0, P->F, (int)N, dx, 1, 0.0, wk,
+                1);
+    /* certificate with the Newton dual estimate lambda = mu/s (1 - F dx / s), far more
+     * accurate than mu/s away from exact centering */
+    for (size_t k = 0; k < m; k++) st2[k] = fmax(0.0, lam[k] * (1.0 - wk[k] / sl[k]));
+    lp_cert c;
+    lp_certify(P, st2, x, lamp, ut, marg, &c);
+    if (c.gap < best_gap) {
+      best_gap = c.gap;
+      double gm = (c.gamma > 0 && isfinite(c.gamma)) ? c.gamma : 1.0;
+      for (size_t j = 0; j < N; j++) best_x[j] = x[j] / gm;
+      for (size_t k = 0; k < m; k++) best_lam[k] = c.t * lamp[k];
+      r->objective = c.ub;
+      r->dual_objective = c.lb;
+      r->rel_gap = c.gap;
+    }
+    if (best_gap <= tol) {
+      status = HM_SVM_OPTIMAL;
+      break;
+    }
+    /* step: keep slacks positive, Armijo on psi */
+    double amax = 1.0;
+    for (size_t k = 0; k < m; k++)
+      if (wk[k] < 0) amax = fmin(amax, -0.995 * sl[k] / wk[k]);
+    double psi0 = 0;
+    for (size_t j = 0; j < N; j++) psi0 += pow(fabs(x[j]), p) / p;
+    for (size_t k = 0; k < m; k++) psi0 -= mu * log(sl[k]);
+    double alpha = amax;
+    int accepted = 0;
+    for (int bt = 0; bt < 60; bt++) {
+      double psi = 0;
+      for (size_t j = 0; j < N; j++) {
+        xt[j] = x[j] + alpha * dx[j];
+        psi += pow(fabs(xt[j]), p) / p;
+      }
+      int okp = 1;
+      for (size_t k = 0; k < m; k++) {
+        double sk = sl[k] + alpha * wk[k];
+        if (!(sk > 0)) okp = 0;
+        else psi -= mu * log(sk);
+      }
+      if (okp && (psi <= psi0 - 0.25 * alpha * dec || dec <= 1e-20 * (fabs(psi0) + 1e-300))) {
+        accepted = 1;
+        break;
+      }
+      alpha *= 0.5;
+    }
+    if (accepted) memcpy(x, xt, N * sizeof(double));
+    if (dec < 0.5 * mu) mu *= 0.1;
+    if (!accepted || alpha < 1e-12) {
+      if (++small > 20) break;
+    } else {
+      small = 0;
+    }
+    if (mu < 1e-300) break;
+  }
+  r->iterations += it;
+  r->status = status;
+  memcpy(xout, best_x, N * sizeof(double));
+  if (r->lambda) {
+    memset(r->lambda, 0, R->m0 * sizeof(double));
+    for (size_t k = 0; k < m; k++) r->lambda[R->idx[k]] = best_lam[k] / R->rho[k];
+  }
+  {
+    cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)m, (int)N, 1.0, P->F, (int)N, best_x, 1, 0.0,
+                marg, 1);
+    double viol = 0, comp = 0, bl = 0;
+    for (size_t k = 0; k < m; k++) {
+      double s1 = marg[k] - P->b[k];
+      viol = fmax(viol, -s1);
+      comp = fmax(comp, fabs(best_lam[k] * s1));
+      bl += P->b[k] * best_lam[k];
+    }
+    r->primal_infeas = viol / fmax(1.0, pnorm(N, best_x, 2));
+    r->complementarity = bl > 0 ? comp / bl : comp;
+    lp_phi(P, best_lam, ut, g);
+    for (size_t j = 0; j < N; j++) g[j] -= best_x[j];
+    double den = pnorm(N, best_x, p);
+    r->stationarity = den > 0 ? pnorm(N, g, p) / den : pnorm(N, g, p);
+  }
+out:
+  free(mem);
+  return st;
+}
+
 static void lp_trivial(const hm_crows *R, size_t nx, hm_svm_result *r) {
   r->status = HM_SVM_OPTIMAL;
   if (r->x) memset(r->x, 0, nx * sizeof(double));
@@ -253,9 +426,44 @@ static hm_status lp_run(hm_crows *R, const double *F, size_t N, double p,
   double tol = (o && o->tol > 0) ? o->tol : 1e-9;
   int max_iter = (o && o->max_iter > 0) ? o->max_iter : 300;
   lp_prob P = {R->m, N, F, R->b, R->eq, p, p / (p - 1.0)};
-  double *x = xcalloc(N, sizeof(double));
+  double *x = xcalloc(3 * N, sizeof(double));
   if (!x) return HM_ENOMEM;
-  hm_status st = lp_solve(R, &P, tol, max_iter, r, x);
+  double *xint = x + N, *xalt = xint + N;
+  hm_status st = lp_solve(R, &P, tol, max_iter, r, x, NULL, NULL);
+  if (st == HM_OK && r->status != HM_SVM_OPTIMAL && p > 2 && R->neq == 0) {
+    /* q < 2: the dual is not smooth at u_j = 0 (x_j = 0 needs u_j = 0 exactly) and can
+     * stall; fall back to the primal barrier from a strictly feasible point of the p = 2
+     * central path and keep the better certificate */
+    lp_prob P2 = P;
+    P2.p = 2;
+    P2.q = 2;
+    hm_svm_result r2 = *r;
+    r2.lambda = NULL;
+    int have = 0;
+    st = lp_solve(R, &P2, 1e-3, max_iter, &r2, xalt, xint, &have);
+    if (st == HM_OK && have) {
+      hm_svm_result r3 = *r;
+      double *lam3 = NULL;
+      if (r->lambda) {
+        lam3 = xcalloc(R->m0, sizeof(double));
+        if (!lam3) st = HM_ENOMEM;
+        r3.lambda = lam3;
+      }
+      if (st == HM_OK) st = lp_primal(R, &P, xint, tol, max_iter, &r3, xalt);
+      if (st == HM_OK && r3.rel_gap < r->rel_gap) {
+        int its = r->iterations + r2.iterations;
+        double *lam_orig = r->lambda;
+        *r = r3;
+        r->lambda = lam_orig;
+        r->iterations += its;
+        if (lam3 && lam_orig) memcpy(lam_orig, lam3, R->m0 * sizeof(double));
+        memcpy(x, xalt, N * sizeof(double));
+      } else {
+        r->iterations += r2.iterations + r3.iterations;
+      }
+      free(lam3);
+    }
+  }
   if (st == HM_OK && r->x) memcpy(r->x, x, nx * sizeof(double));
   free(x);
   return st;

@@ -1,0 +1,300 @@
+-- Conic max-margin solvers: svm.nuclear_raw, svm.nuclear_admm_raw, svm.lp_raw, svm.lp_vec_raw
+-- (docs/svm_conic.md). Closed forms from theory.md §C.3/§C.8 and solvers.md §4.
+require "hardmax"
+
+describe("svm conic solvers", function()
+  local svm = require "hardmax.svm"
+  local mat = require "hardmax.mat"
+
+  local function close(a, b, tol)
+    tol = tol or 1e-8
+    assert(math.abs(a - b) <= tol * (1 + math.abs(b)),
+      string.format("expected %.17g, got %.17g (tol %g)", b, a, tol))
+  end
+
+  -- deterministic normal generator (keeps the spec independent of other modules)
+  local function gen(seed)
+    local s = seed
+    local function unif()
+      s = (s * 6364136223846793005 + 1442695040888963407) & 0x7fffffffffffffff
+      return ((s >> 11) + 0.5) / (1 << 52)
+    end
+    return function()
+      return math.sqrt(-2 * math.log(unif())) * math.cos(2 * math.pi * unif())
+    end
+  end
+
+  -- cross-attention instance: n sequences, T - 1 rows each, b = 1
+  local function instance(seed, n, T, d)
+    local g = gen(seed)
+    local A, Z, b = {}, {}, {}
+    for _ = 1, n do
+      local z = {}
+      for j = 1, d do z[j] = g() end
+      for _ = 1, T - 1 do
+        local a = {}
+        for j = 1, d do a[j] = g() end
+        A[#A + 1] = a
+        Z[#Z + 1] = z
+        b[#b + 1] = 1
+      end
+    end
+    return A, Z, b
+  end
+
+  local function sum(t)
+    local s = 0
+    for _, v in ipairs(t) do s = s + v end
+    return s
+  end
+
+  local function frob(W)
+    local s = 0
+    for _, row in ipairs(W) do for _, v in ipairs(row) do s = s + v * v end end
+    return math.sqrt(s)
+  end
+
+  -- verify a Farkas certificate: lambda >= 0, b.lambda = 1, sum lambda_k a_k z_k^T = 0
+  local function check_farkas(A, Z, b, lam)
+    local d = #A[1]
+    local bl, l1 = 0, 0
+    local G = {}
+    for i = 1, d do G[i] = {} for j = 1, d do G[i][j] = 0 end end
+    for k = 1, #A do
+      assert.is_true(lam[k] >= 0)
+      bl = bl + b[k] * lam[k]
+      l1 = l1 + lam[k]
+      for i = 1, d do for j = 1, d do G[i][j] = G[i][j] + lam[k] * A[k][i] * Z[k][j] end end
+    end
+    close(bl, 1, 1e-12)
+    assert.is_true(frob(G) <= 1e-9 * l1 * 10)
+  end
+
+  describe("nuclear_raw", function()
+    it("single constraint: W = u1 v1^T / sigma1(A), value 1/norm_2(A) (= Frobenius)", function()
+      local a, z = { 1, -2, 0.5 }, { 0.3, 1, 2 }
+      local na2 = 1 + 4 + 0.25
+      local nz2 = 0.09 + 1 + 4
+      local r = svm.nuclear_raw({ a }, { z }, { 1 }, { tables = true })
+      assert.are.equal("optimal", r.status)
+      close(r.objective, 1 / math.sqrt(na2 * nz2), 1e-9)
+      assert.is_true(r.rel_gap <= 1e-6)
+      for i = 1, 3 do
+        for j = 1, 3 do close(r.W[i][j], a[i] * z[j] / (na2 * nz2), 1e-7) end
+      end
+      assert.are.equal(1, r.rank)
+      assert.are.equal(1, r.dual_rank)
+      local f = svm.lp_raw({ a }, { z }, { 1 }, 2, { tables = true })
+      close(f.objective, r.objective, 1e-9)
+    end)
+
+    it("Appendix item 3: Frobenius = nuclear = l3 (4 active rows, 4 unknowns)", function()
+      local A = { { 0, 1 }, { 1, 0 }, { -0.5, -1.5 }, { 1.5, -1 } }
+      local Z = { { 1, 0 }, { 1, 0 }, { 0, 1 }, { 0, 1 } }
+      local b = { 1, 1, 1, 1 }
+      local W = { { 1, 2 / 11 }, { 1, -8 / 11 } }
+      local n = svm.nuclear_raw(A, Z, b, { tables = true })
+      local f = svm.lp_raw(A, Z, b, 2, { tables = true })
+      local l3 = svm.lp_raw(A, Z, b, 3, { tables = true })
+      for _, r in ipairs { n, f, l3 } do
+        assert.are.equal("optimal", r.status)
+        for i = 1, 2 do for j = 1, 2 do close(r.W[i][j], W[i][j], 1e-6) end end
+        assert.are.same({ 1, 2, 3, 4 }, r.support)
+      end
+      close(n.objective, sum(n.singular_values), 1e-12)
+      close(f.objective, frob(W), 1e-9)
+      local l3v = (1 + (2 / 11) ^ 3 + 1 + (8 / 11) ^ 3) ^ (1 / 3)
+      close(l3.objective, l3v, 1e-9)
+    end)
+
+    it("non-unique face W11 >= 1, W22 >= 1: value 2, analytic centre", function()
+      local r = svm.nuclear_raw({ { 1, 0 }, { 0, 1 } }, { { 1, 0 }, { 0, 1 } }, { 1, 1 },
+        { tables = true })
+      assert.are.equal("optimal", r.status)
+      close(r.objective, 2, 1e-8)
+      close(r.dual_objective, 2, 1e-8)
+      close(r.lambda[1], 1, 1e-6)
+      close(r.lambda[2], 1, 1e-6)
+      -- D2: adding W12 >= 1 makes W = [[1,1],[1,1]] unique (degenerate multiplier 0)
+      local r2 = svm.nuclear_raw({ { 1, 0 }, { 0, 1 }, { 1, 0 } }, { { 1, 0 }, { 0, 1 }, { 0, 1 } },
+        { 1, 1, 1 }, { tables = true })
+      close(r2.objective, 2, 1e-8)
+      for i = 1, 2 do for j = 1, 2 do close(r2.W[i][j], 1, 1e-3) end end
+    end)
+
+    it("random n=5, T=5, d=10: certified gap, ADMM cross-check, rank bounds", function()
+      for seed = 1, 2 do
+        local A, Z, b = instance(seed, 5, 5, 10)
+        local r = svm.nuclear_raw(A, Z, b, { tables = true })
+        assert.are.equal("optimal", r.status)
+        assert.is_true(r.rel_gap <= 1e-6 and r.rel_gap >= -1e-12)
+        assert.is_true(r.primal_infeas <= 1e-12)
+        close(r.dual_spectral, 1, 1e-6)
+        close(r.objective, sum(r.singular_values), 1e-12)
+        assert.is_true(r.rank >= 1 and r.rank <= r.dual_rank)
+        assert.is_true(r.rank < 5) -- nuclear solutions have rank below n (theory.md §C.3)
+        local adm = svm.nuclear_admm_raw(A, Z, b, { tol = 1e-8, tables = true })
+        assert.are.equal("optimal", adm.status)
+        close(adm.objective, r.objective, 1e-6)
+        -- Frobenius solution: norm inequalities
+        local f = svm.lp_raw(A, Z, b, 2, { tables = true })
+        assert.is_true(r.objective <= sum(f.singular_values) * (1 + 1e-9))
+        assert.is_true(f.objective <= frob(r.W) * (1 + 1e-9))
+        assert.are.equal(5, f.rank)
+      end
+    end)
+
+    it("accepts mat arguments and returns mats", function()
+      local r = svm.nuclear_raw(mat.zeros(2, 3), mat.zeros(2, 3), mat.zeros(2))
+      assert.are.equal("optimal", r.status)
+      assert.are.equal(0, r.objective)
+      assert.are.same({ 3, 3 }, { r.W:shape() })
+      assert.are.same({ 2 }, { r.lambda:shape() })
+    end)
+
+    it("equality rows (eq option)", function()
+      local a, z = { 1, 2, -1 }, { 0, 1, 1 }
+      local r = svm.nuclear_raw({ a }, { z }, { -2 }, { eq = { true }, tables = true })
+      assert.are.equal("optimal", r.status)
+      close(r.objective, 2 / math.sqrt(6 * 2), 1e-8)
+      close(r.W[2][3], -2 * 2 * 1 / 12, 1e-7)
+    end)
+
+    it("infeasible instances return a verified Farkas certificate", function()
+      -- duplicate optimal token: zero row
+      local r = svm.nuclear_raw({ { 0, 0 }, { 1, 0 } }, { { 1, 0 }, { 0, 1 } }, { 1, 1 },
+        { tables = true })
+      assert.are.equal("infeasible", r.status)
+      assert.are.same({ 1, 0 }, r.farkas)
+      assert.are.equal(math.huge, r.objective)
+      -- d = 1: w >= 1 and -w >= 1
+      local A, Z, b = { { 1 }, { -1 } }, { { 1 }, { 1 } }, { 1, 1 }
+      r = svm.nuclear_raw(A, Z, b, { tables = true })
+      assert.are.equal("infeasible", r.status)
+      check_farkas(A, Z, b, r.farkas)
+      -- three directions at 120 degrees (F2)
+      local s = math.sqrt(3) / 2
+      A, Z, b = { { 1, 0 }, { -0.5, s }, { -0.5, -s } }, { { 1, 0 }, { 1, 0 }, { 1, 0 } }, { 1, 1, 1 }
+      r = svm.nuclear_raw(A, Z, b, { tables = true })
+      assert.are.equal("infeasible", r.status)
+      check_farkas(A, Z, b, r.farkas)
+      -- random d = 2 with many sequences
+      A, Z, b = instance(5, 10, 6, 2)
+      r = svm.nuclear_raw(A, Z, b, { tables = true })
+      assert.are.equal("infeasible", r.status)
+      check_farkas(A, Z, b, r.farkas)
+      local l = svm.lp_raw(A, Z, b, 1.5, { tables = true })
+      assert.are.equal("infeasible", l.status)
+      check_farkas(A, Z, b, l.farkas)
+    end)
+
+    it("rejects bad input with clear errors", function()
+      assert.has_error(function() svm.nuclear_raw({ { 0 / 0, 1 } }, { { 1, 0 } }, { 1 }) end,
+        "svm.nuclear_raw: bad argument #1 (A contains NaN at entry (1, 1))")
+      assert.has_error(function() svm.nuclear_raw({ { 1, 1 } }, { { 1, 0 } }, { math.huge }) end,
+        "svm.nuclear_raw: bad argument #3 (b contains Inf at entry 1)")
+      assert.has_error(function() svm.nuclear_raw({ { 1, 1 } }, { { 1, 0, 1 } }, { 1 }) end,
+        "svm.nuclear_raw: bad argument #2 (Zr must be 1x2 like A, got 1x3)")
+      assert.has_error(function() svm.nuclear_raw({ { 1, 1 } }, { { 1, 0 } }, { 1, 2 }) end,
+        "svm.nuclear_raw: bad argument #3 (b must have 1 entries (one per constraint row), got 2)")
+      assert.has_error(function() svm.nuclear_raw({ { 1, 1 } }, { { 1, 0 } }, { 1 }, { tolerance = 1 }) end,
+        "svm.nuclear_raw: unknown option 'tolerance' (valid options: tol, max_iter, tables, rank_tol, eq, d)")
+      assert.has_error(function() svm.nuclear_raw("A", { { 1, 0 } }, { 1 }) end,
+        "svm.nuclear_raw: bad argument #1 (A: mat or table of rows expected, got string)")
+      assert.has_error(function() svm.nuclear_raw({ { 1, 1 }, { 1 } }, { { 1, 0 } }, { 1 }) end,
+        "svm.nuclear_raw: bad argument #1 (A: row 2 has 1 entries, expected 2 like row 1)")
+      assert.has_error(function() svm.nuclear_raw({ { 1, 1 } }, { { 1, 0 } }, { 1 }, { eq = { 1 } }) end,
+        "svm.nuclear_raw: option 'eq': entry 1 must be a boolean, got number")
+      assert.has_error(function() svm.nuclear_raw({ { 1, 1 } }, { { 1, 0 } }, { 1 }, { tol = -1 }) end)
+      assert.has_error(function() svm.nuclear_raw(mat.zeros(2), mat.zeros(2, 2), { 1, 1 }) end,
+        "svm.nuclear_raw: bad argument #1 (A must be a matrix (rank 2), got an array of shape 2)")
+      assert.has_error(function() svm.nuclear_admm_raw({ { 1, 1 } }, { { 1, 0 } }, { 1 }, { eq = { true } }) end)
+    end)
+
+    it("empty constraint sets give W = 0", function()
+      local r = svm.nuclear_raw({}, {}, {}, { d = 3, tables = true })
+      assert.are.equal("optimal", r.status)
+      assert.are.equal(0, r.objective)
+      assert.are.equal(3, #r.W)
+      assert.are.equal(0, r.rank)
+    end)
+  end)
+
+  describe("lp_raw / lp_vec_raw", function()
+    it("Hoelder single row for p in {1.5, 1.75, 3}", function()
+      local a, z = { 1, -2, 3 }, { 0.5, 1, -1 }
+      for _, p in ipairs { 1.5, 1.75, 3 } do
+        local q = p / (p - 1)
+        local Aq = 0
+        for i = 1, 3 do for j = 1, 3 do Aq = Aq + math.abs(a[i] * z[j]) ^ q end end
+        local r = svm.lp_raw({ a }, { z }, { 1 }, p, { tables = true })
+        assert.are.equal("optimal", r.status)
+        assert.are.equal(p, r.p)
+        assert.is_true(r.rel_gap <= 1e-9)
+        close(r.objective, Aq ^ (-1 / q), 1e-10)
+        for i = 1, 3 do
+          for j = 1, 3 do
+            local e = a[i] * z[j]
+            local s = e < 0 and -1 or 1
+            close(r.W[i][j], s * math.abs(e) ^ (q - 1) / Aq, 1e-9)
+          end
+        end
+        local f = { 2, -1, 0.5 }
+        local fq = 0
+        for i = 1, 3 do fq = fq + math.abs(f[i]) ^ q end
+        local v = svm.lp_vec_raw({ f }, { 1 }, p, { tables = true })
+        close(v.objective, fq ^ (-1 / q), 1e-10)
+        close(v.x[2], -(1 ^ (q - 1)) / fq, 1e-9)
+      end
+    end)
+
+    it("v-SVM closed forms (theory.md §C.6, solvers.md B5/B6)", function()
+      local F = { { 1, 1 }, { -1, 1 }, { 0.5, 1 } }
+      for _, p in ipairs { 1.3, 2, 3, 5 } do
+        local r = svm.lp_vec_raw(F, { 1, 1, 1 }, p, { tables = true })
+        assert.are.equal("optimal", r.status)
+        close(r.x[1], 0, 1e-8)
+        close(r.x[2], 1, 1e-8)
+      end
+      local r = svm.lp_vec_raw({ { 1, 1 }, { 1, -1 }, { 0.5, 1 } }, { 1, 1, 1 }, 2, { tables = true })
+      close(r.x[1], 4 / 3, 1e-9)
+      close(r.x[2], 1 / 3, 1e-9)
+      assert.are.same({ 2, 3 }, r.support)
+      r = svm.lp_vec_raw({ { 1, 1 }, { 1, -1 }, { 0.5, 1 } }, { 1, 1, 0 }, 2, { tables = true })
+      close(r.x[1], 1, 1e-8)
+      close(r.x[2], 0, 1e-8)
+    end)
+
+    it("random W instances: certified gap and each norm's optimality", function()
+      local A, Z, b = instance(3, 5, 5, 10)
+      local f = svm.lp_raw(A, Z, b, 2, { tables = true })
+      for _, p in ipairs { 1.5, 3 } do
+        local r = svm.lp_raw(A, Z, b, p, { tables = true })
+        assert.are.equal("optimal", r.status)
+        assert.is_true(r.rel_gap <= 1e-9)
+        local function pn(W, pp)
+          local s = 0
+          for _, row in ipairs(W) do for _, v in ipairs(row) do s = s + math.abs(v) ^ pp end end
+          return s ^ (1 / pp)
+        end
+        close(r.objective, pn(r.W, p), 1e-12)
+        assert.is_true(r.objective <= pn(f.W, p) * (1 + 1e-9))
+        assert.is_true(f.objective <= pn(r.W, 2) * (1 + 1e-9))
+      end
+    end)
+
+    it("infeasible vector problems and bad p", function()
+      local r = svm.lp_vec_raw({ { 1 }, { -1 } }, { 1, 1 }, 3, { tables = true })
+      assert.are.equal("infeasible", r.status)
+      close(r.farkas[1], 0.5, 1e-9)
+      close(r.farkas[2], 0.5, 1e-9)
+      assert.has_error(function() svm.lp_vec_raw({ { 1 } }, { 1 }, 1) end,
+        "svm.lp_vec_raw: bad argument #3 (p must satisfy 1 < p < inf, got 1.0)")
+      assert.has_error(function() svm.lp_vec_raw({ { 1 } }, { 1 }, "2") end)
+      assert.has_error(function() svm.lp_raw({ { 1 } }, { { 1 } }, { 1 }, math.huge) end,
+        "svm.lp_raw: bad argument #4 (p must satisfy 1 < p < inf, got inf)")
+      assert.has_error(function() svm.lp_vec_raw({ { 0 / 0 } }, { 1 }, 2) end,
+        "svm.lp_vec_raw: bad argument #1 (F contains NaN)")
+    end)
+  end)
+end)
