@@ -47,6 +47,12 @@ void hm_conic_set_infeasible(hm_svm_result *r, size_t nx, size_t m0);
 
 double hm_conic_now(void);
 
+/* Set seconds (since t0), margin, lower_bound and farkas_residual (infeasible: the QP
+ * family's definition hm_svm_farkas_residual_*, or res_own when equality rows carry
+ * negative multipliers). */
+void hm_conic_finish_w(const hm_wcons *c, hm_svm_result *r, double t0, double res_own);
+void hm_conic_finish_vec(const hm_vcons *c, hm_svm_result *r, double t0, double res_own);
+
 /* Cholesky (lower, row-major) with escalating diagonal regularization if H is not
  * numerically positive definite; H is overwritten with the factor; work: m*m doubles. */
 hm_status hm_conic_chol_reg(size_t m, double *H, double *work);

@@ -47,6 +47,44 @@ void hm_conic_set_infeasible(hm_svm_result *r, size_t nx, size_t m0) {
   r->complementarity = 0;
 }
 
+/* Common result fields (shared with the QP family's hm_svm_result extensions). */
+static void finish_common(hm_svm_result *r, double t0, int has_eq_neg, double res_svm,
+                          double res_own) {
+  r->seconds = hm_conic_now() - t0;
+  if (r->status == HM_SVM_INFEASIBLE) {
+    r->margin = 0;
+    r->lower_bound = HUGE_VAL;
+    r->farkas_residual = has_eq_neg ? res_own : res_svm;
+  } else {
+    r->margin = r->objective > 0 ? 1.0 / r->objective : HUGE_VAL;
+    r->lower_bound = r->dual_objective;
+    r->farkas_residual = NAN;
+  }
+}
+
+static int eq_negative(size_t m, const unsigned char *eq, const double *lam) {
+  if (!eq || !lam) return 0;
+  for (size_t k = 0; k < m; k++)
+    if (eq[k] && lam[k] < 0) return 1;
+  return 0;
+}
+
+void hm_conic_finish_w(const hm_wcons *c, hm_svm_result *r, double t0, double res_own) {
+  int neg = eq_negative(c->m, c->eq, r->farkas);
+  double rs = (r->status == HM_SVM_INFEASIBLE && r->farkas && !neg)
+                  ? hm_svm_farkas_residual_w(c, r->farkas)
+                  : res_own;
+  finish_common(r, t0, neg, rs, res_own);
+}
+
+void hm_conic_finish_vec(const hm_vcons *c, hm_svm_result *r, double t0, double res_own) {
+  int neg = eq_negative(c->m, c->eq, r->farkas);
+  double rs = (r->status == HM_SVM_INFEASIBLE && r->farkas && !neg)
+                  ? hm_svm_farkas_residual_vec(c, r->farkas)
+                  : res_own;
+  finish_common(r, t0, neg, rs, res_own);
+}
+
 /* ---------------------------------------------------------------- singular values */
 
 hm_status hm_conic_singular_values(size_t rows, size_t cols, const double *X, double *s) {

@@ -478,8 +478,10 @@ hm_status hm_svm_lp_vec(const hm_vcons *c, double p, const hm_svm_opts *o, hm_sv
   if (bad_p(p) || c->nfree != 0 || c->nfree > c->N) return HM_EARG;
   r->iterations = 0;
   hm_crows R;
+  double far_res = 0;
   hm_status st = hm_crows_prep_vec(c, &R, r->farkas);
   if (st != HM_OK) return st;
+  far_res = R.farkas_residual;
   if (R.infeasible) {
     hm_conic_set_infeasible(r, c->N, c->m);
   } else {
@@ -488,7 +490,7 @@ hm_status hm_svm_lp_vec(const hm_vcons *c, double p, const hm_svm_opts *o, hm_sv
     else st = lp_run(&R, R.F, c->N, p, o, r, c->N);
   }
   hm_crows_free(&R);
-  r->seconds = hm_conic_now() - t0;
+  hm_conic_finish_vec(c, r, t0, far_res);
   return st;
 }
 
@@ -506,8 +508,10 @@ hm_status hm_svm_lp_w(const hm_wcons *c, double p, const hm_svm_opts *o, hm_svm_
     ex->farkas_residual = 0;
   }
   hm_crows R;
+  double far_res = 0;
   hm_status st = hm_crows_prep_w(c, &R, r->farkas);
   if (st != HM_OK) return st;
+  far_res = R.farkas_residual;
   size_t d = c->d, dd = d * d;
   double *W = NULL;
   if (R.infeasible) {
@@ -537,6 +541,6 @@ hm_status hm_svm_lp_w(const hm_wcons *c, double p, const hm_svm_opts *o, hm_svm_
     if (W) st = hm_svm_rank_info(d, W, NULL, ex->rank_tol > 0 ? ex->rank_tol : 1e-6, ex);
   }
   hm_crows_free(&R);
-  r->seconds = hm_conic_now() - t0;
+  hm_conic_finish_w(c, r, t0, far_res);
   return st;
 }

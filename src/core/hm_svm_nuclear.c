@@ -221,8 +221,10 @@ hm_status hm_svm_nuclear_ex(const hm_wcons *cons, const hm_svm_opts *o, hm_svm_r
     ex->dual_spectral = 0;
   }
   hm_crows R;
+  double far_res = 0;
   hm_status st = hm_crows_prep_w(cons, &R, r->farkas);
   if (st != HM_OK) return st;
+  far_res = R.farkas_residual;
   size_t d = cons->d, m = R.m, n2 = 2 * d;
   if (R.infeasible) {
     hm_conic_set_infeasible(r, d * d, cons->m);
@@ -234,14 +236,14 @@ hm_status hm_svm_nuclear_ex(const hm_wcons *cons, const hm_svm_opts *o, hm_svm_r
       if (ex->sv) memset(ex->sv, 0, d * sizeof(double));
     }
     hm_crows_free(&R);
-    r->seconds = hm_conic_now() - t0;
+    hm_conic_finish_w(cons, r, t0, far_res);
     return HM_OK;
   }
   if (r->farkas) memset(r->farkas, 0, cons->m * sizeof(double));
   if (R.trivial || m == 0) {
     set_trivial(&R, d, r, ex);
     hm_crows_free(&R);
-    r->seconds = hm_conic_now() - t0;
+    hm_conic_finish_w(cons, r, t0, far_res);
     return HM_OK;
   }
 
@@ -508,7 +510,7 @@ out:
   free(cbuf);
   free(mem);
   hm_crows_free(&R);
-  r->seconds = hm_conic_now() - t0;
+  hm_conic_finish_w(cons, r, t0, far_res);
   return st;
 }
 

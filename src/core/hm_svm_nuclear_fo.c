@@ -57,8 +57,10 @@ hm_status hm_svm_nuclear_admm(const hm_wcons *cons, const hm_svm_opts *o, hm_svm
   int max_iter = (o && o->max_iter > 0) ? o->max_iter : 20000;
   r->iterations = 0;
   hm_crows R;
+  double far_res = 0;
   hm_status st = hm_crows_prep_w(cons, &R, r->farkas);
   if (st != HM_OK) return st;
+  far_res = R.farkas_residual;
   size_t d = cons->d, m = R.m, dd = d * d;
   if (R.infeasible || R.trivial || m == 0) {
     if (R.infeasible) {
@@ -78,7 +80,7 @@ hm_status hm_svm_nuclear_admm(const hm_wcons *cons, const hm_svm_opts *o, hm_svm
       if (ex->sv) memset(ex->sv, 0, d * sizeof(double));
     }
     hm_crows_free(&R);
-    r->seconds = hm_conic_now() - t0;
+    hm_conic_finish_w(cons, r, t0, far_res);
     return HM_OK;
   }
   if (r->farkas) memset(r->farkas, 0, cons->m * sizeof(double));
@@ -209,6 +211,6 @@ out:
   free(mem);
   free(K);
   hm_crows_free(&R);
-  r->seconds = hm_conic_now() - t0;
+  hm_conic_finish_w(cons, r, t0, far_res);
   return st;
 }

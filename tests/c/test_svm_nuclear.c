@@ -38,7 +38,7 @@ static void solve_admm(sol *s, size_t m, size_t d, const double *A, const double
   s->r.lambda = s->lam;
   s->r.farkas = s->fk;
   s->ex.sv = s->sv;
-  hm_svm_opts o = {1e-8, 50000};
+  hm_svm_opts o = {.tol = 1e-8, .max_iter = 50000};
   s->st = hm_svm_nuclear_admm(&c, &o, &s->r, &s->ex);
 }
 
@@ -182,6 +182,8 @@ static void test_random(void) {
     solve_nuc(&s, m, d, A, Z, b, NULL);
     CHECK(s.st == HM_OK && s.r.status == HM_SVM_OPTIMAL);
     CHECK(s.r.rel_gap <= 1e-6 && s.r.rel_gap >= -1e-12);
+    CHECK_CLOSE(s.r.margin, 1.0 / s.r.objective, 1e-15);
+    CHECK(s.r.lower_bound == s.r.dual_objective);
     CHECK(s.r.primal_infeas <= 1e-12);
     CHECK(s.r.stationarity <= 1e-6);
     CHECK(s.ex.rank >= 1 && s.ex.rank <= s.ex.dual_rank);
@@ -265,6 +267,8 @@ static void test_infeasible(void) {
   solve_nuc(&s, 3, 2, A3, Z3, b3, NULL);
   CHECK(s.r.status == HM_SVM_INFEASIBLE);
   check_farkas(3, 2, A3, Z3, b3, s.fk);
+  CHECK(s.r.farkas_residual <= 1e-9);
+  CHECK(s.ex.farkas_residual <= 1e-9);
   for (int k = 0; k < 3; k++) CHECK_CLOSE(s.fk[k], 1.0 / 3, 1e-7);
   /* random infeasible: d = 2, n = 10, T = 6 */
   static double A[MAXM * MAXD], Z[MAXM * MAXD], b[MAXM];

@@ -178,6 +178,7 @@ describe("svm conic solvers", function()
       r = svm.nuclear_raw(A, Z, b, { tables = true })
       assert.are.equal("infeasible", r.status)
       check_farkas(A, Z, b, r.farkas)
+      assert.is_true(r.farkas_residual <= 1e-9)
       -- random d = 2 with many sequences
       A, Z, b = instance(5, 10, 6, 2)
       r = svm.nuclear_raw(A, Z, b, { tables = true })
