@@ -21,6 +21,7 @@ typedef struct hm_crows {
   size_t *idx;          /* m */
   double *rho;          /* m */
   int neq;              /* number of equality rows kept */
+  double bscale;        /* kept b = original scaled b / bscale (max |b_k| = 1) */
   int trivial;          /* x = 0 is optimal (no row asks for a positive margin) */
   int infeasible;       /* farkas (original indexing) has been filled */
   double farkas_residual;
@@ -33,6 +34,12 @@ void hm_crows_free(hm_crows *R);
  * On infeasibility fills farkas (m0 entries, b^T farkas = 1) and sets R->infeasible. */
 hm_status hm_crows_prep_w(const hm_wcons *c, hm_crows *R, double *farkas);
 hm_status hm_crows_prep_vec(const hm_vcons *c, hm_crows *R, double *farkas);
+
+/* Is y (kept rows; clipped at 0 on inequality rows) a Farkas certificate, i.e.
+ * b^T y > 0 and norm(sum y_k A_k) <= 1e-9 norm_1(y) (unit rows)? Then fill farkas
+ * (original indexing, b^T farkas = 1), *res and return 1. Used when an iterative solver
+ * diverges along a dual ray of an infeasible problem. */
+int hm_crows_try_farkas(const hm_crows *R, const double *y, double *farkas, double *res);
 
 /* Gram matrix of the kept rows (m x m): W rows (a.a')(z.z'), vector rows f.f'. */
 hm_status hm_crows_gram(const hm_crows *R, double **K);

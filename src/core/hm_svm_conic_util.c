@@ -368,6 +368,46 @@ void hm_crows_wapply(const hm_crows *R, const double *W, double *out, double *wo
   for (size_t k = 0; k < m; k++) out[k] = cblas_ddot((int)d, work + k * d, 1, R->Z + k * d, 1);
 }
 
+/* Normalize the right-hand sides to max |b_k| = 1 (solutions scale linearly with b). */
+static void crows_bscale(hm_crows *R) {
+  double bm = 0;
+  for (size_t k = 0; k < R->m; k++) bm = fmax(bm, fabs(R->b[k]));
+  R->bscale = bm > 0 ? bm : 1.0;
+  for (size_t k = 0; k < R->m; k++) R->b[k] /= R->bscale;
+}
+
+int hm_crows_try_farkas(const hm_crows *R, const double *y, double *farkas, double *res) {
+  size_t m = R->m, d = R->d;
+  size_t nx = R->is_w ? d * d : d;
+  double *lam = xcalloc(m + nx, sizeof(double));
+  if (!lam) return 0;
+  double *G = lam + m;
+  double bl = 0, l1 = 0;
+  for (size_t k = 0; k < m; k++) {
+    lam[k] = R->eq[k] ? y[k] : fmax(y[k], 0.0);
+    bl += R->b[k] * lam[k];
+    l1 += fabs(lam[k]);
+  }
+  int ok = 0;
+  if (bl > 0 && l1 > 0 && isfinite(bl) && isfinite(l1)) {
+    if (R->is_w) hm_crows_wadjoint(R, lam, G);
+    else
+      cblas_dgemv(CblasRowMajor, CblasTrans, (int)m, (int)d, 1.0, R->F, (int)d, lam, 1, 0.0, G,
+                  1);
+    double nrm = cblas_dnrm2((int)nx, G, 1);
+    if (nrm <= 1e-9 * l1) {
+      ok = 1;
+      if (res) *res = nrm / l1;
+      if (farkas) {
+        memset(farkas, 0, R->m0 * sizeof(double));
+        for (size_t k = 0; k < m; k++) farkas[R->idx[k]] = lam[k] / R->rho[k] / (bl * R->bscale);
+      }
+    }
+  }
+  free(lam);
+  return ok;
+}
+
 /* Decide feasibility of the kept rows; fill farkas (original indexing) if infeasible. */
 static hm_status crows_feasibility(hm_crows *R, double *farkas) {
   size_t m = R->m;
@@ -406,7 +446,7 @@ static hm_status crows_feasibility(hm_crows *R, double *farkas) {
       R->farkas_residual = nrm / z1;
       if (farkas) {
         memset(farkas, 0, R->m0 * sizeof(double));
-        for (size_t k = 0; k < m; k++) farkas[R->idx[k]] = z[k] / R->rho[k] / bz;
+        for (size_t k = 0; k < m; k++) farkas[R->idx[k]] = z[k] / R->rho[k] / (bz * R->bscale);
       }
     }
   }
@@ -488,6 +528,7 @@ hm_status hm_crows_prep_w(const hm_wcons *c, hm_crows *R, double *farkas) {
     j++;
   }
   R->m = j;
+  crows_bscale(R);
   st = crows_feasibility(R, farkas);
   if (st != HM_OK) hm_crows_free(R);
   return st;
@@ -528,6 +569,7 @@ hm_status hm_crows_prep_vec(const hm_vcons *c, hm_crows *R, double *farkas) {
     j++;
   }
   R->m = j;
+  crows_bscale(R);
   st = crows_feasibility(R, farkas);
   if (st != HM_OK) hm_crows_free(R);
   return st;

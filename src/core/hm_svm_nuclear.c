@@ -173,18 +173,21 @@ static hm_status nuc_finish(const hm_crows *R, const nuc_ws *w, const double *W,
   inner = cblas_ddot((int)(d * d), Mt, 1, Wc, 1);
   double wf = cblas_dnrm2((int)(d * d), Wc, 1);
   double ub = (c.gamma > 0 && isfinite(c.gamma)) ? c.ub : c.nuc;
-  if (r->x) memcpy(r->x, Wc, d * d * sizeof(double));
+  double bs = R->bscale;
+  if (r->x)
+    for (size_t i = 0; i < d * d; i++) r->x[i] = bs * Wc[i];
   if (r->lambda) {
     memset(r->lambda, 0, R->m0 * sizeof(double));
     for (size_t k = 0; k < m; k++) r->lambda[R->idx[k]] = lam[k] / R->rho[k];
   }
-  r->objective = ub;
-  r->dual_objective = c.lb;
+  r->objective = bs * ub;
+  r->dual_objective = bs * c.lb;
   r->rel_gap = c.gap;
   r->primal_infeas = viol / fmax(1.0, wf);
   r->stationarity = ub > 0 ? fabs(inner - ub) / ub : 0;
   r->complementarity = bl > 0 ? comp / bl : comp;
   if (ex) {
+    for (size_t i = 0; i < d * d; i++) Wc[i] *= bs;
     st = hm_svm_rank_info(d, Wc, Mt, ex->rank_tol > 0 ? ex->rank_tol : 1e-6, ex);
     ex->dual_spectral = c.sigma1;
   }
@@ -359,6 +362,8 @@ hm_status hm_svm_nuclear_ex(const hm_wcons *cons, const hm_svm_opts *o, hm_svm_r
         break;
       }
     }
+    /* an infeasible problem shows up as a diverging dual ray (M(y) stays bounded) */
+    if (dobj > 1e8 && hm_crows_try_farkas(&R, w.y, NULL, NULL)) break;
     if (it >= max_iter) break;
 
     /* factorizations */
@@ -494,6 +499,22 @@ hm_status hm_svm_nuclear_ex(const hm_wcons *cons, const hm_svm_opts *o, hm_svm_r
     }
   }
   r->iterations = it;
+  if (status != HM_SVM_OPTIMAL) {
+    double fres = 0;
+    if (hm_crows_try_farkas(&R, w.y, r->farkas, &fres)) {
+      int its = it;
+      hm_conic_set_infeasible(r, dd, cons->m);
+      r->iterations = its;
+      far_res = fres;
+      if (ex) {
+        ex->farkas_residual = fres;
+        ex->rank = ex->dual_rank = 0;
+        ex->rank_gap = 0;
+        if (ex->sv) memset(ex->sv, 0, d * sizeof(double));
+      }
+      goto out;
+    }
+  }
   if (!have_best) {
     /* never got close: certify the last iterate anyway */
     for (size_t i = 0; i < d; i++)

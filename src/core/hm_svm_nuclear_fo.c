@@ -188,7 +188,6 @@ hm_status hm_svm_nuclear_admm(const hm_wcons *cons, const hm_svm_opts *o, hm_svm
     memset(bestW, 0, dd * sizeof(double));
     memset(bestlam, 0, m * sizeof(double));
   }
-  if (r->x) memcpy(r->x, bestW, dd * sizeof(double));
   if (r->lambda) {
     memset(r->lambda, 0, cons->m * sizeof(double));
     for (size_t k = 0; k < m; k++) r->lambda[R.idx[k]] = bestlam[k] / R.rho[k];
@@ -201,6 +200,11 @@ hm_status hm_svm_nuclear_admm(const hm_wcons *cons, const hm_svm_opts *o, hm_svm
     r->stationarity = 0;
     r->complementarity = 0;
   }
+  /* undo the right-hand-side normalization */
+  for (size_t i = 0; i < dd; i++) bestW[i] *= R.bscale;
+  if (isfinite(r->objective)) r->objective *= R.bscale;
+  r->dual_objective *= R.bscale;
+  if (r->x) memcpy(r->x, bestW, dd * sizeof(double));
   if (ex) {
     hm_crows_wadjoint(&R, bestlam, Mt);
     st = hm_svm_rank_info(d, bestW, Mt, ex->rank_tol > 0 ? ex->rank_tol : 1e-6, ex);

@@ -282,6 +282,16 @@ static void test_infeasible(void) {
     if (s.r.status == HM_SVM_INFEASIBLE) {
       ninf++;
       check_farkas(50, 2, A, Z, b, s.fk);
+      CHECK(s.r.farkas_residual <= 1e-9);
+      static sol l;
+      hm_wcons c = {50, 2, A, Z, b, NULL};
+      memset(&l, 0, sizeof l);
+      l.r.x = l.x;
+      l.r.lambda = l.lam;
+      l.r.farkas = l.fk;
+      CHECK(hm_svm_lp_w(&c, 1.5, NULL, &l.r, NULL) == HM_OK);
+      CHECK(l.r.status == HM_SVM_INFEASIBLE);
+      check_farkas(50, 2, A, Z, b, l.fk);
     } else {
       CHECK(s.r.status == HM_SVM_OPTIMAL && s.r.rel_gap <= 1e-6);
     }
