@@ -207,6 +207,18 @@ static void test_random(void) {
     }
     solve_nuc(&t, m, d, A2, Z2, b, NULL);
     CHECK_CLOSE(t.r.objective * 9.0, s.r.objective, 1e-7);
+    /* right-hand sides scaled by 1e-6: W and the value scale, lambda does not */
+    {
+      static double bs[MAXM];
+      for (size_t k = 0; k < m; k++) bs[k] = 1e-6 * b[k];
+      solve_nuc(&t, m, d, A, Z, bs, NULL);
+      CHECK(t.r.status == HM_SVM_OPTIMAL && t.r.rel_gap <= 1e-6);
+      CHECK_CLOSE(t.r.objective * 1e6, s.r.objective, 1e-7);
+      for (size_t k = 0; k < m; k++) CHECK(fabs(t.lam[k] - s.lam[k]) <= 1e-4 * (1 + fabs(s.lam[k])));
+      solve_fro(&t, m, d, A, Z, bs);
+      CHECK(t.r.status == HM_SVM_OPTIMAL);
+      CHECK_CLOSE(t.r.objective * 1e6, f.r.objective, 1e-8);
+    }
     /* permuting the constraints (reverse order) */
     for (size_t k = 0; k < m; k++) {
       memcpy(A2 + k * d, A + (m - 1 - k) * d, d * sizeof(double));
