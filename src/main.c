@@ -81,12 +81,12 @@ static int msghandler(lua_State *L) {
 static lua_State *globalL = NULL;
 static volatile sig_atomic_t hook_armed = 0;
 
-static void setsignal(int sig, void (*handler)(int)) {
+static void setsignal(int sig, void (*handler)(int), struct sigaction *old) {
   struct sigaction sa;
   sa.sa_handler = handler;
   sa.sa_flags = 0;
   sigemptyset(&sa.sa_mask);
-  sigaction(sig, &sa, NULL);
+  sigaction(sig, &sa, old);
 }
 
 static void lstop(lua_State *L, lua_Debug *ar) {
@@ -99,7 +99,7 @@ static void lstop(lua_State *L, lua_Debug *ar) {
 
 static void laction(int i) {
   int flag = LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT;
-  setsignal(i, SIG_DFL); /* if another SIGINT happens, terminate the process */
+  setsignal(i, SIG_DFL, NULL); /* if another SIGINT happens, terminate the process */
   hm_interrupt_raise();
   hook_armed = 1;
   lua_sethook(globalL, lstop, flag, 1);
@@ -111,9 +111,10 @@ int hm_host_docall(lua_State *L, int narg, int nres) {
   lua_insert(L, base);
   globalL = L;
   hm_interrupt_clear();
-  setsignal(SIGINT, laction);
+  struct sigaction outside; /* SIG_DFL, or the REPL's prompt handler */
+  setsignal(SIGINT, laction, &outside);
   int status = lua_pcall(L, narg, nres, base);
-  setsignal(SIGINT, SIG_DFL);
+  sigaction(SIGINT, &outside, NULL);
   /* An interrupt served by a C loop (which raised its own error) leaves the hook armed and
    * the flag set: disarm both so the next call starts clean. */
   if (hook_armed) {

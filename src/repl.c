@@ -138,17 +138,6 @@ static char **attempted_completion(const char *text, int start, int end) {
  * Reading lines
  * --------------------------------------------------------------------------------------- */
 
-static void initreadline(void) {
-  use_editline = isatty(0) && isatty(1);
-  if (!use_editline) return;
-  rl_readline_name = "hardmax";
-  rl_basic_word_break_characters = " \t\n\"\\'`@$><=;|&{}()[]+-*/%^~#,";
-  rl_attempted_completion_function = attempted_completion;
-  rl_completion_append_character = '\0';
-  rl_catch_signals = 0; /* SIGINT at the prompt is ours (editline_read) */
-  history_init();
-}
-
 /* Ctrl-C at the prompt (editline only): discard the line being typed and prompt again. */
 static volatile sig_atomic_t prompt_interrupted = 0;
 
@@ -158,16 +147,30 @@ static void prompt_sigint(int sig) {
 }
 
 static int line_cancelled = 0; /* the last read_line was cancelled by Ctrl-C */
+static struct sigaction saved_sigint;
+
+static void initreadline(void) {
+  use_editline = isatty(0) && isatty(1);
+  if (!use_editline) return;
+  rl_readline_name = "hardmax";
+  rl_basic_word_break_characters = " \t\n\"\\'`@$><=;|&{}()[]+-*/%^~#,";
+  rl_attempted_completion_function = attempted_completion;
+  rl_completion_append_character = '\0';
+  rl_catch_signals = 0; /* SIGINT at the prompt is ours (editline_read) */
+  history_init();
+  /* For the whole interactive session, Ctrl-C outside a running call cancels the input line
+   * instead of killing the process (hm_host_docall swaps in lua.c's handler during calls).
+   * No SA_RESTART, so a read blocked in readline() is interrupted. */
+  struct sigaction sa;
+  sa.sa_handler = prompt_sigint;
+  sa.sa_flags = 0;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, &saved_sigint);
+}
 
 static char *editline_read(const char *prompt) {
-  struct sigaction sa, old;
-  sa.sa_handler = prompt_sigint;
-  sa.sa_flags = 0; /* no SA_RESTART: the read is interrupted */
-  sigemptyset(&sa.sa_mask);
   prompt_interrupted = 0;
-  sigaction(SIGINT, &sa, &old);
   char *line = readline(prompt);
-  sigaction(SIGINT, &old, NULL);
   if (prompt_interrupted) {
     free(line);
     fputs("^C\n", stdout);
@@ -194,10 +197,13 @@ static char *read_line(const char *prompt) {
   return buf;
 }
 
+/* The prompt: tostring(_PROMPT or _PROMPT2), or the default when nil. Leaves one value on
+ * the stack (anchoring the string). */
 static const char *get_prompt(lua_State *L, int firstline) {
-  lua_getglobal(L, firstline ? "_PROMPT" : "_PROMPT2");
-  const char *p = lua_tostring(L, -1);
-  if (p == NULL) p = firstline ? LUA_PROMPT : LUA_PROMPT2;
+  if (lua_getglobal(L, firstline ? "_PROMPT" : "_PROMPT2") == LUA_TNIL)
+    return firstline ? LUA_PROMPT : LUA_PROMPT2;
+  const char *p = luaL_tolstring(L, -1, NULL);
+  lua_remove(L, -2);
   return p;
 }
 
@@ -317,6 +323,7 @@ void hm_repl(lua_State *L) {
   lua_settop(L, 0);
   fputs("\n", stdout);
   fflush(stdout);
+  if (use_editline) sigaction(SIGINT, &saved_sigint, NULL);
   completion_free();
   free(history_path);
   history_path = NULL;

@@ -15,30 +15,8 @@ local function hardmax_mod()
   return ok and h or nil
 end
 
-local function fail(fn, msg, ...)
-  error(fn .. ": " .. msg:format(...), 0)
-end
-
-local function check_options(fn, opts, allowed, argn)
-  if opts == nil then return {} end
-  if type(opts) ~= "table" then
-    fail(fn, "bad argument #%d (options table expected, got %s)", argn or 1, type(opts))
-  end
-  local set = {}
-  for _, k in ipairs(allowed) do set[k] = true end
-  local bad = {}
-  for k in pairs(opts) do
-    if not set[k] then bad[#bad + 1] = tostring(k) end
-  end
-  if #bad > 0 then
-    table.sort(bad)
-    local names = {}
-    for _, k in ipairs(allowed) do names[#names + 1] = k end
-    table.sort(names)
-    fail(fn, "unknown option '%s' (valid options: %s)", bad[1], concat(names, ", "))
-  end
-  return opts
-end
+local util = require "hardmax.util"
+local fail, check_options = util.fail, util.check_options
 
 local function read_file(path)
   local f, err = io.open(path, "rb")
@@ -215,7 +193,12 @@ local function load_trial(dir, key)
   local s = read_file(trial_file(dir, key))
   if not s then return nil end
   local line = s:gsub("\n$", "")
-  local t = parse_record(line, trial_file(dir, key))
+  local ok, t = pcall(parse_record, line, trial_file(dir, key))
+  if not ok then
+    -- only possible after an OS crash or outside interference: the trial is run again
+    io.stderr:write("exp.sweep: ignoring unreadable trial record (", t, "); the trial will be re-run\n")
+    return nil
+  end
   if t.key ~= key then return nil end
   t.line = line
   return t
@@ -233,6 +216,10 @@ local function run_trial(trial, run_fn, seed, names)
     if cut then tb = tb:sub(1, cut - 1) end
     return e
   end, cfg, trial.run, g)
+  if not ok and type(res) == "string" and (res:match("interrupted!$") or res:match(": interrupted$")) then
+    -- Ctrl-C stops the sweep (finished trials are on disk); it is not a failure of this trial
+    error(res, 0)
+  end
   local rec = { key = trial.key, params = trial.params, run = trial.run, index = trial.index }
   if ok and res ~= nil and type(res) ~= "table" then
     ok, res = false, ("run function must return a table of metrics, got %s"):format(type(res))
@@ -503,6 +490,49 @@ function M.summary(results, opts)
   return rows
 end
 
+--- Element-wise mean and sample std of an array-valued metric (e.g. a loss curve) per grid
+--- point: rows {params, n, mean = {...}, std = {...}} sorted like the merge. Arrays of
+--- different lengths are an error; failed trials are skipped.
+function M.curves(results, metric)
+  local fn = "exp.curves"
+  if type(results) ~= "table" then fail(fn, "bad argument #1 (results expected, got %s)", type(results)) end
+  if type(metric) ~= "string" then fail(fn, "bad argument #2 (metric name expected, got %s)", type(metric)) end
+  local groups, order = {}, {}
+  for _, t in ipairs(results) do
+    if t.status == "ok" then
+      local v = t.metrics and t.metrics[metric]
+      if type(v) ~= "table" then fail(fn, "trial %s: metric '%s' is not an array (got %s)", t.key, metric, type(v)) end
+      local pkey = M.trial_key(t.params, 0)
+      local g = groups[pkey]
+      if not g then
+        g = { params = t.params, curves = {}, first = t }
+        groups[pkey] = g
+        order[#order + 1] = g
+      end
+      if #g.curves > 0 and #v ~= #g.curves[1] then
+        fail(fn, "trial %s: metric '%s' has length %d, other runs %d", t.key, metric, #v, #g.curves[1])
+      end
+      g.curves[#g.curves + 1] = v
+    end
+  end
+  table.sort(order, function(a, b) return trial_less(a.first, b.first) end)
+  local rows = {}
+  for _, g in ipairs(order) do
+    local n, len = #g.curves, #g.curves[1]
+    local mean, std = {}, {}
+    for i = 1, len do
+      local sum = 0
+      for _, c in ipairs(g.curves) do sum = sum + c[i] end
+      local m = sum / n
+      local ss = 0
+      for _, c in ipairs(g.curves) do ss = ss + (c[i] - m) ^ 2 end
+      mean[i], std[i] = m, n > 1 and math.sqrt(ss / (n - 1)) or 0.0
+    end
+    rows[#rows + 1] = { params = g.params, n = n, mean = mean, std = std }
+  end
+  return rows
+end
+
 local function g6(x)
   if type(x) ~= "number" then return tostring(x) end
   if mtype(x) == "integer" then return fmt("%d", x) end
@@ -753,7 +783,7 @@ local function spawn_workers(fn, spec, pending, nworkers, bar)
     local lines = { spec.signature }
     for i = k, #pending, n do lines[#lines + 1] = tostring(pending[i].index) end
     local todo = join(work, fmt("sweep%d-worker%d.todo", spec.ordinal, k))
-    sys.write_atomic(todo, concat(lines, "\n") .. "\n")
+    sys.write_atomic(todo, concat(lines, "\n") .. "\n", { fsync = false })
     local log = join(work, fmt("sweep%d-worker%d.log", spec.ordinal, k))
     pids[k] = { pid = sys.spawn(argv, { stdout = log, stderr = log, stdin = "/dev/null",
       env = { HARDMAX_EXP_WORKER = spec.ordinal .. ":" .. todo } }),
@@ -874,7 +904,7 @@ function M.sweep(o)
     for i = 2, #lines do
       local t = trials[tonumber(lines[i])]
       local rec = run_trial(t, o.run, seed, names)
-      sys.write_atomic(trial_file(dir, t.key), rec.line .. "\n")
+      sys.write_atomic(trial_file(dir, t.key), rec.line .. "\n", { fsync = false })
     end
     io.stdout:flush()
     os.exit(0, true)
@@ -957,7 +987,7 @@ function M.sweep(o)
   end
   for _, t in ipairs(pending) do
     local rec = run_trial(t, o.run, seed, names)
-    if out then sys.write_atomic(trial_file(out, t.key), rec.line .. "\n") end
+    if out then sys.write_atomic(trial_file(out, t.key), rec.line .. "\n", { fsync = false }) end
     results[#results + 1] = rec
     bar.update(#results)
   end
@@ -975,6 +1005,7 @@ function M.sweep(o)
   table.sort(sorted, trial_less)
   local summary = M.summary(results, o.quantiles and { quantiles = o.quantiles } or nil)
   if out and not temp then
+    sys.sync() -- trial files were renamed into place without per-file fsync (see sys.write_atomic)
     if not shard then
       sys.write_atomic(join(out, "results.jsonl"), jsonl(sorted))
       write_json_atomic(join(out, "summary.json"), summary, true)

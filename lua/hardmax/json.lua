@@ -21,6 +21,7 @@ local escapes = {
   ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t",
 }
 local function esc(s)
+  if not s:find('[%c"\\]') then return '"' .. s .. '"' end
   return '"' .. s:gsub('[%c"\\]', function(c)
     return escapes[c] or fmt("\\u%04x", c:byte())
   end) .. '"'
@@ -47,6 +48,15 @@ local function is_array(t)
   return count == n and n > 0
 end
 
+local function pathstr(stack)
+  local parts = { "$" }
+  for i = 1, #stack do
+    local k = stack[i]
+    parts[#parts + 1] = mtype(k) == "integer" and ("[" .. k .. "]") or ("." .. tostring(k))
+  end
+  return concat(parts)
+end
+
 local function encode(v, out, path, seen, indent, level)
   local tv = type(v)
   if v == nil or v == M.null then
@@ -60,12 +70,12 @@ local function encode(v, out, path, seen, indent, level)
   elseif tv == "userdata" or (tv == "table" and getmetatable(v) and v.totable) then
     local ok, t = pcall(function() return v:totable() end)
     if not ok or type(t) ~= "table" then
-      error(("json.encode: cannot encode %s at %s"):format(tostring(v), path), 0)
+      error(("json.encode: cannot encode %s at %s"):format(tostring(v), pathstr(path)), 0)
     end
     if type(t) == "table" and next(t) == nil then out[#out + 1] = "[]" return end
     encode(t, out, path, seen, indent, level)
   elseif tv == "table" then
-    if seen[v] then error(("json.encode: cycle at %s"):format(path), 0) end
+    if seen[v] then error(("json.encode: cycle at %s"):format(pathstr(path)), 0) end
     seen[v] = true
     local nl = indent and ("\n" .. indent:rep(level + 1)) or ""
     local close = indent and ("\n" .. indent:rep(level)) or ""
@@ -74,7 +84,9 @@ local function encode(v, out, path, seen, indent, level)
       for i = 1, #v do
         if i > 1 then out[#out + 1] = "," end
         out[#out + 1] = nl
-        encode(v[i], out, path .. "[" .. i .. "]", seen, indent, level + 1)
+        path[#path + 1] = i
+        encode(v[i], out, path, seen, indent, level + 1)
+        path[#path] = nil
       end
       out[#out + 1] = close .. "]"
     else
@@ -82,7 +94,7 @@ local function encode(v, out, path, seen, indent, level)
       for k in pairs(v) do
         if type(k) ~= "string" then
           error(("json.encode: table at %s mixes array and object keys (key %s)")
-            :format(path, tostring(k)), 0)
+            :format(pathstr(path), tostring(k)), 0)
         end
         keys[#keys + 1] = k
       end
@@ -91,20 +103,22 @@ local function encode(v, out, path, seen, indent, level)
       for i, k in ipairs(keys) do
         if i > 1 then out[#out + 1] = "," end
         out[#out + 1] = nl .. esc(k) .. (indent and ": " or ":")
-        encode(v[k], out, path .. "." .. k, seen, indent, level + 1)
+        path[#path + 1] = k
+        encode(v[k], out, path, seen, indent, level + 1)
+        path[#path] = nil
       end
       out[#out + 1] = (#keys > 0 and close or "") .. "}"
     end
     seen[v] = nil
   else
-    error(("json.encode: cannot encode a %s at %s"):format(tv, path), 0)
+    error(("json.encode: cannot encode a %s at %s"):format(tv, pathstr(path)), 0)
   end
 end
 
 --- Encode a Lua value. opts.indent (string) pretty-prints.
 function M.encode(v, opts)
   local out = {}
-  encode(v, out, "$", {}, opts and opts.indent or nil, 0)
+  encode(v, out, {}, {}, opts and opts.indent or nil, 0)
   return concat(out)
 end
 
@@ -123,6 +137,8 @@ local function utf8char(c)
 end
 
 local decode_value
+local simple = { ['"'] = '"', ["\\"] = "\\", ["/"] = "/", b = "\b", f = "\f", n = "\n",
+                 r = "\r", t = "\t" }
 
 local function decode_string(s, i)
   local parts, j = {}, i + 1
@@ -134,8 +150,6 @@ local function decode_string(s, i)
     if c == '"' then return concat(parts), k + 1 end
     if c ~= "\\" then decode_error(s, k, "control character in string") end
     local e = s:sub(k + 1, k + 1)
-    local simple = { ['"'] = '"', ["\\"] = "\\", ["/"] = "/", b = "\b", f = "\f", n = "\n",
-                     r = "\r", t = "\t" }
     if simple[e] then
       parts[#parts + 1] = simple[e]
       j = k + 2
@@ -207,9 +221,6 @@ decode_value = function(s, i, depth)
       local v = isint and math.tointeger(tonumber(num)) or tonumber(num)
       if isint and not v then v = tonumber(num .. ".0") end -- beyond 64-bit: float
       if not v then decode_error(s, i, "bad number '" .. num .. "'") end
-      if isint and mtype(v) == "integer" and fmt("%d", v) ~= num:gsub("^%-0$", "0") then
-        v = tonumber(num .. ".0")
-      end
       return v, i + #num
     end
     for w, v in pairs(words) do

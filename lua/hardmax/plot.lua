@@ -11,27 +11,8 @@ local sys = require "hardmax.sys"
 local M = {}
 local fmt, concat, mtype = string.format, table.concat, math.type
 
-local function fail(fn, msg, ...)
-  error(fn .. ": " .. msg:format(...), 0)
-end
-
-local function check_options(fn, opts, allowed, argn)
-  if opts == nil then return {} end
-  if type(opts) ~= "table" then
-    fail(fn, "bad argument #%d (options table expected, got %s)", argn, type(opts))
-  end
-  local set = {}
-  for _, k in ipairs(allowed) do set[k] = true end
-  for k in pairs(opts) do
-    if not set[k] then
-      local names = {}
-      for _, a in ipairs(allowed) do names[#names + 1] = a end
-      table.sort(names)
-      fail(fn, "unknown option '%s' (valid options: %s)", tostring(k), concat(names, ", "))
-    end
-  end
-  return opts
-end
+local util = require "hardmax.util"
+local fail, check_options = util.fail, util.check_options
 
 -- paper-friendly defaults: colour-blind-safe palette (Okabe-Ito), 12 x 8 cm, 10 pt sans font
 M.palette = { "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000" }
@@ -492,7 +473,13 @@ local function panel_commands(f, datname, blocks, latex, out)
       if s.marker_col then using = using .. ":" .. s.marker_col end
       local lc = s.color and fmt('lc rgb "%s"', s.color) or "lc rgb variable"
       if s.color_col then using = using .. ":" .. s.color_col end
-      it = fmt("%s using %s with points %s %s ps %g %s", src, using, pt, lc, s.size or 1.0, title_clause(s.label, latex))
+      if (s.marker_col or s.color_col) and s.label then
+        -- per-point markers/colours have no single legend sample: a proxy entry carries the label
+        it = fmt("%s using %s with points %s %s ps %g notitle, \\\n     NaN with points pt %d lc rgb \"%s\" ps %g %s",
+          src, using, pt, lc, s.size or 1.0, s.marker or 7, s.color or "#333333", s.size or 1.0, title_clause(s.label, latex))
+      else
+        it = fmt("%s using %s with points %s %s ps %g %s", src, using, pt, lc, s.size or 1.0, title_clause(s.label, latex))
+      end
     elseif s.kind == "arrows" then
       it = fmt('%s using 1:2:3:4 with vectors head filled size screen 0.012,25 %s notitle', src, linestyle(s, lw))
     end

@@ -15,4 +15,12 @@
  * optimizer updates are visible through m.W etc. */
 hm_objective *hmL_model_objective(lua_State *L, int model_idx, int data_idx, const char *fn);
 
+/* Optional rescaled-direction mode of an objective from hmL_model_objective (theory.md D.5):
+ * with on = 1, eval writes grad_k = exp(-log_scale[k]) dL/dx_k for every parameter k (same
+ * order as o->param), each tensor with its own scale, so per-tensor normalized methods keep
+ * exact directions when the gradient itself underflows (logit gaps beyond ~745). *log_scale
+ * points to the per-parameter scales of the last eval (0 in exact mode). Returns 0 (and
+ * changes nothing) for custom Lua losses, 1 otherwise. on = 0 restores exact gradients. */
+int hmL_model_objective_rescale(hm_objective *o, int on, const double **log_scale);
+
 #endif

@@ -27,17 +27,24 @@ static int is_identifier(const char *s, size_t n) {
   return 1;
 }
 
-/* Push the __index table of the metatable of the value at idx, or return 0. When `listing`
- * and __index is not a table (an __index function), push the metatable itself: bindings that
- * dispatch through a function usually keep their methods there. */
+/* Push the table of fields the metatable of the value at idx provides: its __index table;
+ * when __index is a function, the metatable's __methods table (the hardmax convention for
+ * userdata that dispatch through a function, e.g. mat), or, when `listing`, the metatable
+ * itself for a non-table value. Returns 0 (nothing pushed) when there is none. */
 static int push_index_table(lua_State *L, int idx, int listing) {
+  idx = lua_absindex(L, idx);
   if (!lua_getmetatable(L, idx)) return 0;
   if (lua_getfield(L, -1, "__index") == LUA_TTABLE) {
     lua_remove(L, -2);
     return 1;
   }
   lua_pop(L, 1);
-  if (listing && lua_type(L, idx < 0 ? idx - 1 : idx) != LUA_TTABLE) return 1;
+  if (lua_getfield(L, -1, "__methods") == LUA_TTABLE) {
+    lua_remove(L, -2);
+    return 1;
+  }
+  lua_pop(L, 1);
+  if (listing && lua_type(L, idx) != LUA_TTABLE) return 1;
   lua_pop(L, 1);
   return 0;
 }

@@ -12,6 +12,8 @@ typedef struct hm_lmodel {
   hm_objective obj;
   hm_param params[HM_MP_COUNT];
   const hm_dataset *obj_ds;
+  int obj_mode;                     /* 0 exact, 1 rescaled (hm_model_eval mode) */
+  double obj_scale[HM_MP_COUNT];    /* per objective parameter, see hmL_model_objective_rescale */
   int closed;
 } hm_lmodel;
 
@@ -387,11 +389,19 @@ static int model_probs(lua_State *L) {
   return 1;
 }
 
+static const char *const grad_opts[] = {"rescaled", NULL};
+
 static int model_grad(lua_State *L) {
   const char *fn = "model.grad";
   hm_lmodel *u = checkmodel(L, 1, fn);
   hm_ldata *d = checkpair(L, u, 2, fn);
-  double loss = run_eval(L, u, &d->ds, 1, fn);
+  hmL_checkoptions(L, 3, fn, grad_opts);
+  int rescaled = hmL_optboolean(L, 3, "rescaled", 0, fn);
+  if (rescaled && u->m.loss.kind == HM_LOSS_CUSTOM)
+    hmL_error(L, fn, "option 'rescaled' needs a built-in loss (logistic, exponential, correlation)");
+  double loss;
+  hm_status st = hm_model_eval(&u->m, &d->ds, 1, rescaled, &loss);
+  if (st) eval_error(L, u, st, fn);
   hm_model *m = &u->m;
   lua_newtable(L);
   for (int k = 0; k < HM_MP_COUNT; k++) {
@@ -401,7 +411,14 @@ static int model_grad(lua_State *L) {
     lua_setfield(L, -2, hm_model_param_names[k]);
   }
   lua_pushnumber(L, loss);
-  return 2;
+  if (!rescaled) return 2;
+  lua_newtable(L);
+  for (int k = 0; k < HM_MP_COUNT; k++) {
+    if (!m->x[k] || !m->trainable[k]) continue;
+    lua_pushnumber(L, m->log_scale[k]);
+    lua_setfield(L, -2, hm_model_param_names[k]);
+  }
+  return 3;
 }
 
 static int model_W(lua_State *L) {
@@ -557,7 +574,8 @@ int hmL_model_scores(lua_State *L, int model_idx, const hm_dataset *ds, double *
 static hm_status obj_eval(void *ctx, int want_grad, double *loss) {
   hm_lmodel *u = (hm_lmodel *)ctx;
   for (int k = 0; k < u->obj.nparam; k++) u->m.trainable[slot_of(u->params[k].name)] = u->params[k].trainable;
-  hm_status s = hm_model_eval(&u->m, u->obj_ds, want_grad, 0, loss);
+  hm_status s = hm_model_eval(&u->m, u->obj_ds, want_grad, u->obj_mode, loss);
+  for (int k = 0; k < u->obj.nparam; k++) u->obj_scale[k] = u->m.log_scale[slot_of(u->params[k].name)];
   u->obj.min_logit_gap = u->m.min_logit_gap;
   u->obj.grad_underflow = u->m.grad_underflow;
   return s;
@@ -609,7 +627,17 @@ hm_objective *hmL_model_objective(lua_State *L, int model_idx, int data_idx, con
   o->loss_inf = NAN;
   o->min_logit_gap = NAN;
   o->grad_underflow = 0;
+  u->obj_mode = 0;
+  for (int k = 0; k < HM_MP_COUNT; k++) u->obj_scale[k] = 0.0;
   return o;
+}
+
+int hmL_model_objective_rescale(hm_objective *o, int on, const double **log_scale) {
+  hm_lmodel *u = (hm_lmodel *)o->ctx;
+  if (on && u->m.loss.kind == HM_LOSS_CUSTOM) return 0;
+  u->obj_mode = on ? 1 : 0;
+  if (log_scale) *log_scale = u->obj_scale;
+  return 1;
 }
 
 static const luaL_Reg meta[] = {{"__index", model_index},

@@ -169,8 +169,11 @@ static int optim_mirror(lua_State *L) {
   u->o.lr = req_number(L, 1, "lr", fn);
   u->o.normalized = hmL_optboolean(L, 1, "normalized", 0, fn);
   read_eps(L, 1, &u->o, u->o.normalized, fn);
-  if (!u->o.normalized && hmL_optfield(L, 1, "eps") != LUA_TNIL)
-    hmL_error(L, fn, "option 'eps' only applies with normalized = true");
+  if (!u->o.normalized) {
+    if (hmL_optfield(L, 1, "eps") != LUA_TNIL)
+      hmL_error(L, fn, "option 'eps' only applies with normalized = true");
+    lua_pop(L, 1);
+  }
   finish_opt(L, &u->o, fn);
   return 1;
 }
@@ -371,7 +374,7 @@ static const double *get_target(lua_State *L, int opts, const char *tname, size_
   hm_mat *m = hmL_testmat(L, -1);
   if (!m) hmL_error(L, fn, "targets.%s: mat expected, got %s", tname, luaL_typename(L, -1));
   if (m->size != size)
-    hmL_error(L, fn, "targets.%s: %zu elements expected, got %zu", tname, size, m->size);
+    hmL_error(L, fn, "targets.%s: %I elements expected, got %I", tname, (lua_Integer)size, (lua_Integer)m->size);
   if (!hm_all_finite(m->data, m->size)) hmL_error(L, fn, "targets.%s: non-finite entries", tname);
   lua_pop(L, 2); /* the mat stays alive in the options table */
   return m->data;
@@ -511,8 +514,8 @@ static int optim_train(lua_State *L) {
       if (hmL_optfield(L, 4, "indices") != LUA_TTABLE)
         hmL_error(L, fn, "recording 'softmax_at' needs indices = {alpha_1, ..., alpha_n} (1-based)");
       if ((size_t)lua_rawlen(L, -1) != obj->n)
-        hmL_error(L, fn, "option 'indices': %zu entries expected (one per sample), got %zu", obj->n,
-                  (size_t)lua_rawlen(L, -1));
+        hmL_error(L, fn, "option 'indices': %I entries expected (one per sample), got %I", (lua_Integer)obj->n,
+                  (lua_Integer)lua_rawlen(L, -1));
       if (!idx) {
         idx = (size_t *)lua_newuserdatauv(L, (obj->n ? obj->n : 1) * sizeof(size_t), 0);
         lua_insert(L, -2); /* keep the buffer below the indices table */
@@ -521,7 +524,7 @@ static int optim_train(lua_State *L) {
           int isint;
           lua_Integer v = lua_tointegerx(L, -1, &isint);
           if (!isint || v < 1 || (size_t)v > obj->T)
-            hmL_error(L, fn, "option 'indices': entry %zu: integer in [1, %zu] expected", i + 1, obj->T);
+            hmL_error(L, fn, "option 'indices': entry %I: integer in [1, %I] expected", (lua_Integer)i + 1, (lua_Integer)obj->T);
           idx[i] = (size_t)(v - 1);
           lua_pop(L, 1);
         }
@@ -535,7 +538,7 @@ static int optim_train(lua_State *L) {
   long maxrows = hm_train_rows(cfg.iters, cfg.every);
   size_t total = 0;
   for (int r = 0; r < nrec; r++) total += rec[r].width;
-  total += 1; /* step indices */
+  if (nrec > 0) total += 1; /* step indices (only when something is recorded) */
   size_t need = total * (size_t)maxrows + (want_w ? obj->w_size : 0) + (want_s ? obj->probs_size : 0);
   if (maxrows > 0 && total > 0 && need / (size_t)maxrows < total) hmL_error(L, fn, "recording too large");
   hm_mat *scratch = hmL_newvec(L, need, fn);
@@ -544,8 +547,10 @@ static int optim_train(lua_State *L) {
     rec[r].out = scratch->data + off;
     off += rec[r].width * (size_t)maxrows;
   }
-  cfg.steps = scratch->data + off;
-  off += (size_t)maxrows;
+  if (nrec > 0) {
+    cfg.steps = scratch->data + off;
+    off += (size_t)maxrows;
+  }
   if (want_w) { cfg.wbuf = scratch->data + off; off += obj->w_size; }
   if (want_s) cfg.sbuf = scratch->data + off;
   cfg.nrec = nrec;
@@ -589,8 +594,8 @@ static int optim_train(lua_State *L) {
     if (m->size) memcpy(m->data, c->out, m->size * sizeof(double));
     lua_setfield(L, out, names[r]);
   }
-  hm_mat *steps = hmL_newvec(L, (size_t)rows, fn);
-  if (rows) memcpy(steps->data, cfg.steps, (size_t)rows * sizeof(double));
+  hm_mat *steps = hmL_newvec(L, cfg.steps ? (size_t)rows : 0, fn);
+  if (cfg.steps && rows) memcpy(steps->data, cfg.steps, (size_t)rows * sizeof(double));
   lua_setfield(L, out, "steps");
   lua_pushinteger(L, (lua_Integer)res.iters);
   lua_setfield(L, out, "iters");
@@ -607,7 +612,8 @@ static int optim_train(lua_State *L) {
 
 static int optim_regpath(lua_State *L) {
   const char *fn = "optim.regpath";
-  static const char *const keys[] = {"radii", "norm", "params", "iters", "tol", "check", NULL};
+  static const char *const keys[] = {"radii", "norm", "params", "iters", "tol", "check", "linf",
+                                     "restarts", "seed", NULL};
   lua_settop(L, 3);
   hm_objective *obj = hmL_model_objective(L, 1, 2, fn);
   if (lua_isnil(L, 3)) hmL_error(L, fn, "options table with radii = {...} expected");
@@ -674,7 +680,7 @@ static int optim_regpath(lua_State *L) {
   for (size_t r = 0; r < nr; r++) {
     lua_rawgeti(L, ridx, (lua_Integer)r + 1);
     if (separate) {
-      if (!lua_istable(L, -1)) hmL_error(L, fn, "option 'radii': entry %zu: table expected (all entries alike)", r + 1);
+      if (!lua_istable(L, -1)) hmL_error(L, fn, "option 'radii': entry %I: table expected (all entries alike)", (lua_Integer)r + 1);
       for (int b = 0; b < nsel; b++) {
         const char *nm = obj->param[sel[b]].name;
         const char *alias = strcmp(nm, "v") == 0 ? "r" : strcmp(nm, "p") == 0 ? "R" : NULL;
@@ -683,17 +689,17 @@ static int optim_regpath(lua_State *L) {
           lua_pop(L, 1);
           tt = lua_getfield(L, -1, alias);
         }
-        if (tt != LUA_TNUMBER) hmL_error(L, fn, "option 'radii': entry %zu: number expected for '%s'", r + 1, nm);
+        if (tt != LUA_TNUMBER) hmL_error(L, fn, "option 'radii': entry %I: number expected for '%s'", (lua_Integer)r + 1, nm);
         double v = lua_tonumber(L, -1);
-        if (!(v > 0.0 && isfinite(v))) hmL_error(L, fn, "option 'radii': entry %zu: radius > 0 expected for '%s', got %f", r + 1, nm, v);
+        if (!(v > 0.0 && isfinite(v))) hmL_error(L, fn, "option 'radii': entry %I: radius > 0 expected for '%s', got %f", (lua_Integer)r + 1, nm, v);
         rad->data[r * (size_t)nb + (size_t)b] = v;
         radR->data[r * (size_t)nb + (size_t)b] = v;
         lua_pop(L, 1);
       }
     } else {
-      if (!lua_isnumber(L, -1)) hmL_error(L, fn, "option 'radii': entry %zu: number expected, got %s", r + 1, luaL_typename(L, -1));
+      if (!lua_isnumber(L, -1)) hmL_error(L, fn, "option 'radii': entry %I: number expected, got %s", (lua_Integer)r + 1, luaL_typename(L, -1));
       double v = lua_tonumber(L, -1);
-      if (!(v > 0.0 && isfinite(v))) hmL_error(L, fn, "option 'radii': entry %zu: radius > 0 expected, got %f", r + 1, v);
+      if (!(v > 0.0 && isfinite(v))) hmL_error(L, fn, "option 'radii': entry %I: radius > 0 expected, got %f", (lua_Integer)r + 1, v);
       radR->data[r] = v;
       rad->data[r] = kq ? sqrt(2.0 * v) : v;
     }
@@ -714,12 +720,25 @@ static int optim_regpath(lua_State *L) {
   hm_mat *normv = hmL_newmat2(L, nr, (size_t)nb, fn);
   hm_mat *gapv = hmL_newvec(L, nr, fn);
   hm_mat *pgv = hmL_newvec(L, nr, fn);
+  hm_mat *kktv = hmL_newvec(L, nr, fn);
   long *its = (long *)lua_newuserdatauv(L, nr * sizeof(long), 0);
   int *conv = (int *)lua_newuserdatauv(L, nr * sizeof(int), 0);
   hm_regpath_cfg cfg = {ball, nsel, sel, separate, nr, rad->data, (long)iters, (long)check, tol,
                         sol->data, wsol ? wsol->data : NULL, lossv->data, normv->data,
-                        gapv->data, pgv->data, its, conv};
+                        gapv->data, pgv->data, its, conv, kktv->data, 0, 0, NULL};
+  lua_Integer restarts = hmL_optinteger(L, 3, "restarts", 0, fn);
+  if (restarts < 0 || restarts > 1000000) hmL_error(L, fn, "option 'restarts': integer in [0, 1e6] expected");
+  lua_Integer seed = hmL_optinteger(L, 3, "seed", 0, fn);
+  int *used = (int *)lua_newuserdatauv(L, nr * sizeof(int), 0);
+  cfg.restarts = (int)restarts;
+  cfg.seed = (unsigned long long)seed;
+  cfg.start_used = used;
+  double linf = hmL_optnumber(L, 3, "linf", obj->loss_inf, fn);
+  if (isinf(linf)) hmL_error(L, fn, "option 'linf': finite number expected");
+  double saved_inf = obj->loss_inf;
+  obj->loss_inf = linf;
   hm_status st = hm_regpath_run(obj, &cfg);
+  obj->loss_inf = saved_inf;
   if (st == HM_ENONFINITE) hmL_error(L, fn, "the loss or its gradient is not finite at a start point");
   hmL_check(L, fn, st);
   if (kq) /* report R = (|K|^2 + |Q|^2)/2 */
@@ -760,6 +779,11 @@ static int optim_regpath(lua_State *L) {
   lua_setfield(L, out, "gap");
   hmL_pushcopy(L, pgv, fn);
   lua_setfield(L, out, "pgnorm");
+  hmL_pushcopy(L, kktv, fn);
+  lua_setfield(L, out, "kkt");
+  hm_mat *stv = hmL_newvec(L, nr, fn);
+  for (size_t r = 0; r < nr; r++) stv->data[r] = (double)used[r];
+  lua_setfield(L, out, "start");
   hm_mat *itv = hmL_newvec(L, nr, fn);
   lua_createtable(L, (int)nr, 0);
   for (size_t r = 0; r < nr; r++) {

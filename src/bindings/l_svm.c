@@ -533,6 +533,7 @@ static int l_hard_margin(lua_State *L) {
   const char *fn = "svm.hard_margin";
   luaL_checkstack(L, 100, "svm");
   static const char *const allowed[] = {"bias", "p", COMMON_OPTS, NULL};
+  lua_settop(L, 3); /* absent options must not alias pushed values */
   hmL_checkoptions(L, 3, fn, allowed);
   arr X, y;
   checkarr(L, 1, fn, 1, "X", &X);
@@ -654,6 +655,7 @@ static int l_prompt(lua_State *L) {
   const char *fn = "svm.prompt";
   luaL_checkstack(L, 100, "svm");
   static const char *const allowed[] = {"W", "rhs", "relax", "p", COMMON_OPTS, NULL};
+  lua_settop(L, 3); /* absent options must not alias pushed values */
   hmL_checkoptions(L, 3, fn, allowed);
   dsrc ds;
   getds(L, 1, fn, &ds);
@@ -734,6 +736,7 @@ static int l_head(lua_State *L) {
   const char *fn = "svm.head";
   luaL_checkstack(L, 100, "svm");
   static const char *const allowed[] = {"y", "bias", "p", COMMON_OPTS, NULL};
+  lua_settop(L, 3); /* absent options must not alias pushed values */
   hmL_checkoptions(L, 3, fn, allowed);
   dsrc ds;
   getds(L, 1, fn, &ds);
@@ -780,6 +783,7 @@ static int l_att(lua_State *L) {
   const char *fn = "svm.att";
   luaL_checkstack(L, 100, "svm");
   static const char *const allowed[] = {"Z", "query", "norm", "rhs", "relax", COMMON_OPTS, NULL};
+  lua_settop(L, 3); /* absent options must not alias pushed values */
   hmL_checkoptions(L, 3, fn, allowed);
   dsrc ds;
   getds(L, 1, fn, &ds);
@@ -821,6 +825,7 @@ static int l_seq(lua_State *L) {
   const char *fn = "svm.seq";
   luaL_checkstack(L, 100, "svm");
   static const char *const allowed[] = {"mask", "norm", COMMON_OPTS, NULL};
+  lua_settop(L, 3); /* absent options must not alias pushed values */
   hmL_checkoptions(L, 3, fn, allowed);
   dsrc ds;
   getds(L, 1, fn, &ds);
@@ -903,6 +908,7 @@ static int l_gen(lua_State *L) {
   luaL_checkstack(L, 100, "svm");
   static const char *const allowed[] = {"tau_h", "tau_l", "norm", "Z", "query", "probs",
                                         COMMON_OPTS, NULL};
+  lua_settop(L, 3); /* absent options must not alias pushed values */
   hmL_checkoptions(L, 3, fn, allowed);
   dsrc ds;
   getds(L, 1, fn, &ds);
@@ -1039,6 +1045,7 @@ static int l_rank(lua_State *L) {
   const char *fn = "svm.rank";
   luaL_checkstack(L, 100, "svm");
   static const char *const allowed[] = {"rtol", NULL};
+  lua_settop(L, 2); /* absent options must not alias pushed values */
   hmL_checkoptions(L, 2, fn, allowed);
   arr W;
   checkarr(L, 1, fn, 1, "W", &W);
@@ -1138,6 +1145,7 @@ static int l_locally_optimal(lua_State *L) {
   const char *fn = "svm.locally_optimal";
   luaL_checkstack(L, 100, "svm");
   static const char *const allowed[] = {"Wmm", "Z", "query", "y", "support_tol", NULL};
+  lua_settop(L, 4); /* absent options must not alias pushed values */
   hmL_checkoptions(L, 4, fn, allowed);
   dsrc ds;
   getds(L, 1, fn, &ds);
@@ -1208,6 +1216,7 @@ static int l_classify(lua_State *L) {
   const char *fn = "svm.classify";
   luaL_checkstack(L, 100, "svm");
   static const char *const allowed[] = {"c_thr", "Z", "query", "y", "support_tol", NULL};
+  lua_settop(L, 4); /* absent options must not alias pushed values */
   hmL_checkoptions(L, 4, fn, allowed);
   dsrc ds;
   getds(L, 1, fn, &ds);
@@ -1280,6 +1289,7 @@ static int l_feasible(lua_State *L) {
   const char *fn = "svm.feasible";
   luaL_checkstack(L, 100, "svm");
   static const char *const allowed[] = {"Z", "query", NULL};
+  lua_settop(L, 3); /* absent options must not alias pushed values */
   hmL_checkoptions(L, 3, fn, allowed);
   dsrc ds;
   getds(L, 1, fn, &ds);
@@ -1314,6 +1324,7 @@ static int l_no_stationary(lua_State *L) {
   const char *fn = "svm.no_stationary_check";
   luaL_checkstack(L, 100, "svm");
   static const char *const allowed[] = {"Z", "query", "rtol", NULL};
+  lua_settop(L, 2); /* absent options must not alias pushed values */
   hmL_checkoptions(L, 2, fn, allowed);
   dsrc ds;
   getds(L, 1, fn, &ds);
@@ -1361,6 +1372,7 @@ static int l_equal_scores(lua_State *L) {
   const char *fn = "svm.equal_scores";
   luaL_checkstack(L, 100, "svm");
   static const char *const allowed[] = {"y", "tol", NULL};
+  lua_settop(L, 3); /* absent options must not alias pushed values */
   hmL_checkoptions(L, 3, fn, allowed);
   dsrc ds;
   getds(L, 1, fn, &ds);
@@ -1409,6 +1421,7 @@ static int l_support_tokens(lua_State *L) {
   const char *fn = "svm.support_tokens";
   luaL_checkstack(L, 100, "svm");
   static const char *const allowed[] = {"Wmm", "Z", "query", "support_tol", NULL};
+  lua_settop(L, 3); /* absent options must not alias pushed values */
   hmL_checkoptions(L, 3, fn, allowed);
   dsrc ds;
   getds(L, 1, fn, &ds);

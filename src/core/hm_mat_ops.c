@@ -138,12 +138,19 @@ void hm_softmax(int logsm, size_t outer, size_t n, size_t inner, const double *x
         continue;
       }
       double s = 0.0;
-      for (size_t j = 0; j < n; j++) s += exp(p[j * inner] - mx);
       if (logsm) {
+        for (size_t j = 0; j < n; j++) s += exp(p[j * inner] - mx);
         double ls = log(s);
         for (size_t j = 0; j < n; j++) q[j * inner] = (p[j * inner] - mx) - ls;
       } else {
-        for (size_t j = 0; j < n; j++) q[j * inner] = exp(p[j * inner] - mx) / s;
+        /* one exp per element: q may alias p, each entry is read before it is written */
+        for (size_t j = 0; j < n; j++) {
+          double e = exp(p[j * inner] - mx);
+          q[j * inner] = e;
+          s += e;
+        }
+        double inv = 1.0 / s;
+        for (size_t j = 0; j < n; j++) q[j * inner] *= inv;
       }
     }
   }

@@ -139,10 +139,31 @@ double hm_model_head(const hm_model *m, const double *x) {
 
 static int any_trainable(const hm_model *m, int k) { return m->x[k] && m->trainable[k]; }
 
+/* g[k] += 2 ridge x[k]; in rescaled mode g[k] holds e^{-katt} (loss part) and the slot gets
+ * its own scale kappa_k = max(katt, log(2 ridge max|x|)) so that neither part overflows. */
+static void add_ridge(hm_model *m, int k, int mode, double katt) {
+  double lam = m->c.ridge;
+  size_t sz = m->rows[k] * m->cols[k];
+  if (lam == 0.0) return;
+  if (mode == 0) {
+    cblas_daxpy((int)sz, 2.0 * lam, m->x[k], 1, m->g[k], 1);
+    return;
+  }
+  double mx = 0.0;
+  for (size_t j = 0; j < sz; j++) mx = fmax(mx, fabs(m->x[k][j]));
+  double kk = katt;
+  if (mx > 0 && log(2.0 * lam * mx) > kk) kk = log(2.0 * lam * mx);
+  double a = exp(katt - kk), b = exp(log(2.0 * lam) - kk);
+  for (size_t j = 0; j < sz; j++) m->g[k][j] = a * m->g[k][j] + b * m->x[k][j];
+  m->log_scale[k] = kk;
+}
+
 hm_status hm_model_eval(hm_model *m, const hm_dataset *ds, int want_grad, int mode,
                         double *loss_out) {
   const hm_model_config *c = &m->c;
-  if (mode != 0) return HM_EARG;
+  if (mode != 0 && mode != 1) return HM_EARG;
+  if (mode == 1 && m->loss.kind == HM_LOSS_CUSTOM) return HM_EARG;
+  for (int k = 0; k < HM_MP_COUNT; k++) m->log_scale[k] = 0.0;
   const size_t n = ds->n, T = ds->T, d = c->d, dv = c->dv;
   const int seq = c->sequence;
   const size_t R = seq ? n * T : n;
@@ -154,7 +175,7 @@ hm_status hm_model_eval(hm_model *m, const hm_dataset *ds, int want_grad, int mo
     if (m->x[k] && !hm_all_finite(m->x[k], m->rows[k] * m->cols[k])) return HM_ENONFINITE;
 
   /* workspace */
-  size_t need = R * (3 * d + 4 * T + 2 + dv) + d * d + 3 * d + 2 * dv + n * T;
+  size_t need = R * (3 * d + 4 * T + 2 + dv) + d * d + 3 * d + 2 * dv + n * T + 5 * R;
   if (need > m->ws_cap) {
     double *w = (double *)realloc(m->ws, need * sizeof(double));
     if (!w) return HM_ENOMEM;
@@ -165,6 +186,8 @@ hm_status hm_model_eval(hm_model *m, const hm_dataset *ds, int want_grad, int mo
   double *f = RC + R * T, *cw = f + R, *H = cw + R, *U = H + R * d, *QH = U + R * d;
   double *G = QH + R * dv, *sumU = G + d * d, *gpsi = sumU + d, *tmp = gpsi + d;
   double *tmpv = tmp + d, *GV = tmpv + 2 * dv;
+  double *RMI = GV + n * T, *RFM = RMI + R, *RLSE = RFM + R, *RNC = RLSE + R, *RLC = RNC + R;
+  double katt = -INFINITY, khead = -INFINITY;
   m->R = R;
   m->f = f;
   m->S = S;
@@ -293,15 +316,61 @@ hm_status hm_model_eval(hm_model *m, const hm_dataset *ds, int want_grad, int mo
     double cr = w * y * ld;
     cw[r] = cr;
     if (att_grad) {
+      if (mode == 0) {
+        int allzero = 1;
+        for (size_t t = 0; t < L; t++) {
+          double dlt = gt[t] - gt[mi];
+          rc[t] = cr * (s[t] * (dlt - fm));
+          if (rc[t] != 0.0) allzero = 0;
+        }
+        for (size_t t = L; t < T; t++) rc[t] = 0.0;
+        if (allzero && nonconst && L >= 2 && (ld != 0.0 || m->loss.kind != HM_LOSS_CUSTOM))
+          underflow++;
+      } else {
+        /* remember what the rescaled second pass needs */
+        RMI[r] = (double)mi;
+        RFM[r] = fm;
+        RLSE[r] = log(se);
+        RNC[r] = (nonconst && L >= 2) ? second - a[mi] : NAN;
+      }
+    }
+    if (mode == 1) {
+      double lg;
+      st = hm_loss_logderiv(&m->loss, y * fr, &lg);
+      if (st) return st;
+      RLC[r] = log(w) + lg; /* log |c_r| (c_r = -y exp(RLC) for the decreasing built-ins) */
+      if (RLC[r] > khead) khead = RLC[r];
+      if (att_grad && !isnan(RNC[r]) && RLC[r] + RNC[r] - RLSE[r] > katt)
+        katt = RLC[r] + RNC[r] - RLSE[r];
+    }
+  }
+  if (mode == 1) {
+    if (!isfinite(katt)) katt = 0.0;
+    if (!isfinite(khead)) khead = 0.0;
+    for (size_t r = 0; r < R; r++) {
+      const size_t i = seq ? r / T : r;
+      const double y = seq ? ds->Y[i * T + (r % T)] : ds->Y[i];
+      cw[r] = -y * exp(RLC[r] - khead);
+      if (!att_grad) continue;
+      const size_t L = (seq && c->causal) ? (r % T) + 1 : T;
+      double *a = A + r * T, *s = S + r * T, *rc = RC + r * T;
+      const double *gt = head == HM_HEAD_LINEAR ? GV + i * T : Gt + r * T;
+      const size_t mi = (size_t)RMI[r];
+      const double sh = RLC[r] - katt - RLSE[r], fm = RFM[r];
+      /* s_t e^{lc - kappa} computed from the logits so it survives s_t underflow */
+      double fmh = 0.0;
       int allzero = 1;
       for (size_t t = 0; t < L; t++) {
-        double dlt = gt[t] - gt[mi];
-        rc[t] = cr * (s[t] * (dlt - fm));
+        if (t == mi) continue;
+        double shat = exp(a[t] - a[mi] + sh), dlt = gt[t] - gt[mi];
+        fmh += shat * dlt;
+        rc[t] = -y * shat * (dlt - fm);
         if (rc[t] != 0.0) allzero = 0;
       }
+      rc[mi] = -y * s[mi] * (-fmh);
+      if (rc[mi] != 0.0) allzero = 0;
       for (size_t t = L; t < T; t++) rc[t] = 0.0;
-      if (allzero && nonconst && L >= 2 && (ld != 0.0 || m->loss.kind != HM_LOSS_CUSTOM))
-        underflow++;
+      if (allzero && !isnan(RNC[r])) underflow++;
     }
   }
   m->min_logit_gap = mingap;
@@ -349,14 +418,12 @@ hm_status hm_model_eval(hm_model *m, const hm_dataset *ds, int want_grad, int mo
       if (any_trainable(m, HM_MP_K)) {
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)d, mm, (int)d, 1.0, G,
                     (int)d, m->x[HM_MP_Q], mm, 0.0, m->g[HM_MP_K], mm);
-        if (c->ridge != 0.0)
-          cblas_daxpy((int)(d * c->m), 2.0 * c->ridge, m->x[HM_MP_K], 1, m->g[HM_MP_K], 1);
+        add_ridge(m, HM_MP_K, mode, katt);
       }
       if (any_trainable(m, HM_MP_Q)) {
         cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d, mm, (int)d, 1.0, G, (int)d,
                     m->x[HM_MP_K], mm, 0.0, m->g[HM_MP_Q], mm);
-        if (c->ridge != 0.0)
-          cblas_daxpy((int)(d * c->m), 2.0 * c->ridge, m->x[HM_MP_Q], 1, m->g[HM_MP_Q], 1);
+        add_ridge(m, HM_MP_Q, mode, katt);
       }
     }
   }
@@ -380,6 +447,12 @@ hm_status hm_model_eval(hm_model *m, const hm_dataset *ds, int want_grad, int mo
   } else if (any_trainable(m, HM_MP_V)) {
     cblas_dgemv(CblasRowMajor, CblasTrans, (int)R, (int)d, 1.0, H, (int)d, cw, 1, 0.0,
                 m->g[HM_MP_V], 1);
+  }
+  if (mode == 1) {
+    for (int k = 0; k < HM_MP_COUNT; k++) {
+      if (k == HM_MP_VM || k == HM_MP_V) m->log_scale[k] = khead;
+      else if (!((k == HM_MP_K || k == HM_MP_Q) && c->ridge != 0.0)) m->log_scale[k] = katt;
+    }
   }
   for (int k = 0; k < HM_MP_COUNT; k++)
     if (any_trainable(m, k) && !hm_all_finite(m->g[k], m->rows[k] * m->cols[k]))

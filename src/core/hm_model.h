@@ -53,8 +53,9 @@ typedef struct hm_model {
   size_t *valid;  /* valid tokens per row */
   double min_logit_gap;
   int grad_underflow; /* rows whose mathematically nonzero gradient became exactly zero */
-  int rescaled;       /* 1: gradients are scaled by exp(kappa) (see hm_model_eval) */
-  double log_scale;   /* kappa of the last rescaled eval (0 otherwise) */
+  /* per parameter: the last eval's g[k] equals exp(-log_scale[k]) * dL/dx[k]
+   * (0 in exact mode; see hm_model_eval mode 1) */
+  double log_scale[HM_MP_COUNT];
 } hm_model;
 
 /* Allocate parameters for config c (zero-filled; W = I for param p). */
@@ -71,11 +72,14 @@ hm_status hm_model_check_data(const hm_model *m, const hm_dataset *ds, char *msg
 hm_status hm_model_effective_w(hm_model *m, double *out);
 
 /* Loss and (want_grad) gradients of every trainable parameter into g[k].
- * mode 0: exact gradient. mode 1 (rescaled direction for normalized methods): every
- * per-row weight is multiplied by exp(-kappa) before accumulation, where kappa is the
- * largest per-row log-weight, so the returned g = exp(-kappa) grad L stays representable
- * when grad L itself underflows; m->log_scale = kappa (grad L = exp(kappa) g). The ridge
- * term is scaled likewise. Requires a built-in loss.
+ * mode 0: exact gradient (log_scale[k] = 0).
+ * mode 1 (rescaled directions for normalized methods, theory.md D.5): per tensor, the
+ * gradient times exp(-kappa_k), where kappa_k is the largest per-row log-weight
+ * log|c_r| + log s_rt (t != argmax) for attention tensors, log|c_r| for head tensors, and
+ * for ridge-regularized K, Q also log(2 ridge max|x|). The per-row weights are formed in the
+ * log domain (probabilities from the logits directly), so directions stay exact when the
+ * gradient itself underflows (logit gaps beyond ~745). log_scale[k] = kappa_k, i.e.
+ * dL/dx[k] = exp(log_scale[k]) g[k]. Built-in losses only (HM_EARG for custom).
  * HM_ENONFINITE if a parameter, the loss or a gradient is not finite. */
 hm_status hm_model_eval(hm_model *m, const hm_dataset *ds, int want_grad, int mode,
                         double *loss);

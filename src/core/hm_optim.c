@@ -10,9 +10,36 @@
 
 /* ---------------------------------------------------------------- helpers */
 
+/* sum of squares with four independent accumulators (no serial add latency chain) */
+static double sumsq(const double *x, size_t n) {
+  double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+  size_t j = 0;
+  for (; j + 4 <= n; j += 4) {
+    s0 += x[j] * x[j];
+    s1 += x[j + 1] * x[j + 1];
+    s2 += x[j + 2] * x[j + 2];
+    s3 += x[j + 3] * x[j + 3];
+  }
+  for (; j < n; j++) s0 += x[j] * x[j];
+  return (s0 + s1) + (s2 + s3);
+}
+
+/* 1 if all finite: x - x is 0 for finite x and NaN for inf/nan */
+static int finite_all(const double *x, size_t n) {
+  double c0 = 0.0, c1 = 0.0, c2 = 0.0, c3 = 0.0;
+  size_t j = 0;
+  for (; j + 4 <= n; j += 4) {
+    c0 += x[j] - x[j];
+    c1 += x[j + 1] - x[j + 1];
+    c2 += x[j + 2] - x[j + 2];
+    c3 += x[j + 3] - x[j + 3];
+  }
+  for (; j < n; j++) c0 += x[j] - x[j];
+  return (c0 + c1) + (c2 + c3) == 0.0;
+}
+
 double hm_vnorm2(const double *x, size_t n) {
-  double s = 0.0;
-  for (size_t j = 0; j < n; j++) s += x[j] * x[j];
+  double s = sumsq(x, n);
   if (s >= 1e-290 && s <= 1e290) return sqrt(s);
   /* zero, tiny (squares may have underflowed), huge or non-finite: rescale */
   double amax = 0.0;
@@ -115,7 +142,8 @@ static int uses_eps(const hm_optim *o) {
 
 hm_status hm_optim_validate(const hm_optim *o) {
   if (o->kind != HM_OPT_POLYAK && !(o->lr >= 0.0 && isfinite(o->lr))) return HM_EARG;
-  if (uses_eps(o) && !(o->eps >= 0.0 && isfinite(o->eps))) return HM_EARG;
+  if (uses_eps(o) && !(o->eps >= 0.0 && isfinite(o->eps)) && !(isnan(o->eps) && o->neps > 0))
+    return HM_EARG;
   for (int k = 0; k < o->neps; k++)
     if (!(o->eps_val[k] >= 0.0 && isfinite(o->eps_val[k]))) return HM_EARG;
   switch (o->kind) {
@@ -195,6 +223,11 @@ static hm_status ensure_state(hm_optim *o, const hm_objective *obj) {
 /* ---------------------------------------------------------------- step */
 
 hm_status hm_optim_update(hm_optim *o, hm_objective *obj, double loss, int *bad_param) {
+  return hm_optim_update_norms(o, obj, loss, NULL, bad_param);
+}
+
+hm_status hm_optim_update_norms(hm_optim *o, hm_objective *obj, double loss,
+                                const double *gnorms, int *bad_param) {
   if (bad_param) *bad_param = -1;
   hm_status st = ensure_state(o, obj);
   if (st != HM_OK) return st;
@@ -209,7 +242,7 @@ hm_status hm_optim_update(hm_optim *o, hm_objective *obj, double loss, int *bad_
   }
   for (int i = 0; i < obj->nparam; i++) {
     const hm_param *q = &obj->param[i];
-    nrm[i] = q->trainable ? hm_vnorm2(q->grad, q->size) : 0.0;
+    nrm[i] = !q->trainable ? 0.0 : gnorms ? gnorms[i] : hm_vnorm2(q->grad, q->size);
     if (!isfinite(nrm[i])) {
       free(heap);
       return HM_ENONFINITE;
@@ -316,7 +349,7 @@ hm_status hm_optim_update(hm_optim *o, hm_objective *obj, double loss, int *bad_
   o->t = t;
   for (int i = 0; i < obj->nparam; i++) {
     const hm_param *q = &obj->param[i];
-    if (q->trainable && !hm_all_finite(q->x, q->size)) {
+    if (q->trainable && !finite_all(q->x, q->size)) {
       if (bad_param) *bad_param = i;
       return HM_ENONFINITE;
     }

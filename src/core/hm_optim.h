@@ -66,6 +66,10 @@ double hm_optim_eps_for(const hm_optim *o, const char *name);
 hm_status hm_optim_step(hm_optim *o, hm_objective *obj, double *loss, int *bad_param);
 /* The update only, using the gradient already in obj->param[].grad and the loss value. */
 hm_status hm_optim_update(hm_optim *o, hm_objective *obj, double loss, int *bad_param);
+/* Same with the Frobenius norms of the gradients precomputed (gnorms[i] for parameter i;
+ * entries of non-trainable parameters are ignored); gnorms may be NULL. */
+hm_status hm_optim_update_norms(hm_optim *o, hm_objective *obj, double loss,
+                                const double *gnorms, int *bad_param);
 
 /* ---- vector helpers (also used by the recorders and exposed to Lua) ---- */
 /* Euclidean norm, overflow/underflow safe (exact fast path when no rescaling is needed). */

@@ -27,12 +27,14 @@ hm_status hm_svm_rank(const double *W, size_t rows, size_t cols, double rtol, in
     return HM_ENOMEM;
   }
   memcpy(a, W, rows * cols * sizeof *a);
+  double dummy[1];
+  lapack_int ld = (lapack_int)(rows > cols ? rows : cols);
   lapack_int info = LAPACKE_dgesdd(LAPACK_ROW_MAJOR, 'N', (lapack_int)rows, (lapack_int)cols, a,
-                                   (lapack_int)cols, sv, NULL, 1, NULL, 1);
+                                   (lapack_int)cols, sv, dummy, ld, dummy, ld);
   if (info > 0) {
     memcpy(a, W, rows * cols * sizeof *a);
     info = LAPACKE_dgesvd(LAPACK_ROW_MAJOR, 'N', 'N', (lapack_int)rows, (lapack_int)cols, a,
-                          (lapack_int)cols, sv, NULL, 1, NULL, 1, sup);
+                          (lapack_int)cols, sv, dummy, ld, dummy, ld, sup);
   }
   hm_status st = HM_OK;
   if (info != 0) {

@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 
 #include <cblas.h>
 #include <lapacke.h>
@@ -62,8 +63,9 @@ static int ipm_dual(size_t m, const double *K, const double *c, const double *b,
   double *H0 = malloc(m * m * sizeof *H0), *L = malloc(m * m * sizeof *L);
   double *dl = malloc(m * sizeof *dl), *ds = malloc(m * sizeof *ds), *h = malloc(m * sizeof *h);
   double *dla = malloc(m * sizeof *dla), *dsa = malloc(m * sizeof *dsa),
-         *rhs = malloc(m * sizeof *rhs);
-  if (!s || !Kl || !rd || !H0 || !L || !dl || !ds || !h || !dla || !dsa || !rhs) {
+         *rhs = malloc(m * sizeof *rhs), *lb = malloc(m * sizeof *lb);
+  double best_merit = INFINITY, best_nu = 0;
+  if (!s || !Kl || !rd || !H0 || !L || !dl || !ds || !h || !dla || !dsa || !rhs || !lb) {
     ret = IPM_NOMEM;
     goto done;
   }
@@ -90,21 +92,21 @@ static int ipm_dual(size_t m, const double *K, const double *c, const double *b,
       bl += b[k] * lam[k];
     }
     double mu = gap / (double)m;
-    if (rdn <= 1e-12 * (1 + bmax) && fabs(re) <= 1e-12 * (1 + bmax) &&
-        gap <= 1e-13 * fmax(1.0, quad)) {
-      ret = IPM_OK;
-      break;
+    double merit = fmax(fmax(rdn, fabs(re)) / (1 + bmax), gap / fmax(1.0, quad));
+    if (merit < best_merit) {
+      best_merit = merit;
+      best_nu = nu;
+      memcpy(lb, lam, m * sizeof *lam);
     }
+    if (merit <= 1e-13) break;
+    if (best_merit <= 1e-8 && merit > 100 * best_merit) break;
     if (bl > 1e16 || quad > 1e16) {
       ret = IPM_DIVERGED;
       break;
     }
     memcpy(H0, K, m * m * sizeof *H0);
     for (size_t k = 0; k < m; k++) H0[k * m + k] += s[k] / lam[k];
-    if (chol_reg(L, H0, m)) {
-      ret = IPM_FAILED;
-      break;
-    }
+    if (chol_reg(L, H0, m)) break;
     double ch = 0;
     if (c) {
       memcpy(h, c, m * sizeof *h);
@@ -149,10 +151,17 @@ static int ipm_dual(size_t m, const double *K, const double *c, const double *b,
       }
     }
   }
-  if (it >= maxit) ret = IPM_FAILED;
+  if (ret != IPM_DIVERGED) {
+    if (isfinite(best_merit)) {
+      memcpy(lam, lb, m * sizeof *lam);
+      nu = best_nu;
+    }
+    ret = best_merit <= 1e-8 ? IPM_OK : IPM_FAILED;
+  }
   *beta = -nu;
   *iters = it;
 done:
+  free(lb);
   free(s);
   free(Kl);
   free(rd);
@@ -180,8 +189,10 @@ static int ipm_primal(size_t m, size_t N, size_t nfree, const double *F, const d
   double *rx = malloc(N * sizeof *rx), *dx = malloc(N * sizeof *dx), *H = malloc(N * N * sizeof *H);
   double *Fs = malloc(m * N * sizeof *Fs);
   size_t *rows = malloc(m * sizeof *rows);
+  double *xb = malloc(N * sizeof *xb), *zb = malloc(m * sizeof *zb);
+  double best_merit = INFINITY;
   if (!s || !Fx || !rs || !D || !ds || !dz || !dsa || !dza || !tmp || !rx || !dx || !H || !Fs ||
-      !rows) {
+      !rows || !xb || !zb) {
     ret = IPM_NOMEM;
     goto done;
   }
@@ -217,11 +228,16 @@ static int ipm_primal(size_t m, size_t N, size_t nfree, const double *F, const d
       if (D[k] > Dmax) Dmax = D[k];
     }
     double mu = gap / (double)m;
-    if (rxn <= 1e-12 * fmax(1.0, sqrt(xPx)) && rsn <= 1e-12 * (1 + bmax) &&
-        gap <= 1e-13 * fmax(1.0, xPx)) {
-      ret = IPM_OK;
-      break;
+    double xn = sqrt(xPx);
+    double merit = fmax(fmax(rxn / fmax(1.0, xn), rsn / (1 + bmax)), gap / fmax(1.0, xPx));
+    if (merit < best_merit) {
+      best_merit = merit;
+      memcpy(xb, x, N * sizeof *x);
+      memcpy(zb, z, m * sizeof *z);
     }
+    if (merit <= 1e-12) break;
+    /* stalled: the Newton systems have become too ill-conditioned to make progress */
+    if (best_merit <= 1e-8 && merit > 100 * best_merit) break;
     if (xPx > 1e16 || bz > 1e16) {
       ret = IPM_DIVERGED;
       break;
@@ -229,7 +245,7 @@ static int ipm_primal(size_t m, size_t N, size_t nfree, const double *F, const d
     /* H = P + sum_k D_k f_k f_k^T over rows whose weight matters */
     size_t nr = 0;
     for (size_t k = 0; k < m; k++)
-      if (D[k] > 1e-14 * Dmax) {
+      if (D[k] > 1e-12 * Dmax) {
         double sq = sqrt(D[k]);
         for (size_t j = 0; j < N; j++) Fs[nr * N + j] = sq * F[k * N + j];
         rows[nr++] = k;
@@ -288,9 +304,17 @@ static int ipm_primal(size_t m, size_t N, size_t nfree, const double *F, const d
       }
     }
   }
-  if (it >= maxit) ret = IPM_FAILED;
+  if (ret != IPM_DIVERGED) {
+    if (isfinite(best_merit)) {
+      memcpy(x, xb, N * sizeof *x);
+      memcpy(z, zb, m * sizeof *z);
+    }
+    ret = best_merit <= 1e-8 ? IPM_OK : IPM_FAILED;
+  }
   *iters = it;
 done:
+  free(xb);
+  free(zb);
   free(s);
   free(Fx);
   free(rs);

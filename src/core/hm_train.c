@@ -46,7 +46,9 @@ hm_status hm_train_prepare(const hm_objective *obj, hm_recorder *rec, int nrec) 
   return HM_OK;
 }
 
-static double total_norm(const hm_objective *obj, int grad) {
+/* Joint norm of the trainable gradients (grad = 1) or parameters; the per-tensor norms go
+ * to out (first 64 parameters) when non-NULL. */
+static double total_norm(const hm_objective *obj, int grad, double *out) {
   double amax = 0.0, nrm[64];
   int np = obj->nparam < 64 ? obj->nparam : 64;
   double acc = 0.0;
@@ -55,6 +57,7 @@ static double total_norm(const hm_objective *obj, int grad) {
     double v = q->trainable ? hm_vnorm2(grad ? q->grad : q->x, q->size) : 0.0;
     if (i < 64) nrm[i] = v;
     else acc += v * v;
+    if (out && i < 64) out[i] = v;
     if (!(v <= amax)) amax = v;
   }
   if (amax == 0.0 || !isfinite(amax)) return amax;
@@ -99,7 +102,7 @@ static hm_status record_row(const hm_objective *obj, hm_train_cfg *cfg, long row
         *out = c->param < 0 ? gnorm : hm_vnorm2(obj->param[c->param].grad, obj->param[c->param].size);
         break;
       case HM_REC_PARAM_NORM:
-        *out = c->param < 0 ? total_norm(obj, 0)
+        *out = c->param < 0 ? total_norm(obj, 0, NULL)
                             : hm_vnorm2(obj->param[c->param].x, obj->param[c->param].size);
         break;
       case HM_REC_VALUE: memcpy(out, src, n * sizeof(double)); break;
@@ -174,7 +177,8 @@ hm_status hm_train_run(hm_optim *o, hm_objective *obj, hm_train_cfg *cfg, hm_tra
       break;
     }
     res->final_loss = L;
-    double gn = total_norm(obj, 1);
+    double gnorms[64];
+    double gn = total_norm(obj, 1, gnorms);
     if (!isfinite(gn)) {
       res->status = HM_TRAIN_DIVERGED_GRAD;
       res->step = k;
@@ -190,7 +194,7 @@ hm_status hm_train_run(hm_optim *o, hm_objective *obj, hm_train_cfg *cfg, hm_tra
       } else if (gn <= sp->grad_norm_below) {
         res->status = HM_TRAIN_STOPPED;
         res->stop_reason = 1;
-      } else if (sp->param_norm_above > 0.0 && total_norm(obj, 0) >= sp->param_norm_above) {
+      } else if (sp->param_norm_above > 0.0 && total_norm(obj, 0, NULL) >= sp->param_norm_above) {
         res->status = HM_TRAIN_STOPPED;
         res->stop_reason = 2;
       }
@@ -222,7 +226,8 @@ hm_status hm_train_run(hm_optim *o, hm_objective *obj, hm_train_cfg *cfg, hm_tra
     }
     if (final) break;
     int bad = -1;
-    st = hm_optim_update(o, obj, L, &bad);
+    st = obj->nparam <= 64 ? hm_optim_update_norms(o, obj, L, gnorms, &bad)
+                           : hm_optim_update(o, obj, L, &bad);
     if (recorded && want_lr)
       for (int r = 0; r < cfg->nrec; r++)
         if (cfg->rec[r].kind == HM_REC_LR) cfg->rec[r].out[row - 1] = o->last_lr;

@@ -142,6 +142,16 @@ static void test_divergence(void) {
   CHECK(res.iters == kdiv && res.rows == kdiv);
   CHECK(kdiv > 100 && isfinite(lbuf[kdiv - 1]));
 
+  /* the update itself overflows a parameter (loss finite at step 0) */
+  toy_quad_init(&q, 4.0, 0, 0.0);
+  hm_optim big;
+  hm_optim_init(&big, HM_OPT_GD);
+  big.lr = 1.7e308;
+  CHECK(hm_train_run(&big, &q.obj, &cfg, &res) == HM_OK);
+  CHECK(res.status == HM_TRAIN_DIVERGED_PARAM && res.step == 0 && res.bad_param >= 0);
+  CHECK(res.rows == 1 && isfinite(lbuf[0]));
+  hm_optim_free(&big);
+
   /* exactly zero gradient: underflow status at step 0 */
   toy_quad_init(&q, 1.0, 1, 0.0);
   memcpy(q.x, q.c, sizeof q.x);

@@ -6,7 +6,7 @@ local exp = require "hardmax.exp"
 local json = require "hardmax.json"
 local sys = require "hardmax.sys"
 
-local HARDMAX = os.getenv("HARDMAX") or "build/hardmax"
+local HARDMAX = sys.realpath(os.getenv("HARDMAX") or "build/hardmax") or "hardmax"
 
 local function sh(cmd)
   local p = io.popen(cmd .. " 2>&1; echo \"rc=$?\"")
@@ -218,6 +218,21 @@ describe("exp", function()
     end)
   end)
 
+  describe("curves", function()
+    it("averages array metrics element-wise per grid point", function()
+      local res = exp.sweep { grid = { a = { 1, 2 } }, runs = 3, quiet = true,
+        run = function(cfg, r) return { c = { r * cfg.a, 10.0 } } end }
+      local rows = exp.curves(res, "c")
+      assert.are.equal(2, #rows)
+      assert.are.same({ a = 2 }, rows[2].params)
+      assert.are.equal(3, rows[2].n)
+      assert.are.same({ 4.0, 10.0 }, rows[2].mean)
+      assert.are.same({ 2.0, 0.0 }, rows[2].std)
+      assert.has_error(function() exp.curves(res, "nope") end,
+        "exp.curves: trial a=1;run=1: metric 'nope' is not an array (got nil)")
+    end)
+  end)
+
   describe("writers", function()
     it("write_csv quotes per RFC 4180 and flattens nested tables", function()
       local d = newtmp()
@@ -345,6 +360,31 @@ describe("exp", function()
       assert.are.equal(slurp(d .. "/ref/results.jsonl"), slurp(d .. "/q/results.jsonl"))
     end)
 
+    it("stops on Ctrl-C (SIGINT) instead of recording a failed trial; resume completes", function()
+      local d = newtmp()
+      spit(d .. "/int.lua", [[
+local sys = require "hardmax.sys"
+local o = exp.args(arg, { out = "ci" })
+local r = exp.sweep { grid = { a = { 1, 2, 3, 4, 5, 6 } }, out = o.out, resume = o.resume,
+  run = function(cfg)
+    if cfg.a == 3 and not o.resume then
+      sys.kill(sys.getpid(), sys.SIGINT)
+      local x = 0
+      for i = 1, 1e8 do x = x + i end
+    end
+    return { a = cfg.a }
+  end }
+print("done", #r, #r.failed)
+]])
+      local rc, out = sh(string.format("cd '%s' && %s int.lua", d, HARDMAX))
+      assert.are_not.equal(0, rc)
+      assert.truthy(out:find("interrupted!", 1, true), out)
+      assert.are.equal(2, #sys.listdir(d .. "/ci/trials"))
+      rc, out = sh(string.format("cd '%s' && %s int.lua --resume", d, HARDMAX))
+      assert.are.equal(0, rc, out)
+      assert.truthy(out:find("done\t6\t0", 1, true), out)
+    end)
+
     it("records the script in the manifest and verify detects a changed number", function()
       local d = setup()
       assert.are.equal(0, (run(d, "--out v --runs 2")))
@@ -375,6 +415,19 @@ describe("exp", function()
       ok, rep = exp.verify(d .. "/v")
       assert.is_false(ok)
       assert.truthy(rep:find("changed since the run", 1, true))
+    end)
+
+    it("shows a progress bar only when stderr is a terminal", function()
+      local d = setup()
+      local rc, out = run(d, "--out quiet --jobs 2")
+      assert.are.equal(0, rc, out)
+      assert.is_nil(out:find("trials/s", 1, true))
+      if os.execute("command -v script >/dev/null 2>&1") then -- util-linux: run under a pty
+        rc, out = sh(string.format("script -qec \"cd '%s' && %s sweep.lua --out tty\" /dev/null", d, HARDMAX))
+        assert.are.equal(0, rc, out)
+        assert.truthy(out:find("[##############################] 12/12", 1, true), out)
+        assert.truthy(out:find("trials/s  ETA 0s", 1, true), out)
+      end
     end)
 
     it("cli reports usage errors", function()

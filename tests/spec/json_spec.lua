@@ -47,6 +47,12 @@ describe("json", function()
     assert.are.equal("[[1.0,2.0],[3.0,4.0]]", json.encode(fake))
   end)
 
+  it("encodes mat arrays as nested arrays", function()
+    local mat = require "hardmax.mat"
+    assert.are.equal('{"m":[[1.0,2.5],[3.0,4.0]],"v":[0.5]}',
+      json.encode { v = mat.new { 0.5 }, m = mat.new { { 1, 2.5 }, { 3, 4 } } })
+  end)
+
   it("rejects cycles, mixed tables and functions with the path", function()
     local t = {}
     t.self = t

@@ -221,6 +221,49 @@ describe("model API", function()
     assert.are.equal(0, tt(m:grad(ds).W)[1][1])
   end)
 
+  it("rescaled directions: exp(scale) * g equals the exact gradient, and survive underflow", function()
+    local base = data.grand(4, 5, 3, { seed = 21 })
+    local seqds = data.new { X = base.X, Y = { { 1, -1, 1, 1, -1 }, { -1, -1, 1, 1, 1 }, { 1, 1, 1, -1, -1 }, { -1, 1, -1, 1, -1 } } }
+    local V = { { 0.9, -0.4, 0.3 }, { -0.2, 0.8, 0.5 }, { 0.4, 0.1, -0.7 } }
+    local cases = {
+      { { d = 3, v = base.v }, base },
+      { { param = "KQ", d = 3, v = base.v, ridge = 0.01, loss = "exponential" }, base },
+      { { param = "p", d = 3, train = { "p", "v" } }, base },
+      { { d = 3, head = "relu", V = V, train = { "W", "V", "v" }, loss = "correlation" }, base },
+      { { d = 3, head = "lambda", lambda = 0.2, train = { "W", "v" } }, base },
+      { { d = 3, v = base.v, output = "sequence", mask = "causal" }, seqds },
+    }
+    for ci, cs in ipairs(cases) do
+      local m = model.attention(cs[1])
+      m:init { scheme = "normal", std = 3, rng = rng.new(ci), params = m.params }
+      local ge = m:grad(cs[2])
+      local gr, _, sc = m:grad(cs[2], { rescaled = true })
+      for _, name in ipairs(m.train) do
+        local e, r = tt(ge[name]), tt(gr[name])
+        local f = math.exp(sc[name])
+        if type(e[1]) == "number" then e, r = { e }, { r } end
+        local scale = 0
+        for i = 1, #e do for j = 1, #e[i] do scale = math.max(scale, math.abs(e[i][j])) end end
+        for i = 1, #e do for j = 1, #e[i] do
+          assert.is_true(math.abs(r[i][j] * f - e[i][j]) <= 1e-12 * scale,
+            string.format("case %d %s: %.17g vs %.17g", ci, name, r[i][j] * f, e[i][j]))
+        end end
+      end
+    end
+    -- gap 800: the exact gradient is 0, the rescaled one is the exact direction
+    local ds = data.new { X = { { { 1, 0 }, { 0, 0 } } }, Z = { { 1, 0 } }, Y = { 1 } }
+    local m = model.attention { W = { { 800, 0 }, { 0, 0 } }, v = { 2, 0 } }
+    local g, _, sc = m:grad(ds, { rescaled = true })
+    local G = tt(g.W)
+    assert.is_true(G[1][1] < 0)
+    assert.are.equal(0, G[2][1])
+    close(math.log(-G[1][1]) + sc.W, math.log(2 / (1 + math.exp(2))) - 800, 1e-14)
+    assert.are.equal(1, m:diagnostics(ds).grad_underflow) -- exact mode underflows here
+    local c = model.attention { d = 2, v = { 1, 1 }, loss = loss.custom(math.exp, math.exp) }
+    assert.has_error(function() c:grad(ds, { rescaled = true }) end,
+      "model.grad: option 'rescaled' needs a built-in loss (logistic, exponential, correlation)")
+  end)
+
   it("custom losses are evaluated per sample and agree with the built-in", function()
     local ds = small_ds()
     local c = loss.custom(function(x) return math.log(1 + math.exp(-x)) end,

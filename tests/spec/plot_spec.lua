@@ -76,7 +76,7 @@ describe("plot", function()
     local pts = {}
     for i = 1, 20 do pts[i] = { i / 20, (i / 20) ^ 2 } end
     f:trajectory(pts, { label = "W_t", arrow_every = 5 })
-    f:scatter({ 0, 1 }, { 1, 0 }, { marker = { "circle", "triangle" }, color = { "#ff0000", "#0000ff" } })
+    f:scatter({ 0, 1 }, { 1, 0 }, { marker = { "circle", "triangle" }, color = { "#ff0000", "#0000ff" }, label = "tokens" })
     f:ray(1, 2, { label = "direction" })
     f:abline(1, 0)
     f:hline(0.5)
@@ -85,7 +85,8 @@ describe("plot", function()
     f:save(tmp .. "/t.svg")
     local text = slurp(tmp .. "/t.gp")
     assert.truthy(text:find("using 1:2:3:4 with vectors head filled", 1, true))
-    assert.truthy(text:find("using 1:2:3:4 with points pt variable lc rgb variable", 1, true))
+    assert.truthy(text:find("using 1:2:3:4 with points pt variable lc rgb variable ps 1 notitle", 1, true))
+    assert.truthy(text:find('NaN with points pt 7 lc rgb "#333333" ps 1 title "tokens"', 1, true)) -- legend proxy
     assert.truthy(text:find("set size ratio -1", 1, true))
     assert.truthy(text:find("set arrow 1 from graph 0, first 0.5 to graph 1, first 0.5 nohead", 1, true))
     assert.truthy(text:find("set arrow 2 from first 0.25, graph 0 to first 0.25, graph 1 nohead", 1, true))
@@ -111,6 +112,17 @@ describe("plot", function()
     assert.truthy(text:find('set multiplot layout 1,2 title "two panels"', 1, true))
     assert.are.equal(2, select(2, text:gsub("# %-%-%- panel %-%-%-", "")))
     assert.truthy(text:find("unset multiplot", 1, true))
+  end)
+
+  it("accepts mat vectors and n x 2 mat trajectories", function()
+    local mat = require "hardmax.mat"
+    local f = plot.figure {}
+    f:line(mat.new { 1, 2, 3 }, mat.new { 2.5, 0.5, 1 })
+    f:trajectory(mat.new { { 0, 0 }, { 1, 1 }, { 2, 1.5 } }, { arrow_every = 1 })
+    f:save(tmp .. "/m.svg")
+    local dat = slurp(tmp .. "/m.dat")
+    assert.truthy(dat:find("1 2.5\n2 0.5\n3 1\n", 1, true))
+    assert.truthy(dat:find("1 1 1 0.5\n", 1, true)) -- arrow from point 2 to point 3
   end)
 
   it("writes cairolatex output (.tex + .pdf) with LaTeX labels passed through", function()

@@ -1,0 +1,233 @@
+-- hardmax.report — the last mile of an experiment script: curve statistics over runs,
+-- correlation paths, named pass/fail checks, and the machine-readable final line.
+--
+--   local R = report.new("SVM-F3")
+--   local band = report.band(results, "softmax_W")      -- elementwise mean/std over runs
+--   R:check("corr_W_fro >= 0.99", mean >= 0.99)
+--   R:finish{corr_W_fro_mean = mean}                    -- prints summary + one JSON line
+--
+-- See docs/report.md.
+local json = require "hardmax.json"
+
+local M = {}
+local fmt = string.format
+
+local fail = require("hardmax.util").fail
+
+local function tolist(v)
+  if type(v) == "table" then return v end
+  if type(v) == "userdata" and v.totable then return v:totable() end
+  return nil
+end
+
+--- Elementwise statistics of an array-valued metric over the successful runs of a sweep
+--- result list: returns {mean=, std=, n=, len=, final=} (Lua arrays; std is the sample std, 0
+--- for a single run; final = the last mean). Every run must have the same length.
+function M.band(results, key)
+  local fn = "report.band"
+  if type(results) ~= "table" then fail(fn, "bad argument #1 (sweep results expected, got %s)", type(results)) end
+  if type(key) ~= "string" then fail(fn, "bad argument #2 (metric name expected, got %s)", type(key)) end
+  local rows = {}
+  for _, r in ipairs(results) do
+    local m = r.metrics and r.metrics[key]
+    if r.status == "ok" then
+      local l = tolist(m)
+      if not l then fail(fn, "run %s has no array metric '%s'", tostring(r.key), key) end
+      rows[#rows + 1] = l
+    end
+  end
+  if #rows == 0 then fail(fn, "no successful run has metric '%s'", key) end
+  local len = #rows[1]
+  local mean, std = {}, {}
+  for j = 1, len do
+    local s = 0.0
+    for i, l in ipairs(rows) do
+      if #l ~= len then fail(fn, "metric '%s': run %d has length %d, run 1 has %d", key, i, #l, len) end
+      s = s + l[j]
+    end
+    local mu = s / #rows
+    local v = 0.0
+    for _, l in ipairs(rows) do v = v + (l[j] - mu) ^ 2 end
+    mean[j] = mu
+    std[j] = #rows > 1 and math.sqrt(v / (#rows - 1)) or 0.0
+  end
+  return { mean = mean, std = std, n = #rows, len = len, final = mean[len] }
+end
+
+--- report.band for several metrics at once: {key = band, ...}.
+function M.bands(results, keys)
+  local out = {}
+  for _, k in ipairs(keys) do out[k] = M.band(results, k) end
+  return out
+end
+
+--- Last value of a band's mean (the final iterate's mean over runs).
+function M.final(band) return band.mean[#band.mean] end
+
+--- Draw mean ± std bands on a plot.figure: labels[i] names keys[i] (default: the key).
+function M.plot_bands(fig, steps, bands, keys, labels)
+  for i, k in ipairs(keys) do
+    local b = bands[k] or fail("report.plot_bands", "no band '%s'", tostring(k))
+    fig:mean_std(steps, b.mean, b.std, {label = labels and labels[i] or k})
+  end
+  return fig
+end
+
+--- Mean, std and count of a scalar metric over successful runs (NaN-free values only).
+function M.stats(results, key)
+  local s, s2, n = 0.0, 0.0, 0
+  for _, r in ipairs(results) do
+    local v = r.status == "ok" and r.metrics and r.metrics[key]
+    if type(v) == "number" and v == v then s, s2, n = s + v, s2 + v * v, n + 1 end
+  end
+  if n == 0 then return { mean = 0 / 0, std = 0 / 0, n = 0 } end
+  local mu = s / n
+  return { mean = mu, std = n > 1 and math.sqrt(math.max(0, (s2 - n * mu * mu) / (n - 1))) or 0.0, n = n }
+end
+
+--- Fraction of successful runs for which pred(metrics) is true.
+function M.fraction(results, pred)
+  local k, n = 0, 0
+  for _, r in ipairs(results) do
+    if r.status == "ok" then
+      n = n + 1
+      if pred(r.metrics) then k = k + 1 end
+    end
+  end
+  return n > 0 and k / n or 0 / 0
+end
+
+--- corr(S[k], target) for every slice k of a rank-3 stack of snapshots (Frobenius cosine).
+function M.corr_path(stack, target)
+  local mat = require "hardmax.mat"
+  local n = stack:shape()
+  local out = {}
+  for k = 1, n do out[k] = mat.corr(stack[k], target) end
+  return out
+end
+
+--- Value of an array at the recorded step closest to `step` (steps: the train result's
+--- step indices, as a mat or Lua array).
+function M.at(steps, values, step)
+  local s = tolist(steps)
+  local best, bi = math.huge, 1
+  for i, v in ipairs(s) do
+    if math.abs(v - step) < best then best, bi = math.abs(v - step), i end
+  end
+  return values[bi]
+end
+
+--- First recorded step at which values[i] >= threshold (nil if never).
+function M.first_reaching(steps, values, threshold)
+  local s = tolist(steps)
+  for i, v in ipairs(values) do
+    if v >= threshold then return s[i] end
+  end
+  return nil
+end
+
+--- true when two selections (Lua arrays of token indices) are identical.
+function M.same(a, b)
+  if #a ~= #b then return false end
+  for i = 1, #a do if a[i] ~= b[i] then return false end end
+  return true
+end
+
+--- exp.sweep with the conventions of the example scripts: `o` is the table returned by
+--- exp.args (runs, seed, jobs, shard, resume, out). Trials are kept in o.out/sweep; a run
+--- without --resume starts fresh (stale trial files of an earlier run are removed), with
+--- --resume it continues where an interrupted run stopped. `extra` may add grid=.
+function M.sweep(o, run, extra)
+  local exp, sys = require "hardmax.exp", require "hardmax.sys"
+  local dir = o.out .. "/sweep"
+  if not o.resume then
+    for _, sub in ipairs{dir, dir .. "/trials"} do
+      local ok, names = pcall(sys.listdir, sub)
+      if ok and type(names) == "table" then
+        for _, f in ipairs(names) do
+          if f:match("%.json$") or f:match("%.jsonl$") then os.remove(sub .. "/" .. f) end
+        end
+      end
+    end
+  end
+  local spec = {runs = o.runs, seed = o.seed, jobs = o.jobs, resume = o.resume, out = dir, run = run,
+                shard = (o.shard and o.shard ~= "") and o.shard or nil}
+  for k, v in pairs(extra or {}) do spec[k] = v end
+  return exp.sweep(spec)
+end
+
+--- Spearman rank correlation of two equally long arrays (ties get their average rank).
+--- Monotone transforms (e.g. log) do not change it.
+function M.spearman(x, y)
+  local fn = "report.spearman"
+  x, y = tolist(x), tolist(y)
+  if not x or not y or #x ~= #y then fail(fn, "two arrays of equal length expected") end
+  if #x < 2 then return 0 / 0 end
+  local function ranks(v)
+    local idx = {}
+    for i = 1, #v do idx[i] = i end
+    table.sort(idx, function(a, b) return v[a] < v[b] end)
+    local r, i = {}, 1
+    while i <= #idx do
+      local j = i
+      while j < #idx and v[idx[j + 1]] == v[idx[i]] do j = j + 1 end
+      for k = i, j do r[idx[k]] = (i + j) / 2 end
+      i = j + 1
+    end
+    return r
+  end
+  local rx, ry = ranks(x), ranks(y)
+  local n, mx, my = #x, 0, 0
+  for i = 1, n do mx, my = mx + rx[i], my + ry[i] end
+  mx, my = mx / n, my / n
+  local sxy, sxx, syy = 0, 0, 0
+  for i = 1, n do
+    sxy = sxy + (rx[i] - mx) * (ry[i] - my)
+    sxx, syy = sxx + (rx[i] - mx) ^ 2, syy + (ry[i] - my) ^ 2
+  end
+  return sxy / math.sqrt(sxx * syy)
+end
+
+local Report = {}
+Report.__index = Report
+
+--- A report for one experiment: named checks and final numbers.
+function M.new(experiment)
+  if type(experiment) ~= "string" then fail("report.new", "bad argument #1 (experiment id expected, got %s)", type(experiment)) end
+  return setmetatable({ experiment = experiment, checks = {}, order = {}, t0 = os.clock() }, Report)
+end
+
+--- Record a named pass criterion; `detail` (optional) is printed next to it.
+function Report:check(name, ok, detail)
+  if type(name) ~= "string" then fail("report:check", "bad argument #1 (check name expected, got %s)", type(name)) end
+  if self.checks[name] == nil then self.order[#self.order + 1] = name end
+  self.checks[name] = ok and true or false
+  print(fmt("  [%s] %s%s", ok and "pass" or "FAIL", name, detail and ("  (" .. detail .. ")") or ""))
+  return ok
+end
+
+--- check(name .. " >= threshold", value >= threshold) with the value shown.
+function Report:at_least(name, value, threshold)
+  return self:check(fmt("%s >= %g", name, threshold), value >= threshold, fmt("%.6g", value))
+end
+
+--- Print the overall verdict and, as the last line of output, one JSON object with the
+--- experiment id, pass flag, the checks and the given numbers. Returns the object.
+function Report:finish(numbers)
+  local out = { experiment = self.experiment, checks = self.checks }
+  local pass = true
+  for _, k in ipairs(self.order) do pass = pass and self.checks[k] end
+  out.pass = pass
+  out.cpu_seconds = os.clock()  -- whole process: the script is the experiment
+  if numbers and numbers.figure then print("figure: " .. tostring(numbers.figure)) end
+  for k, v in pairs(numbers or {}) do
+    if out[k] ~= nil then fail("report:finish", "number '%s' clashes with a reserved key", k) end
+    out[k] = tolist(v) or v
+  end
+  print(fmt("%s: %s (%d checks, %.2f s cpu)", self.experiment, pass and "PASS" or "FAIL", #self.order, out.cpu_seconds))
+  io.stdout:write(json.encode(out), "\n")
+  io.stdout:flush()
+  return out
+end
+
+return M
