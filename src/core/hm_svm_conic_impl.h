@@ -34,6 +34,10 @@ void hm_crows_free(hm_crows *R);
  * On infeasibility fills farkas (m0 entries, b^T farkas = 1) and sets R->infeasible. */
 hm_status hm_crows_prep_w(const hm_wcons *c, hm_crows *R, double *farkas);
 hm_status hm_crows_prep_vec(const hm_vcons *c, hm_crows *R, double *farkas);
+/* As hm_crows_prep_w; with defer != 0 the nearest-point QP is skipped (zero rows and the
+ * trivial case are still handled): call hm_crows_feasibility later if the solver fails. */
+hm_status hm_crows_prep_w2(const hm_wcons *c, hm_crows *R, double *farkas, int defer);
+hm_status hm_crows_feasibility(hm_crows *R, double *farkas);
 
 /* Is y (kept rows; clipped at 0 on inequality rows) a Farkas certificate, i.e.
  * b^T y > 0 and norm(sum y_k A_k) <= 1e-9 norm_1(y) (unit rows)? Then fill farkas
@@ -67,6 +71,8 @@ hm_status hm_conic_chol_reg(size_t m, double *H, double *work);
 int hm_conic_potrf(size_t n, double *A);
 void hm_conic_potrs(size_t n, const double *L, double *x);
 int hm_conic_potri(size_t n, double *L); /* inverse in the lower triangle */
+/* lower bound (within 1e-7 of the spectral range) on lambda_min of a symmetric matrix (B is
+ * destroyed); w: n doubles, work: 66 n doubles */
 int hm_conic_eigmin(size_t n, double *B, double *w, double *work, double *lmin);
 
 #endif

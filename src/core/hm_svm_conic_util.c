@@ -165,12 +165,49 @@ void hm_conic_potrs(size_t n, const double *L, double *x) {
 int hm_conic_potri(size_t n, double *L) {
   return (int)LAPACKE_dpotri_work(LAPACK_COL_MAJOR, 'U', (lapack_int)n, L, (lapack_int)n);
 }
-/* Smallest eigenvalue of a symmetric n x n matrix (destroyed); work: 3n doubles. */
+/* Number of eigenvalues of the symmetric tridiagonal (d, e) below x (Sturm count). */
+static size_t sturm_count(size_t n, const double *d, const double *e, double x) {
+  size_t c = 0;
+  double q = 1;
+  for (size_t i = 0; i < n; i++) {
+    double e2 = i ? e[i - 1] * e[i - 1] : 0.0;
+    q = d[i] - x - (i ? e2 / q : 0.0);
+    if (q == 0) q = -1e-300;
+    if (q < 0) c++;
+  }
+  return c;
+}
+
+/* A lower bound on the smallest eigenvalue of a symmetric n x n matrix (destroyed), within
+ * 1e-7 (relative to the spectral range) of it: Householder tridiagonalization (dsytrd)
+ * and bisection with Sturm counts. Returning a value <= lambda_min keeps step lengths
+ * computed from it conservative. work: 4n + 64n doubles. */
 int hm_conic_eigmin(size_t n, double *B, double *w, double *work, double *lmin) {
-  lapack_int info = LAPACKE_dsyev_work(LAPACK_COL_MAJOR, 'N', 'U', (lapack_int)n, B,
-                                       (lapack_int)n, w, work, (lapack_int)(3 * n));
-  *lmin = n ? w[0] : 0;
-  return (int)info;
+  if (n == 0) {
+    *lmin = 0;
+    return 0;
+  }
+  double *dd = w, *e = work, *tau = work + n, *wk = work + 2 * n;
+  lapack_int info = LAPACKE_dsytrd_work(LAPACK_COL_MAJOR, 'U', (lapack_int)n, B,
+                                        (lapack_int)n, dd, e, tau, wk, (lapack_int)(64 * n));
+  if (info != 0) return (int)info;
+  double lo = HUGE_VAL, hi = -HUGE_VAL;
+  for (size_t i = 0; i < n; i++) {
+    double r = (i ? fabs(e[i - 1]) : 0.0) + (i + 1 < n ? fabs(e[i]) : 0.0);
+    lo = fmin(lo, dd[i] - r);
+    hi = fmax(hi, dd[i] + r);
+  }
+  if (!isfinite(lo) || !isfinite(hi)) return -1;
+  double range = fmax(hi - lo, 1e-300);
+  lo -= 1e-12 * range; /* no eigenvalue below lo */
+  hi += 1e-12 * range; /* every eigenvalue below hi */
+  for (int it = 0; it < 200 && hi - lo > 1e-7 * range; it++) {
+    double mid = 0.5 * (lo + hi);
+    if (sturm_count(n, dd, e, mid) >= 1) hi = mid;
+    else lo = mid;
+  }
+  *lmin = lo;
+  return 0;
 }
 
 hm_status hm_conic_chol_reg(size_t m, double *H, double *work) {
@@ -409,7 +446,7 @@ int hm_crows_try_farkas(const hm_crows *R, const double *y, double *farkas, doub
 }
 
 /* Decide feasibility of the kept rows; fill farkas (original indexing) if infeasible. */
-static hm_status crows_feasibility(hm_crows *R, double *farkas) {
+static hm_status crows_feasibility(hm_crows *R, double *farkas, int defer) {
   size_t m = R->m;
   int need = 0;
   for (size_t k = 0; k < m; k++)
@@ -418,6 +455,12 @@ static hm_status crows_feasibility(hm_crows *R, double *farkas) {
     R->trivial = 1; /* x = 0 satisfies every row with the smallest possible norm */
     return HM_OK;
   }
+  if (defer) return HM_OK;
+  return hm_crows_feasibility(R, farkas);
+}
+
+hm_status hm_crows_feasibility(hm_crows *R, double *farkas) {
+  size_t m = R->m;
   double *K = NULL;
   hm_status st = hm_crows_gram(R, &K);
   if (st != HM_OK) return st;
@@ -488,6 +531,10 @@ static void zero_row_certificate(hm_crows *R, size_t k, double bk, double *farka
 }
 
 hm_status hm_crows_prep_w(const hm_wcons *c, hm_crows *R, double *farkas) {
+  return hm_crows_prep_w2(c, R, farkas, 0);
+}
+
+hm_status hm_crows_prep_w2(const hm_wcons *c, hm_crows *R, double *farkas, int defer) {
   size_t m0 = c->m, d = c->d;
   if (m0 > 0 && (!c->A || !c->Zr || !c->b)) return HM_EARG;
   if (m0 != 0 && d != 0 && m0 > (size_t)-1 / d) return HM_ENOMEM;
@@ -529,7 +576,7 @@ hm_status hm_crows_prep_w(const hm_wcons *c, hm_crows *R, double *farkas) {
   }
   R->m = j;
   crows_bscale(R);
-  st = crows_feasibility(R, farkas);
+  st = crows_feasibility(R, farkas, defer);
   if (st != HM_OK) hm_crows_free(R);
   return st;
 }
@@ -570,7 +617,7 @@ hm_status hm_crows_prep_vec(const hm_vcons *c, hm_crows *R, double *farkas) {
   }
   R->m = j;
   crows_bscale(R);
-  st = crows_feasibility(R, farkas);
+  st = crows_feasibility(R, farkas, 0);
   if (st != HM_OK) hm_crows_free(R);
   return st;
 }

@@ -225,7 +225,9 @@ hm_status hm_svm_nuclear_ex(const hm_wcons *cons, const hm_svm_opts *o, hm_svm_r
   }
   hm_crows R;
   double far_res = 0;
-  hm_status st = hm_crows_prep_w(cons, &R, r->farkas);
+  /* feasibility: nearest-point QP first; should the IPM still fail, a diverging dual ray
+   * is tried as a certificate and the QP is re-run as the last resort below */
+  hm_status st = hm_crows_prep_w2(cons, &R, r->farkas, 0);
   if (st != HM_OK) return st;
   far_res = R.farkas_residual;
   size_t d = cons->d, m = R.m, n2 = 2 * d;
@@ -260,7 +262,7 @@ hm_status hm_svm_nuclear_ex(const hm_wcons *cons, const hm_svm_opts *o, hm_svm_r
   w.b = R.b;
   w.eq = R.eq;
   size_t nn = n2 * n2, mm = m * m, md = m * d, dd = d * d;
-  size_t total = 14 * nn + 2 * dd + 15 * m + 8 * mm + 2 * md + 4 * n2 + 3 * dd + 2 * m;
+  size_t total = 14 * nn + 2 * dd + 15 * m + 8 * mm + 2 * md + 70 * n2 + 3 * dd + 2 * m;
   double *mem = xcalloc(total, sizeof(double));
   if (!mem) {
     hm_crows_free(&R);
@@ -283,7 +285,7 @@ hm_status hm_svm_nuclear_ex(const hm_wcons *cons, const hm_svm_opts *o, hm_svm_r
   TAKE(w.M, mm); TAKE(w.Mw, mm); TAKE(w.Xuu, mm); TAKE(w.Xvv, mm); TAKE(w.Xvu, mm);
   TAKE(w.Guu, mm); TAKE(w.Gvv, mm); TAKE(w.Guv, mm);
   TAKE(w.P1, md); TAKE(w.P2, md);
-  TAKE(w.eigw, 4 * n2);
+  TAKE(w.eigw, 70 * n2);
   double *bestW, *besty, *dMy;
   TAKE(bestW, dd); TAKE(dMy, dd); double *Wtmp; TAKE(Wtmp, dd);
   TAKE(besty, m);
@@ -508,6 +510,21 @@ hm_status hm_svm_nuclear_ex(const hm_wcons *cons, const hm_svm_opts *o, hm_svm_r
       far_res = fres;
       if (ex) {
         ex->farkas_residual = fres;
+        ex->rank = ex->dual_rank = 0;
+        ex->rank_gap = 0;
+        if (ex->sv) memset(ex->sv, 0, d * sizeof(double));
+      }
+      goto out;
+    }
+    st = hm_crows_feasibility(&R, r->farkas);
+    if (st != HM_OK) goto out;
+    if (R.infeasible) {
+      int its = it;
+      hm_conic_set_infeasible(r, dd, cons->m);
+      r->iterations = its;
+      far_res = R.farkas_residual;
+      if (ex) {
+        ex->farkas_residual = far_res;
         ex->rank = ex->dual_rank = 0;
         ex->rank_gap = 0;
         if (ex->sv) memset(ex->sv, 0, d * sizeof(double));
