@@ -74,7 +74,7 @@ R:check("PS mean corr >= 0.9 after 10 steps", at("PS_corr", 10) >= 0.9, ("%.4f")
 R:check("NGD 1-corr non-increasing after saturation", sat_ok, "on the final selection")
 R:check("NGD log-log slope of 1-corr on [1e3,1e4] <= -1.5 on >= 80% of runs", steep >= 0.8 * #slopes,
         ("%d of %d runs"):format(steep, #slopes))
-R:check("GD ||W|| vs ln k slope within 20% of ||W^mm||_F", math.abs(mean_ratio - 1) <= 0.2, ("mean ratio %.3f"):format(mean_ratio))
+R:check("GD: slope of norm(W_k) vs ln k within 20% of norm(W^mm)", math.abs(mean_ratio - 1) <= 0.2, ("mean ratio %.3f"):format(mean_ratio))
 
 local function fig(ylabel, log, key, transform)
   local f = plot.figure{xlabel = "iteration k", ylabel = ylabel, log = log, legend = "outside right"}
