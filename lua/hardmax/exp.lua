@@ -15,30 +15,8 @@ local function hardmax_mod()
   return ok and h or nil
 end
 
-local function fail(fn, msg, ...)
-  error(fn .. ": " .. msg:format(...), 0)
-end
-
-local function check_options(fn, opts, allowed, argn)
-  if opts == nil then return {} end
-  if type(opts) ~= "table" then
-    fail(fn, "bad argument #%d (options table expected, got %s)", argn or 1, type(opts))
-  end
-  local set = {}
-  for _, k in ipairs(allowed) do set[k] = true end
-  local bad = {}
-  for k in pairs(opts) do
-    if not set[k] then bad[#bad + 1] = tostring(k) end
-  end
-  if #bad > 0 then
-    table.sort(bad)
-    local names = {}
-    for _, k in ipairs(allowed) do names[#names + 1] = k end
-    table.sort(names)
-    fail(fn, "unknown option '%s' (valid options: %s)", bad[1], concat(names, ", "))
-  end
-  return opts
-end
+local util = require "hardmax.util"
+local fail, check_options = util.fail, util.check_options
 
 local function read_file(path)
   local f, err = io.open(path, "rb")
@@ -805,7 +783,7 @@ local function spawn_workers(fn, spec, pending, nworkers, bar)
     local lines = { spec.signature }
     for i = k, #pending, n do lines[#lines + 1] = tostring(pending[i].index) end
     local todo = join(work, fmt("sweep%d-worker%d.todo", spec.ordinal, k))
-    sys.write_atomic(todo, concat(lines, "\n") .. "\n")
+    sys.write_atomic(todo, concat(lines, "\n") .. "\n", { fsync = false })
     local log = join(work, fmt("sweep%d-worker%d.log", spec.ordinal, k))
     pids[k] = { pid = sys.spawn(argv, { stdout = log, stderr = log, stdin = "/dev/null",
       env = { HARDMAX_EXP_WORKER = spec.ordinal .. ":" .. todo } }),
@@ -926,7 +904,7 @@ function M.sweep(o)
     for i = 2, #lines do
       local t = trials[tonumber(lines[i])]
       local rec = run_trial(t, o.run, seed, names)
-      sys.write_atomic(trial_file(dir, t.key), rec.line .. "\n")
+      sys.write_atomic(trial_file(dir, t.key), rec.line .. "\n", { fsync = false })
     end
     io.stdout:flush()
     os.exit(0, true)
@@ -1009,7 +987,7 @@ function M.sweep(o)
   end
   for _, t in ipairs(pending) do
     local rec = run_trial(t, o.run, seed, names)
-    if out then sys.write_atomic(trial_file(out, t.key), rec.line .. "\n") end
+    if out then sys.write_atomic(trial_file(out, t.key), rec.line .. "\n", { fsync = false }) end
     results[#results + 1] = rec
     bar.update(#results)
   end
@@ -1027,6 +1005,7 @@ function M.sweep(o)
   table.sort(sorted, trial_less)
   local summary = M.summary(results, o.quantiles and { quantiles = o.quantiles } or nil)
   if out and not temp then
+    sys.sync() -- trial files were renamed into place without per-file fsync (see sys.write_atomic)
     if not shard then
       sys.write_atomic(join(out, "results.jsonl"), jsonl(sorted))
       write_json_atomic(join(out, "summary.json"), summary, true)

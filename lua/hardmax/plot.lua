@@ -11,27 +11,8 @@ local sys = require "hardmax.sys"
 local M = {}
 local fmt, concat, mtype = string.format, table.concat, math.type
 
-local function fail(fn, msg, ...)
-  error(fn .. ": " .. msg:format(...), 0)
-end
-
-local function check_options(fn, opts, allowed, argn)
-  if opts == nil then return {} end
-  if type(opts) ~= "table" then
-    fail(fn, "bad argument #%d (options table expected, got %s)", argn, type(opts))
-  end
-  local set = {}
-  for _, k in ipairs(allowed) do set[k] = true end
-  for k in pairs(opts) do
-    if not set[k] then
-      local names = {}
-      for _, a in ipairs(allowed) do names[#names + 1] = a end
-      table.sort(names)
-      fail(fn, "unknown option '%s' (valid options: %s)", tostring(k), concat(names, ", "))
-    end
-  end
-  return opts
-end
+local util = require "hardmax.util"
+local fail, check_options = util.fail, util.check_options
 
 -- paper-friendly defaults: colour-blind-safe palette (Okabe-Ito), 12 x 8 cm, 10 pt sans font
 M.palette = { "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000" }

@@ -12,7 +12,7 @@ local json = require "hardmax.json"
 local M = {}
 local fmt = string.format
 
-local function fail(fn, msg, ...) error(fn .. ": " .. msg:format(...), 0) end
+local fail = require("hardmax.util").fail
 
 local function tolist(v)
   if type(v) == "table" then return v end
@@ -21,8 +21,8 @@ local function tolist(v)
 end
 
 --- Elementwise statistics of an array-valued metric over the successful runs of a sweep
---- result list: returns {mean=, std=, n=, len=} (Lua arrays; std is the sample std, 0 for a
---- single run). Every run must have the same length.
+--- result list: returns {mean=, std=, n=, len=, final=} (Lua arrays; std is the sample std, 0
+--- for a single run; final = the last mean). Every run must have the same length.
 function M.band(results, key)
   local fn = "report.band"
   if type(results) ~= "table" then fail(fn, "bad argument #1 (sweep results expected, got %s)", type(results)) end
@@ -51,7 +51,26 @@ function M.band(results, key)
     mean[j] = mu
     std[j] = #rows > 1 and math.sqrt(v / (#rows - 1)) or 0.0
   end
-  return { mean = mean, std = std, n = #rows, len = len }
+  return { mean = mean, std = std, n = #rows, len = len, final = mean[len] }
+end
+
+--- report.band for several metrics at once: {key = band, ...}.
+function M.bands(results, keys)
+  local out = {}
+  for _, k in ipairs(keys) do out[k] = M.band(results, k) end
+  return out
+end
+
+--- Last value of a band's mean (the final iterate's mean over runs).
+function M.final(band) return band.mean[#band.mean] end
+
+--- Draw mean ± std bands on a plot.figure: labels[i] names keys[i] (default: the key).
+function M.plot_bands(fig, steps, bands, keys, labels)
+  for i, k in ipairs(keys) do
+    local b = bands[k] or fail("report.plot_bands", "no band '%s'", tostring(k))
+    fig:mean_std(steps, b.mean, b.std, {label = labels and labels[i] or k})
+  end
+  return fig
 end
 
 --- Mean, std and count of a scalar metric over successful runs (NaN-free values only).
@@ -187,6 +206,11 @@ function Report:check(name, ok, detail)
   return ok
 end
 
+--- check(name .. " >= threshold", value >= threshold) with the value shown.
+function Report:at_least(name, value, threshold)
+  return self:check(fmt("%s >= %g", name, threshold), value >= threshold, fmt("%.6g", value))
+end
+
 --- Print the overall verdict and, as the last line of output, one JSON object with the
 --- experiment id, pass flag, the checks and the given numbers. Returns the object.
 function Report:finish(numbers)
@@ -195,6 +219,7 @@ function Report:finish(numbers)
   for _, k in ipairs(self.order) do pass = pass and self.checks[k] end
   out.pass = pass
   out.cpu_seconds = os.clock()  -- whole process: the script is the experiment
+  if numbers and numbers.figure then print("figure: " .. tostring(numbers.figure)) end
   for k, v in pairs(numbers or {}) do
     if out[k] ~= nil then fail("report:finish", "number '%s' clashes with a reserved key", k) end
     out[k] = tolist(v) or v

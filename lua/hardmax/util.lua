@@ -1,20 +1,31 @@
--- hardmax.util — small shared helpers of the Lua-side library.
+-- hardmax.util — argument checking shared by the Lua-side library (plot, exp, report).
 local M = {}
 
---- Raise an error if `opts` has a key not listed in `allowed` (a typo must never silently
---- change an experiment). `fn` names the calling function in the message.
-function M.check_options(fn, opts, allowed)
+--- Raise "fn: message" (message formatted with the extra arguments), without position info.
+function M.fail(fn, msg, ...)
+  error(fn .. ": " .. msg:format(...), 0)
+end
+
+--- Check a trailing options table: nil gives {}, a non-table is a bad argument #argn, and a
+--- key not in `allowed` is an error listing the valid names (a typo must never silently
+--- change an experiment). Deterministic: the first unknown key in sorted order is reported.
+function M.check_options(fn, opts, allowed, argn)
   if opts == nil then return {} end
   if type(opts) ~= "table" then
-    error(("%s: options table expected, got %s"):format(fn, type(opts)), 3)
+    M.fail(fn, "bad argument #%d (options table expected, got %s)", argn or 1, type(opts))
   end
   local set = {}
   for _, k in ipairs(allowed) do set[k] = true end
+  local bad = {}
   for k in pairs(opts) do
-    if not set[k] then
-      local names = table.concat(allowed, ", ")
-      error(("%s: unknown option '%s' (valid options: %s)"):format(fn, tostring(k), names), 3)
-    end
+    if not set[k] then bad[#bad + 1] = tostring(k) end
+  end
+  if #bad > 0 then
+    table.sort(bad)
+    local names = {}
+    for _, k in ipairs(allowed) do names[#names + 1] = k end
+    table.sort(names)
+    M.fail(fn, "unknown option '%s' (valid options: %s)", bad[1], table.concat(names, ", "))
   end
   return opts
 end

@@ -98,6 +98,11 @@ int luaopen_hardmax(lua_State *L) {
     lua_call(L, 1, 1);
     lua_setfield(L, -2, m->name);
   }
+  /* hardmax.printoptions is mat's (printing is the only global display state) */
+  lua_getfield(L, -1, "mat");
+  lua_getfield(L, -1, "printoptions");
+  lua_setfield(L, -3, "printoptions");
+  lua_pop(L, 1);
   return 1;
 }
 

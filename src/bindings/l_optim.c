@@ -538,7 +538,7 @@ static int optim_train(lua_State *L) {
   long maxrows = hm_train_rows(cfg.iters, cfg.every);
   size_t total = 0;
   for (int r = 0; r < nrec; r++) total += rec[r].width;
-  total += 1; /* step indices */
+  if (nrec > 0) total += 1; /* step indices (only when something is recorded) */
   size_t need = total * (size_t)maxrows + (want_w ? obj->w_size : 0) + (want_s ? obj->probs_size : 0);
   if (maxrows > 0 && total > 0 && need / (size_t)maxrows < total) hmL_error(L, fn, "recording too large");
   hm_mat *scratch = hmL_newvec(L, need, fn);
@@ -547,8 +547,10 @@ static int optim_train(lua_State *L) {
     rec[r].out = scratch->data + off;
     off += rec[r].width * (size_t)maxrows;
   }
-  cfg.steps = scratch->data + off;
-  off += (size_t)maxrows;
+  if (nrec > 0) {
+    cfg.steps = scratch->data + off;
+    off += (size_t)maxrows;
+  }
   if (want_w) { cfg.wbuf = scratch->data + off; off += obj->w_size; }
   if (want_s) cfg.sbuf = scratch->data + off;
   cfg.nrec = nrec;
@@ -592,8 +594,8 @@ static int optim_train(lua_State *L) {
     if (m->size) memcpy(m->data, c->out, m->size * sizeof(double));
     lua_setfield(L, out, names[r]);
   }
-  hm_mat *steps = hmL_newvec(L, (size_t)rows, fn);
-  if (rows) memcpy(steps->data, cfg.steps, (size_t)rows * sizeof(double));
+  hm_mat *steps = hmL_newvec(L, cfg.steps ? (size_t)rows : 0, fn);
+  if (cfg.steps && rows) memcpy(steps->data, cfg.steps, (size_t)rows * sizeof(double));
   lua_setfield(L, out, "steps");
   lua_pushinteger(L, (lua_Integer)res.iters);
   lua_setfield(L, out, "iters");
@@ -610,7 +612,8 @@ static int optim_train(lua_State *L) {
 
 static int optim_regpath(lua_State *L) {
   const char *fn = "optim.regpath";
-  static const char *const keys[] = {"radii", "norm", "params", "iters", "tol", "check", "linf", NULL};
+  static const char *const keys[] = {"radii", "norm", "params", "iters", "tol", "check", "linf",
+                                     "restarts", "seed", NULL};
   lua_settop(L, 3);
   hm_objective *obj = hmL_model_objective(L, 1, 2, fn);
   if (lua_isnil(L, 3)) hmL_error(L, fn, "options table with radii = {...} expected");
@@ -722,7 +725,14 @@ static int optim_regpath(lua_State *L) {
   int *conv = (int *)lua_newuserdatauv(L, nr * sizeof(int), 0);
   hm_regpath_cfg cfg = {ball, nsel, sel, separate, nr, rad->data, (long)iters, (long)check, tol,
                         sol->data, wsol ? wsol->data : NULL, lossv->data, normv->data,
-                        gapv->data, pgv->data, its, conv, kktv->data};
+                        gapv->data, pgv->data, its, conv, kktv->data, 0, 0, NULL};
+  lua_Integer restarts = hmL_optinteger(L, 3, "restarts", 0, fn);
+  if (restarts < 0 || restarts > 1000000) hmL_error(L, fn, "option 'restarts': integer in [0, 1e6] expected");
+  lua_Integer seed = hmL_optinteger(L, 3, "seed", 0, fn);
+  int *used = (int *)lua_newuserdatauv(L, nr * sizeof(int), 0);
+  cfg.restarts = (int)restarts;
+  cfg.seed = (unsigned long long)seed;
+  cfg.start_used = used;
   double linf = hmL_optnumber(L, 3, "linf", obj->loss_inf, fn);
   if (isinf(linf)) hmL_error(L, fn, "option 'linf': finite number expected");
   double saved_inf = obj->loss_inf;
@@ -771,6 +781,9 @@ static int optim_regpath(lua_State *L) {
   lua_setfield(L, out, "pgnorm");
   hmL_pushcopy(L, kktv, fn);
   lua_setfield(L, out, "kkt");
+  hm_mat *stv = hmL_newvec(L, nr, fn);
+  for (size_t r = 0; r < nr; r++) stv->data[r] = (double)used[r];
+  lua_setfield(L, out, "start");
   hm_mat *itv = hmL_newvec(L, nr, fn);
   lua_createtable(L, (int)nr, 0);
   for (size_t r = 0; r < nr; r++) {

@@ -10,6 +10,7 @@
 #include "hm_interrupt.h"
 #include "hm_mat.h"
 #include "hm_optim.h"
+#include "hm_rng.h"
 
 static int cmp_desc(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
@@ -265,11 +266,34 @@ static hm_status certify(rp_ctx *c, const double *x, const double *g, const doub
   return HM_OK;
 }
 
+/* 1 if every block is strictly inside its ball */
+static hm_status interior(rp_ctx *c, const double *x, const double *rho, int *inside) {
+  hm_regpath_cfg *cfg = c->cfg;
+  int nb = cfg->separate ? cfg->nsel : 1;
+  *inside = 1;
+  for (int b = 0; b < nb; b++) {
+    const hm_param *q = &c->obj->param[cfg->sel[b]];
+    size_t n = cfg->separate ? q->size : c->N;
+    double nx;
+    hm_status st = hm_ball_norm(cfg->ball, x + (cfg->separate ? c->off[b] : 0), n, q->rows,
+                                q->cols, &nx);
+    if (st != HM_OK) return st;
+    if (nx >= (1.0 - 1e-9) * rho[b]) *inside = 0;
+  }
+  return HM_OK;
+}
+
+/* Accelerated projected gradient driven by gradients only: far along the path the excess
+ * loss falls below the rounding of L (theory.md §D.5), so loss comparisons are noise, while
+ * the (stably computed) gradient stays accurate. Step acceptance uses the local curvature
+ * <g(z) - g(y), z - y> <= Lip |z - y|^2, momentum restarts use the gradient-mapping test
+ * <y - z, z - x> > 0 (O'Donoghue & Candes). */
 static hm_status solve_one(rp_ctx *c, const double *rho, double *x, double *lip_io,
                            double *wk, size_t ridx) {
   hm_regpath_cfg *cfg = c->cfg;
   size_t N = c->N;
   double *y = wk, *z = y + N, *gx = z + N, *gy = gx + N, *scr = gy + N;
+  double *gz = scr; /* scr doubles as g(z) between certifications */
   double lip = *lip_io;
   double fx, fy, fz;
   hm_status st = project(c, x, rho);
@@ -280,100 +304,110 @@ static hm_status solve_one(rp_ctx *c, const double *rho, double *x, double *lip_
   memcpy(gy, gx, N * sizeof(double));
   fy = fx;
   double tk = 1.0, gap = INFINITY, pg = INFINITY, kkt = INFINITY;
-  int grad_at_x = 1, conv = 0;
+  int conv = 0, stalled = 0;
   long it = 0;
   for (;;) {
-    if (grad_at_x && (it % cfg->check == 0 || it >= cfg->max_iter)) {
+    if (it % cfg->check == 0 || it >= cfg->max_iter || stalled) {
       double rdn;
       st = certify(c, x, gx, rho, lip, scr, &gap, &pg, &rdn);
       if (st != HM_OK) return st;
       kkt = rdn > 0.0 ? gap / rdn : 0.0;
-      double excess = isfinite(c->obj->loss_inf) ? fx - c->obj->loss_inf : fx;
-      double scale = excess > DBL_MIN ? excess : DBL_MIN;
-      /* relative to the excess loss, or (active constraint, excess below the rounding of L)
-       * relative to rho |g|_dual: gap/(rho |g|) = 1 - cos(-g, x) on an l2 sphere */
-      if (gap <= cfg->tol * scale || kkt <= cfg->tol) {
+      /* (a) scale-free KKT residual gap/(rho |g|_dual) (= 1 - cos(-g, x) on an active l2
+       * constraint); (b) gap relative to the excess loss L - L_inf when L_inf is known;
+       * (c) L_inf unknown: gap relative to L, but only for an interior solution (on the
+       * boundary, a fixed-head loss keeps L ~ L_inf > 0 while the direction still moves) */
+      int ok = kkt <= cfg->tol;
+      if (!ok && isfinite(c->obj->loss_inf)) {
+        double excess = fx - c->obj->loss_inf;
+        ok = gap <= cfg->tol * (excess > DBL_MIN ? excess : DBL_MIN);
+      } else if (!ok && gap <= cfg->tol * fabs(fx)) {
+        int inside;
+        st = interior(c, x, rho, &inside);
+        if (st != HM_OK) return st;
+        ok = inside;
+      }
+      if (ok) {
         conv = 1;
         break;
       }
-      if (it >= cfg->max_iter) break;
-    }
-    if (it >= cfg->max_iter) { /* need the gradient at x for the certificate */
-      st = eval_at(c, x, 1, &fx, gx);
-      if (st != HM_OK) return st;
-      grad_at_x = 1;
-      continue;
+      if (it >= cfg->max_iter || stalled) break;
     }
     if (hm_interrupted()) return HM_EINTR;
     /* backtracking step from y */
+    double dd = 0.0;
     int tries = 0;
     for (;;) {
       for (size_t j = 0; j < N; j++) z[j] = y[j] - gy[j] / lip;
       st = project(c, z, rho);
       if (st != HM_OK) return st;
-      st = eval_at(c, z, 0, &fz, NULL);
+      dd = 0.0;
+      for (size_t j = 0; j < N; j++) {
+        double d = z[j] - y[j];
+        dd += d * d;
+      }
+      if (dd == 0.0) break;
+      st = eval_at(c, z, 1, &fz, gz);
       if (st != HM_OK && st != HM_ENONFINITE) return st;
       if (st == HM_OK) {
-        double lin = 0.0, sq = 0.0;
-        for (size_t j = 0; j < N; j++) {
-          double d = z[j] - y[j];
-          lin += gy[j] * d;
-          sq += d * d;
-        }
-        if (fz <= fy + lin + 0.5 * lip * sq + 1e-14 * fabs(fy)) break;
+        double curv = 0.0;
+        for (size_t j = 0; j < N; j++) curv += (gz[j] - gy[j]) * (z[j] - y[j]);
+        if (curv <= lip * dd) break;
+        double need = 1.1 * curv / dd;
+        lip = need > 2.0 * lip ? need : 2.0 * lip;
+      } else {
+        lip *= 2.0;
       }
-      lip *= 2.0;
       if (++tries > 200 || !isfinite(lip)) return HM_ENOCONV;
     }
-    it++;
-    if (fz > fx) { /* not monotone: restart the momentum from x */
-      if (memcmp(y, x, N * sizeof(double)) != 0) {
-        tk = 1.0;
+    if (dd == 0.0) { /* y is a fixed point of the projected-gradient map */
+      if (memcmp(y, x, N * sizeof(double)) == 0) {
+        stalled = 1;
+      } else { /* drop the momentum */
         memcpy(y, x, N * sizeof(double));
-        fy = fx;
-        if (!grad_at_x) {
-          st = eval_at(c, x, 1, &fx, gx);
-          if (st != HM_OK) return st;
-          grad_at_x = 1;
-        }
         memcpy(gy, gx, N * sizeof(double));
-        continue;
+        fy = fx;
+        tk = 1.0;
       }
-      /* from y = x the sufficient-decrease test guarantees fz <= fx up to rounding */
+      continue;
     }
-    double tn = 0.5 * (1.0 + sqrt(1.0 + 4.0 * tk * tk));
-    double mom = (tk - 1.0) / tn;
+    it++;
+    /* gradient-mapping restart test: <y - z, z - x> > 0 */
+    double rs = 0.0;
+    for (size_t j = 0; j < N; j++) rs += (y[j] - z[j]) * (z[j] - x[j]);
+    double mom;
+    if (rs > 0.0) {
+      tk = 1.0;
+      mom = 0.0;
+    } else {
+      double tn = 0.5 * (1.0 + sqrt(1.0 + 4.0 * tk * tk));
+      mom = (tk - 1.0) / tn;
+      tk = tn;
+    }
     for (size_t j = 0; j < N; j++) {
       double xn = z[j];
       y[j] = xn + mom * (xn - x[j]);
       x[j] = xn;
     }
+    memcpy(gx, gz, N * sizeof(double));
     fx = fz;
-    tk = tn;
-    grad_at_x = 0;
-    st = eval_at(c, y, 1, &fy, gy);
-    if (st == HM_ENONFINITE) { /* extrapolation overflowed: restart at x */
-      tk = 1.0;
-      memcpy(y, x, N * sizeof(double));
-      st = eval_at(c, x, 1, &fx, gx);
-      if (st != HM_OK) return st;
-      fy = fx;
+    if (mom == 0.0) {
       memcpy(gy, gx, N * sizeof(double));
-      grad_at_x = 1;
-    } else if (st != HM_OK) {
-      return st;
-    } else if (mom == 0.0) {
-      memcpy(gx, gy, N * sizeof(double));
-      grad_at_x = 1;
-    }
-    if (it % cfg->check == 0 && !grad_at_x) {
-      st = eval_at(c, x, 1, &fx, gx);
-      if (st != HM_OK) return st;
-      grad_at_x = 1;
+      fy = fx;
+    } else {
+      st = eval_at(c, y, 1, &fy, gy);
+      if (st == HM_ENONFINITE) { /* extrapolation overflowed: restart at x */
+        tk = 1.0;
+        memcpy(y, x, N * sizeof(double));
+        memcpy(gy, gx, N * sizeof(double));
+        fy = fx;
+      } else if (st != HM_OK) {
+        return st;
+      }
     }
     lip *= 0.9;
     if (lip < 1e-300) lip = 1e-300;
   }
+  (void)fy;
   *lip_io = lip;
   /* outputs */
   int nb = cfg->separate ? cfg->nsel : 1;
@@ -417,12 +451,17 @@ hm_status hm_regpath_run(hm_objective *obj, hm_regpath_cfg *cfg) {
   int nb = cfg->separate ? cfg->nsel : 1;
   for (size_t r = 0; r < cfg->nradii * (size_t)nb; r++)
     if (!(cfg->radii[r] > 0.0 && isfinite(cfg->radii[r]))) return HM_EARG;
-  size_t N = c.N;
-  double *buf = (double *)malloc((7 * N + 1) * sizeof(double));
+  size_t N = c.N, W = cfg->wsol ? obj->w_size : 0;
+  if (cfg->restarts < 0) return HM_EARG;
+  /* orig, x, work (5N), restart start xs, saved best solution and W */
+  double *buf = (double *)malloc((9 * N + W + 1) * sizeof(double));
   if (!buf) return HM_ENOMEM;
-  double *orig = buf, *x = orig + N, *wk = x + N;
+  double *orig = buf, *x = orig + N, *wk = x + N, *xs = wk + 5 * N, *sv = xs + N,
+         *svw = sv + N;
   pack_x(&c, orig);
   memcpy(x, orig, N * sizeof(double));
+  hm_rng g;
+  hm_rng_seed(&g, (uint64_t)cfg->seed);
   double lip = 1.0;
   hm_status st = HM_OK;
   for (size_t r = 0; r < cfg->nradii && st == HM_OK; r++) {
@@ -440,6 +479,43 @@ hm_status hm_regpath_run(hm_objective *obj, hm_regpath_cfg *cfg) {
       }
     }
     st = solve_one(&c, rho, x, &lip, wk, r);
+    if (cfg->start_used) cfg->start_used[r] = 0;
+    for (int k = 1; k <= cfg->restarts && st == HM_OK; k++) {
+      /* save the current best outputs of radius r */
+      double sl = cfg->loss[r], sg = cfg->gap[r], sp = cfg->pgnorm[r];
+      double sk = cfg->kkt ? cfg->kkt[r] : 0.0, snorm[64];
+      long si = cfg->iters[r];
+      int sc = cfg->converged[r];
+      for (int b = 0; b < nb; b++) snorm[b] = cfg->norm[r * (size_t)nb + (size_t)b];
+      memcpy(sv, cfg->sol + r * N, N * sizeof(double));
+      if (W) memcpy(svw, cfg->wsol + r * W, W * sizeof(double));
+      /* the start */
+      hm_rng_fill_normal(&g, xs, N);
+      for (int b = 0; b < nb; b++) {
+        size_t o = cfg->separate ? c.off[b] : 0;
+        size_t n = cfg->separate ? obj->param[cfg->sel[b]].size : N;
+        double nx = hm_vnorm2(xs + o, n);
+        double sc2 = nx > 0.0 ? (k == 1 ? 1e-6 : 1.0) * rho[b] / nx : 0.0;
+        for (size_t j = 0; j < n; j++) xs[o + j] *= sc2;
+      }
+      double lip2 = lip;
+      st = solve_one(&c, rho, xs, &lip2, wk, r);
+      if (st != HM_OK) break;
+      if (cfg->loss[r] < sl) {
+        memcpy(x, xs, N * sizeof(double));
+        if (cfg->start_used) cfg->start_used[r] = k;
+      } else { /* restore */
+        cfg->loss[r] = sl;
+        cfg->gap[r] = sg;
+        cfg->pgnorm[r] = sp;
+        if (cfg->kkt) cfg->kkt[r] = sk;
+        cfg->iters[r] = si;
+        cfg->converged[r] = sc;
+        for (int b = 0; b < nb; b++) cfg->norm[r * (size_t)nb + (size_t)b] = snorm[b];
+        memcpy(cfg->sol + r * N, sv, N * sizeof(double));
+        if (W) memcpy(cfg->wsol + r * W, svw, W * sizeof(double));
+      }
+    }
   }
   unpack(&c, orig);
   free(buf);

@@ -75,7 +75,7 @@ static void test_quadratic_path(void) {
   long its[3];
   int conv[3];
   hm_regpath_cfg cfg = {HM_BALL_L2, 2, sel, 0, 3, radii, 500, 5, 1e-9,
-                        sol, NULL, loss, norm, gap, pg, its, conv, NULL};
+                        sol, NULL, loss, norm, gap, pg, its, conv, NULL, 0, 0, NULL};
   double x0[7];
   memcpy(x0, q.x, sizeof x0);
   CHECK(hm_regpath_run(&q.obj, &cfg) == HM_OK);
@@ -91,7 +91,7 @@ static void test_quadratic_path(void) {
   double rad2[2] = {0.2, 10.0};
   double n2[2];
   hm_regpath_cfg c2 = {HM_BALL_L2, 2, sel, 1, 1, rad2, 500, 5, 1e-9,
-                       sol, NULL, loss, n2, gap, pg, its, conv, NULL};
+                       sol, NULL, loss, n2, gap, pg, its, conv, NULL, 0, 0, NULL};
   CHECK(hm_regpath_run(&q.obj, &c2) == HM_OK);
   double cA = hm_vnorm2(q.c, 4);
   CHECK(conv[0]);
@@ -132,7 +132,7 @@ static void test_attention_path(void) {
   long its[4];
   int conv[4];
   hm_regpath_cfg cfg = {HM_BALL_L2, 1, sel, 0, 4, radii, 5000, 10, 1e-6,
-                        sol, wsol, loss, norm, gap, pg, its, conv, NULL};
+                        sol, wsol, loss, norm, gap, pg, its, conv, NULL, 0, 0, NULL};
   CHECK(hm_regpath_run(&a.obj, &cfg) == HM_OK);
   for (int r = 0; r < 4; r++) {
     CHECK(conv[r]);
@@ -170,7 +170,7 @@ static void test_attention_path(void) {
   long it2[2];
   int cv2[2];
   hm_regpath_cfg ck = {HM_BALL_L2, 2, sel2, 0, 2, rho, 3000, 10, 1e-6,
-                       sol2, w2, l2, nrm2, g2, p2, it2, cv2, NULL};
+                       sol2, w2, l2, nrm2, g2, p2, it2, cv2, NULL, 0, 0, NULL};
   CHECK(hm_regpath_run(&b.obj, &ck) == HM_OK);
   for (int r = 0; r < 2; r++) {
     double nuc;
@@ -189,7 +189,7 @@ static void test_attention_path(void) {
   long it3[2];
   int cv3[2];
   hm_regpath_cfg cn = {HM_BALL_NUC, 1, sel, 0, 2, rn, 3000, 10, 1e-6,
-                       s3, NULL, l3, n3, g3, p3, it3, cv3, NULL};
+                       s3, NULL, l3, n3, g3, p3, it3, cv3, NULL, 0, 0, NULL};
   CHECK(hm_regpath_run(&c.obj, &cn) == HM_OK);
   for (int r = 0; r < 2; r++) {
     CHECK(n3[r] <= rn[r] * (1 + 1e-9));

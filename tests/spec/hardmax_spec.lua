@@ -31,6 +31,10 @@ describe("hardmax", function()
       "hardmax.threads: bad argument #1 (integer expected, got non-integral number 1.5)")
   end)
 
+  it("printoptions is mat.printoptions", function()
+    assert.are.equal(require("hardmax.mat").printoptions, hardmax.printoptions)
+  end)
+
   it("seed defaults to 0", function()
     assert.are.equal(0, hardmax.seed())
   end)

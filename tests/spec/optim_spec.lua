@@ -241,6 +241,34 @@ describe("optim.train", function()
     assert.are.same(tt(m.K), tt(r.K)[2])
   end)
 
+  it("vector parameters: snapshots, cos_p, per-parameter norms and eps (joint p, v)", function()
+    local ds, info = data.example("mm_f1a")
+    local m = model.attention { param = "p", W = info.W, v = ds.v, train = { "p", "v" } }
+    m.p = { 0, 1, 0 }
+    local pt = mat.new { -10 / 101, 100 / 101, 0 }
+    local o = optim.ngd { lr = 0.1, eps = { p = 1e-19, v = 1e-9 } }
+    local r = optim.train(m, ds, o, { iters = 50, every = 25,
+      record = { "p", "v", "cos_p", "param_norm_p", "grad_norm_v" }, targets = { p = pt } })
+    assert.are.equal("ok", r.status)
+    assert.are.same({ 3, 3 }, { r.p:shape() })
+    local P = tt(r.p)
+    assert.are.same(tt(m.p), P[3])
+    for k = 1, 3 do
+      close(tt(r.cos_p)[k], corr(P[k], tt(pt)))
+      close(tt(r.param_norm_p)[k], norm(P[k]))
+    end
+    -- each NGD step moves p by at most lr
+    local d = {}
+    for j = 1, 3 do d[j] = P[2][j] - P[1][j] end
+    assert.is_true(norm(d) <= 25 * 0.1 + 1e-12)
+    assert.are.same({ p = 1e-19, v = 1e-9 }, r.optimizer.eps)
+    -- a zero vector has no direction: cos is NaN, not an error
+    m.p = { 0, 0, 0 }
+    r = optim.train(m, ds, optim.gd { lr = 0 }, { iters = 0, record = { "cos_p" }, targets = { p = pt } })
+    local c0 = tt(r.cos_p)[1]
+    assert.is_true(c0 ~= c0)
+  end)
+
   it("reports divergence with the step, underflow, callback stops and errors", function()
     local ds = data.grand(6, 8, 10, { seed = 2 })
     -- exponential loss with a trained head: a huge step overflows exp(-Y f)
@@ -393,6 +421,41 @@ describe("optim.regpath", function()
     local w = {}
     for a = 1, 10 do for b = 1, 10 do w[#w + 1] = last[a][b] end end
     assert.is_true(corr(w, Wmm) >= 0.99)
+  end)
+
+  it("paper check: on a log grid of radii up to 100 the path aligns with W^mm(opt) (corr >= 0.99)", function()
+    local radii = {}
+    for k = 0, 8 do radii[#radii + 1] = 10 ^ (k / 4) end
+    for seed = 0, 3 do
+      local ds = data.grand(6, 8, 10, { seed = seed })
+      local m = model.attention { v = ds.v }
+      local r = optim.regpath(m, ds, { radii = radii, restarts = 8, seed = seed })
+      local Wmm, viol = svm_fro(ds, ds:optimal())
+      assert.is_true(viol < 1e-8)
+      assert.is_true(r.converged[#radii])
+      assert.is_true(tt(r.kkt)[#radii] <= 1e-8)
+      local w = {}
+      for _, row in ipairs(tt(r.W)[#radii]) do for _, x in ipairs(row) do w[#w + 1] = x end end
+      assert.is_true(corr(w, Wmm) >= 0.99, string.format("seed %d: corr %.4f", seed, corr(w, Wmm)))
+      for _, st in ipairs(tt(r.start)) do assert.is_true(st >= 0 and st <= 8 and st % 1 == 0) end
+    end
+  end)
+
+  it("joint (v, p): separate radii {r = , R = } (one ball per tensor)", function()
+    local ds, info = data.example("mm_f1a")
+    local m = model.attention { param = "p", W = info.W, v = ds.v, train = { "p", "v" } }
+    local r = optim.regpath(m, ds, { radii = { { r = 0.5, R = 1 }, { r = 1, R = 4 }, { v = 2, p = 16 } } })
+    assert.are.same({ 3, 2 }, { r.norm:shape() })
+    assert.are.same({ 3, 3 }, { r.p:shape() })
+    local N = tt(r.norm)
+    local want = { { 1, 0.5 }, { 4, 1 }, { 16, 2 } } -- columns in parameter order (p, v)
+    for k = 1, 3 do
+      for b = 1, 2 do assert.is_true(N[k][b] <= want[k][b] * (1 + 1e-12)) end
+      close(norm(tt(r.p)[k]), N[k][1], 1e-12)
+      if k > 1 then assert.is_true(tt(r.loss)[k] <= tt(r.loss)[k - 1]) end
+    end
+    assert.has_error(function() optim.regpath(m, ds, { radii = { { r = 1 } } }) end,
+      "optim.regpath: option 'radii': entry 1: number expected for 'p'")
   end)
 
   it("(K,Q) ball |K|^2 + |Q|^2 <= 2R bounds the nuclear norm of KQ^T; nuclear ball on W", function()

@@ -1,0 +1,99 @@
+-- hardmax.report: statistics over runs, checks, the final JSON line.
+require "hardmax"
+local report = require "hardmax.report"
+local mat = require "hardmax.mat"
+local json = require "hardmax.json"
+
+local function runs(list)
+  local r = {}
+  for i, m in ipairs(list) do r[i] = {status = m.failed and "failed" or "ok", metrics = m, key = "run=" .. i} end
+  return r
+end
+
+describe("report", function()
+  it("band: elementwise mean and sample std over successful runs", function()
+    local b = report.band(runs{{c = {1, 2}}, {c = {3, 6}}, {failed = true}}, "c")
+    assert.are.same({2, 4}, b.mean)
+    assert.are.equal(math.sqrt(2), b.std[1])
+    assert.are.equal(math.sqrt(8), b.std[2])
+    assert.are.equal(2, b.n)
+    assert.has_error(function() report.band(runs{{c = {1}}, {c = {1, 2}}}, "c") end,
+      "report.band: metric 'c': run 2 has length 2, run 1 has 1")
+    assert.has_error(function() report.band(runs{{x = 1}}, "c") end, "report.band: run run=1 has no array metric 'c'")
+  end)
+
+  it("bands, final and plot_bands", function()
+    local r = runs{{c = {1, 2}, d = {0, 4}}, {c = {3, 6}, d = {2, 0}}}
+    local b = report.bands(r, {"c", "d"})
+    assert.are.same({2, 4}, b.c.mean)
+    assert.are.equal(4, b.c.final)
+    assert.are.equal(2, report.final(b.d))
+    local drawn = {}
+    local fig = {mean_std = function(_, x, m, s, o) drawn[#drawn + 1] = {x, m, s, o.label} end}
+    report.plot_bands(fig, {0, 1}, b, {"c", "d"}, {"C"})
+    assert.are.same({{0, 1}, {2, 4}, b.c.std, "C"}, drawn[1])
+    assert.are.equal("d", drawn[2][4])
+    assert.has_error(function() report.plot_bands(fig, {0, 1}, b, {"zz"}) end, "report.plot_bands: no band 'zz'")
+  end)
+
+  it("band accepts mat-valued metrics", function()
+    local b = report.band(runs{{c = mat.new{1, 3}}, {c = mat.new{3, 5}}}, "c")
+    assert.are.same({2, 4}, b.mean)
+  end)
+
+  it("stats and fraction", function()
+    local r = runs{{a = 1.0, ok = true}, {a = 3.0, ok = false}, {a = 0 / 0, ok = true}}
+    local s = report.stats(r, "a")
+    assert.are.equal(2.0, s.mean)
+    assert.are.equal(2, s.n)
+    assert.is_true(math.abs(s.std - math.sqrt(2)) < 1e-15)
+    assert.are.equal(2 / 3, report.fraction(r, function(m) return m.ok end))
+  end)
+
+  it("corr_path correlates every snapshot with the target", function()
+    local S = mat.new{{{1, 0}, {0, 1}}, {{2, 0}, {0, 2}}, {{1, 0}, {0, -1}}}
+    local c = report.corr_path(S, mat.eye(2))
+    assert.are.equal(3, #c)
+    for i, want in ipairs{1, 1, 0} do assert.is_true(math.abs(c[i] - want) < 1e-15) end
+  end)
+
+  it("at, first_reaching, same", function()
+    local steps = {0, 10, 20}
+    assert.are.equal(0.5, report.at(steps, {0.1, 0.5, 0.9}, 12))
+    assert.are.equal(20, report.first_reaching(steps, {0.1, 0.5, 0.9}, 0.8))
+    assert.is_nil(report.first_reaching(steps, {0.1, 0.5, 0.9}, 0.95))
+    assert.is_true(report.same({1, 2}, {1, 2}))
+    assert.is_false(report.same({1, 2}, {2, 1}))
+    assert.is_false(report.same({1}, {1, 1}))
+  end)
+
+  it("spearman: perfect, reversed, and tied ranks", function()
+    assert.are.equal(1, report.spearman({1, 2, 3}, {10, 20, 1000}))
+    assert.are.equal(-1, report.spearman({1, 2, 3}, {3, 2, 1}))
+    assert.is_true(math.abs(report.spearman({1, 1, 2}, {1, 2, 3}) - 0.8660254037844386) < 1e-12)
+  end)
+
+  it("check and finish print a verdict and one JSON line", function()
+    local lines = {}
+    local print0, write0 = _G.print, io.stdout
+    _G.print = function(s) lines[#lines + 1] = s end
+    local buf = {}
+    io.stdout = {write = function(self, ...) for _, s in ipairs{...} do buf[#buf + 1] = s end return self end,
+                 flush = function() end}
+    local R = report.new("T-1")
+    R:check("a", true)
+    R:check("b", false, "detail")
+    R:at_least("v", 0.5, 0.25)
+    local out = R:finish{x = 1.5}
+    _G.print, io.stdout = print0, write0
+    assert.are.equal("  [pass] a", lines[1])
+    assert.are.equal("  [FAIL] b  (detail)", lines[2])
+    assert.are.equal("  [pass] v >= 0.25  (0.5)", lines[3])
+    assert.is_false(out.pass)
+    local j = json.decode(table.concat(buf):match("^(.-)\n$"))
+    assert.are.same({a = true, b = false, ["v >= 0.25"] = true}, j.checks)
+    assert.are.equal(1.5, j.x)
+    assert.are.equal("T-1", j.experiment)
+    assert.has_error(function() report.new("T"):finish{pass = 1} end)
+  end)
+end)
