@@ -283,13 +283,6 @@ function M.pad(r, keys, len)
   return added
 end
 
---- report.band for several metrics at once: {key = band, ...}.
-function M.bands(results, keys)
-  local out = {}
-  for _, k in ipairs(keys) do out[k] = M.band(results, k) end
-  return out
-end
-
 --- values at the recorded steps closest to each of `ks` (a Lua array, see report.at).
 function M.at_steps(steps, values, ks)
   local out = {}
