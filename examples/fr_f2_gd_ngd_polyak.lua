@@ -75,7 +75,6 @@ local function fig(ylabel, log, key, f1)
 end
 local fc, c3 = fig("1 - corr(W_k, W^{mm}_{\\alpha_k})", "xy", "corr", function(c) return 1 - mat.new(c) end), 1 - at("NGD_corr", 1e3)
 fc:line({1e3, 1e4}, {c3, c3 / 100}, {label = "k^{-2}", dash = "dashed", color = "gray"})
-plot.panels(o.out .. "/fr_f2.png", {fig("L(W_k) - L_*", "xy", "gap"), fig("mean_i s_{i,\\alpha_i}", "x", "softmax_max"),
+fin.figure = plot.panels(o.out .. "/fr_f2.png", {fig("L(W_k) - L_*", "xy", "gap"), fig("mean_i s_{i,\\alpha_i}", "x", "softmax_max"),
                                     fc, fig("||W_k||_F", "xy", "param_norm")}, {cols = 2})
-print("figure: " .. o.out .. "/fr_f2.png")
 R:finish(fin)

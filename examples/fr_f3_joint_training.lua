@@ -64,6 +64,5 @@ for _, p in ipairs{{"loss", "loss", "xy"}, {"soft", "mean_i max_t s_{it}", "x"},
   for _, name in ipairs{"GD", "NGD"} do f:line(steps, b[name .. "_" .. p[1]].mean, {label = name}) end
   figs[#figs + 1] = f
 end
-plot.panels(o.out .. "/fr_f3.png", figs, {cols = 3})
-print("figure: " .. o.out .. "/fr_f3.png")
+fin.figure = plot.panels(o.out .. "/fr_f3.png", figs, {cols = 3})
 R:finish(fin)

@@ -63,7 +63,6 @@ for _, p in ipairs(ps) do
     end
   end
 end
-plot.panels(o.out .. "/md_f2.png", figs, {cols = 3})
-print("figure: " .. o.out .. "/md_f2.png")
+tab.figure = plot.panels(o.out .. "/md_f2.png", figs, {cols = 3})
 tab.runs = #res
 R:finish(tab)
