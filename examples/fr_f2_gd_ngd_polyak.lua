@@ -19,7 +19,7 @@ local res = report.sweep(o, function(_, _, g)
   for _, name in ipairs(methods) do
     local m, cur, switch, r = model.attention{v = ds.v}, nil, 0, nil
     local corr = {}
-    r = optim.train(m, ds, opts[name], {iters = o.iters, every = o.every, record = {"loss", "softmax_max", "param_norm"},
+    r = optim.train(m, ds, opts[name], {iters = o.iters, every = o.every, record = {"loss", "softmax_max", "param_norm", "min_logit_gap"},
       callback = function(k, mm)
         local s = att(mm:selected(ds))   -- W^mm of the selection at this step
         if s ~= cur then cur, switch = s, k end
@@ -29,7 +29,8 @@ local res = report.sweep(o, function(_, _, g)
     r.corr, r.gap = corr, (r.loss - lstar):totable()
     report.pad(r, keys, #steps)
     for _, k in ipairs(keys) do out[name .. "_" .. k] = r[k] end
-    out[name .. "_underflow"] = r.status ~= "ok" and r.status or false
+    out[name .. "_underflow"] = r.status ~= "ok" and r.status or false   -- theory.md §D.5: report, never divide
+    out[name .. "_min_logit_gap"] = r.min_logit_gap[#r.min_logit_gap]
     out[name .. "_switch"], out[name .. "_global"] = switch, report.same(m:selected(ds), ds:optimal())
     out[name .. "_normmm"] = att(m:selected(ds)).objective
   end
@@ -52,7 +53,7 @@ for _, name in ipairs(methods) do
   end
   fin["frac_global_" .. name] = report.fraction(res, function(m) return m[name .. "_global"] end)
 end
-for _, k in ipairs{"NGD_slope", "GD_norm_ratio", "NGD_underflow", "NGD_late_switch"} do
+for _, k in ipairs{"NGD_slope", "GD_norm_ratio", "NGD_min_logit_gap", "NGD_underflow", "NGD_late_switch"} do
   fin[k] = {}
   for i, r in ipairs(res) do fin[k][i] = r.metrics[k] end
   print(k .. ": " .. json.encode(fin[k]):gsub("(%d%.%d%d)%d+", "%1"))
