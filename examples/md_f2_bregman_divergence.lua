@@ -64,5 +64,6 @@ for _, p in ipairs(ps) do
   end
 end
 tab.figure = plot.panels(o.out .. "/md_f2.png", figs, {cols = 3})
-tab.runs = #res
+tab.runs, tab.bd_final = #res, {}   -- rows: SVM norm q, columns: algorithm p (theory.md's table)
+for i, q in ipairs(ps) do tab.bd_final[i] = {tab[name(q, 1.75)], tab[name(q, 2)], tab[name(q, 3)]} end
 R:finish(tab)
