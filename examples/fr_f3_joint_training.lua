@@ -36,28 +36,24 @@ local res = report.sweep(o, function(_, _, g)
   return out
 end)
 
-local R, b, fin = report.new("FR-F3"), {}, {k = ks}
+local R, b, fin, steps = report.new("FR-F3"), {}, {k = ks}, res[1].metrics.steps
 for _, name in ipairs{"GD", "NGD"} do
   for _, key in ipairs{"loss", "soft", "cos_u", "corr_mm", "corr_relax"} do
     local kk = name .. "_" .. key
-    b[kk], fin[kk] = report.band(res, kk), {}
-    local txt = {}
-    for j, k in ipairs(ks) do
-      fin[kk][j] = report.at(res[1].metrics.steps, b[kk].mean, k)
-      txt[j] = ("%.4g"):format(fin[kk][j])
-    end
-    print(("%-15s k = %s: %s"):format(kk, table.concat(ks, "/"), table.concat(txt, " ")))
+    b[kk] = report.band(res, kk)
+    fin[kk] = report.at_steps(steps, b[kk].mean, ks)
+    print(("%-15s k = %s: %s"):format(kk, table.concat(ks, "/"), ("%.4g "):rep(#ks):format(table.unpack(fin[kk]))))
   end
   fin["frac_token1_" .. name] = report.fraction(res, function(m) return m[name .. "_token1"] end)
 end
-local at = function(kk, k) return fin[kk][k == 1000 and 3 or 4] end
+local at = function(kk, k) return report.at(steps, b[kk].mean, k) end
 R:check("NGD loss <= 1e-20 by k = 1000", at("NGD_loss", 1000) <= 1e-20, ("%.2g"):format(at("NGD_loss", 1000)))
 R:check("GD loss >= 1e-4 at k = 1000", at("GD_loss", 1000) >= 1e-4, ("%.2g"):format(at("GD_loss", 1000)))
 R:check("NGD cos(u_1000, u^mm) >= 0.999", at("NGD_cos_u", 1000) >= 0.999, ("%.5f"):format(at("NGD_cos_u", 1000)))
 R:check("k = 1000: NGD beats GD on corr(W, W^mm)", at("NGD_corr_mm", 1000) > at("GD_corr_mm", 1000),
         ("NGD %.4f, GD %.4f"):format(at("NGD_corr_mm", 1000), at("GD_corr_mm", 1000)))
 
-local steps, figs = res[1].metrics.steps, {}
+local figs = {}
 for _, p in ipairs{{"loss", "loss", "xy"}, {"soft", "mean_i max_t s_{it}", "x"}, {"cos_u", "cos(u_k, u^{mm})", "x"},
                    {"corr_mm", "corr(W_k, W^{mm})", "x"}, {"corr_relax", "corr(W_k, W^{relax})", "x"}} do
   local f = plot.figure{xlabel = "iteration k", ylabel = p[2], log = p[3], legend = "bottom right", xrange = {o.every, o.iters}}
