@@ -2,12 +2,14 @@
  * the generators of theory.md E and the hand-made examples. Datasets are immutable: every
  * field read returns a fresh copy. */
 #include <errno.h>
+#include <stdint.h>
 #include <math.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
 #include "hm_ldata.h"
+#include "hm_npy.h"
 
 /* ---- arrays from mats or nested tables ---------------------------------------------- */
 
@@ -288,7 +290,8 @@ static const char *const ex_opts[] = {"rng", "seed", "C", NULL};
 
 static int data_example(lua_State *L) {
   const char *fn = "data.example";
-  const char *name = luaL_checkstring(L, 1);
+  if (lua_type(L, 1) != LUA_TSTRING) hmL_argerror(L, fn, 1, "example name expected, got %s", luaL_typename(L, 1));
+  const char *name = lua_tostring(L, 1);
   hmL_checkoptions(L, 2, fn, ex_opts);
   lua_settop(L, 2);
   hm_rng local;
@@ -395,8 +398,8 @@ static int data_example(lua_State *L) {
 static int data_index(lua_State *L) {
   hm_ldata *u = hmL_checkdata(L, 1, "data.__index");
   const hm_dataset *ds = &u->ds;
-  const char *k = lua_tostring(L, 2);
-  if (k && lua_type(L, 2) == LUA_TSTRING) {
+  if (lua_type(L, 2) == LUA_TSTRING) {
+    const char *k = lua_tostring(L, 2);
     hm_mat *m;
     if (strcmp(k, "X") == 0) {
       m = hmL_newmat3(L, ds->n, ds->T, ds->d, "data.X");
@@ -458,14 +461,16 @@ static int data_tostring(lua_State *L) {
 /* scores / optimal: argument is a vector v, a model (its head), or nil (dataset's v). */
 extern int hmL_model_scores(lua_State *L, int model_idx, const hm_dataset *ds, double *gamma);
 
-static double *push_scores(lua_State *L, hm_ldata *u, const char *fn) {
+/* Head values psi(x_it) (n*T, unsigned) into a scratch userdata left on the stack. The
+ * argument at 2 is a vector v, a model (its head) or nil (the dataset's v). */
+static double *push_headvals(lua_State *L, hm_ldata *u, const char *fn) {
   const hm_dataset *ds = &u->ds;
-  if (ds->seq) hmL_error(L, fn, "token scores need single-output labels (Y of length n)");
-  int arg = 2;
+  const int arg = 2;
+  size_t nT = ds->n * ds->T;
   if (!lua_isnoneornil(L, arg) && luaL_testudata(L, arg, HM_MODEL_TNAME)) {
-    hm_mat *g = hmL_newmat2(L, ds->n, ds->T, fn);
-    hmL_model_scores(L, arg, ds, g->data);
-    return g->data;
+    double *P = (double *)lua_newuserdatauv(L, nT * sizeof(double) + 1, 0);
+    hmL_model_scores(L, arg, ds, P);
+    return P;
   }
   const double *v;
   if (lua_isnoneornil(L, arg)) {
@@ -480,10 +485,34 @@ static double *push_scores(lua_State *L, hm_ldata *u, const char *fn) {
     if (!hm_all_finite(vm->data, vm->size)) hmL_argerror(L, fn, arg, "v contains NaN or Inf");
     v = vm->data;
   }
-  hm_mat *g = hmL_newmat2(L, ds->n, ds->T, fn);
-  hm_data_scores_linear(ds, v, g->data);
+  double *P = (double *)lua_newuserdatauv(L, nT * sizeof(double) + 1, 0);
+  for (size_t j = 0; j < nT; j++) {
+    const double *x = ds->X + j * ds->d;
+    double acc = 0.0;
+    for (size_t a = 0; a < ds->d; a++) acc += v[a] * x[a];
+    P[j] = acc;
+  }
+  return P;
+}
+
+/* gamma: n x T (single output, Y_i psi(x_it)) or n x T x T (sequence: [i][k][t] =
+ * Y_ik psi(x_it)). */
+static double *push_scores(lua_State *L, hm_ldata *u, const char *fn) {
+  const hm_dataset *ds = &u->ds;
+  size_t n = ds->n, T = ds->T;
+  double *P = push_headvals(L, u, fn);
+  hm_mat *g = ds->seq ? hmL_newmat3(L, n, T, T, fn) : hmL_newmat2(L, n, T, fn);
+  for (size_t i = 0; i < n; i++)
+    for (size_t k = 0; k < (ds->seq ? T : 1); k++) {
+      double y = ds->seq ? ds->Y[i * T + k] : ds->Y[i];
+      double *row = g->data + (i * (ds->seq ? T : 1) + k) * T;
+      for (size_t t = 0; t < T; t++) row[t] = y * P[i * T + t];
+    }
+  lua_remove(L, -2); /* scratch */
   return g->data;
 }
+
+static const char *const score_opts[] = {"mask", NULL};
 
 static int data_scores(lua_State *L) {
   hm_ldata *u = hmL_checkdata(L, 1, "data.scores");
@@ -494,21 +523,49 @@ static int data_scores(lua_State *L) {
 static int data_optimal(lua_State *L) {
   const char *fn = "data.optimal";
   hm_ldata *u = hmL_checkdata(L, 1, fn);
+  hmL_checkoptions(L, 3, fn, score_opts);
+  const char *mask = hmL_optstring(L, 3, "mask", "full", fn);
+  int causal = strcmp(mask, "causal") == 0;
+  if (!causal && strcmp(mask, "full") != 0)
+    hmL_error(L, fn, "option 'mask': expected full or causal, got '%s'", mask);
+  if (causal && !u->ds.seq) hmL_error(L, fn, "option 'mask' needs sequence labels (Y n x T)");
+  lua_settop(L, 3);
   double *g = push_scores(L, u, fn);
-  size_t n = u->ds.n, T = u->ds.T;
-  size_t *opt = (size_t *)lua_newuserdatauv(L, n * (sizeof(size_t) + sizeof(int)), 0);
-  int *tied = (int *)(void *)(opt + n);
-  hm_data_argmax_rows(g, n, T, opt, tied);
-  lua_createtable(L, (int)n, 0);
-  lua_newtable(L);
+  size_t n = u->ds.n, T = u->ds.T, rows = u->ds.seq ? T : 1;
+  lua_createtable(L, (int)n, 0); /* opt */
+  lua_newtable(L);               /* ties */
   int nt = 0;
   for (size_t i = 0; i < n; i++) {
-    lua_pushinteger(L, (lua_Integer)opt[i] + 1);
-    lua_rawseti(L, -3, (lua_Integer)i + 1);
-    if (tied[i]) {
-      lua_pushinteger(L, (lua_Integer)i + 1);
-      lua_rawseti(L, -2, ++nt);
+    if (u->ds.seq) lua_createtable(L, (int)T, 0);
+    for (size_t k = 0; k < rows; k++) {
+      const double *row = g + (i * rows + k) * T;
+      size_t L2 = causal ? k + 1 : T, best = 0;
+      int tied = 0;
+      for (size_t t = 1; t < L2; t++)
+        if (row[t] > row[best]) best = t;
+      double tol = 1e-12 * fmax(1.0, fabs(row[best]));
+      for (size_t t = 0; t < L2; t++)
+        if (t != best && row[best] - row[t] <= tol) tied = 1;
+      lua_pushinteger(L, (lua_Integer)best + 1);
+      if (u->ds.seq) {
+        lua_rawseti(L, -2, (lua_Integer)k + 1);
+        if (tied) {
+          lua_createtable(L, 2, 0);
+          lua_pushinteger(L, (lua_Integer)i + 1);
+          lua_rawseti(L, -2, 1);
+          lua_pushinteger(L, (lua_Integer)k + 1);
+          lua_rawseti(L, -2, 2);
+          lua_rawseti(L, -3, ++nt);
+        }
+      } else {
+        lua_rawseti(L, -3, (lua_Integer)i + 1);
+        if (tied) {
+          lua_pushinteger(L, (lua_Integer)i + 1);
+          lua_rawseti(L, -2, ++nt);
+        }
+      }
     }
+    if (u->ds.seq) lua_rawseti(L, -3, (lua_Integer)i + 1);
   }
   return 2;
 }
@@ -516,7 +573,7 @@ static int data_optimal(lua_State *L) {
 static int data_subset(lua_State *L) {
   const char *fn = "data.subset";
   hm_ldata *u = hmL_checkdata(L, 1, fn);
-  luaL_checktype(L, 2, LUA_TTABLE);
+  if (!lua_istable(L, 2)) hmL_argerror(L, fn, 2, "array of sample indices expected, got %s", luaL_typename(L, 2));
   size_t k = (size_t)lua_rawlen(L, 2);
   if (k == 0) hmL_argerror(L, fn, 2, "non-empty array of sample indices expected");
   const hm_dataset *ds = &u->ds;
@@ -549,7 +606,8 @@ static void path_join(char *buf, size_t cap, const char *dir, const char *file) 
 static int data_save(lua_State *L) {
   const char *fn = "data.save";
   hm_ldata *u = hmL_checkdata(L, 1, fn);
-  const char *dir = luaL_checkstring(L, 2);
+  if (lua_type(L, 2) != LUA_TSTRING) hmL_argerror(L, fn, 2, "directory name expected, got %s", luaL_typename(L, 2));
+  const char *dir = lua_tostring(L, 2);
   if (mkdir(dir, 0777) != 0 && errno != EEXIST)
     hmL_error(L, fn, "cannot create directory '%s': %s", dir, strerror(errno));
   char path[4096];
@@ -565,8 +623,11 @@ static int data_save(lua_State *L) {
       remove(path); /* a stale file from an earlier save would be read back */
       continue;
     }
-    if (hm_npy_write_f8(path, items[k].rank, items[k].dim, items[k].data) != HM_OK)
-      hmL_error(L, fn, "cannot write '%s': %s", path, strerror(errno));
+    hm_mat am;
+    char err[256];
+    hm_mat_init(&am, items[k].rank, items[k].dim, (double *)(uintptr_t)items[k].data);
+    if (hm_npy_save(path, &am, err, sizeof err) != HM_OK)
+      hmL_error(L, fn, "cannot write '%s': %s", path, err);
   }
   lua_settop(L, 1);
   return 1;
@@ -582,20 +643,20 @@ static int read_npy(lua_State *L, const char *dir, const char *file, int require
     return 0;
   }
   fclose(fp);
-  int rank;
-  size_t dim[3] = {1, 1, 1};
-  hm_status s = hm_npy_read_f8(path, &rank, dim, NULL, 0);
-  if (s == HM_EARG) hmL_error(L, fn, "'%s': unsupported .npy (need '<f8' or '<i8', C order, rank 1-3)", path);
-  if (s) hmL_error(L, fn, "'%s': not a readable .npy file", path);
-  hm_mat *m = hmL_newmat(L, rank, dim, fn);
-  s = hm_npy_read_f8(path, &rank, dim, m->data, m->size);
-  if (s) hmL_error(L, fn, "'%s': truncated or unreadable .npy file", path);
+  hm_npy_header h;
+  char err[256];
+  if (hm_npy_read_header(path, &h, err, sizeof err) != HM_OK)
+    hmL_error(L, fn, "'%s': %s", path, err);
+  hm_mat *m = hmL_newmat(L, h.rank, h.dim, fn);
+  if (hm_npy_read_data(path, &h, m->data, err, sizeof err) != HM_OK)
+    hmL_error(L, fn, "'%s': %s", path, err);
   return 1;
 }
 
 static int data_load(lua_State *L) {
   const char *fn = "data.load";
-  const char *dir = luaL_checkstring(L, 1);
+  if (lua_type(L, 1) != LUA_TSTRING) hmL_argerror(L, fn, 1, "directory name expected, got %s", luaL_typename(L, 1));
+  const char *dir = lua_tostring(L, 1);
   lua_settop(L, 1);
   lua_newtable(L); /* 2: options for data.new */
   const char *files[5] = {"X.npy", "Y.npy", "Z.npy", "v.npy", "V.npy"};
@@ -610,24 +671,6 @@ static int data_load(lua_State *L) {
   return 1;
 }
 
-/* Internal (tests only, until mat's totable lands): nested Lua table of a mat's values. */
-static void push_values(lua_State *L, const hm_mat *m, int level, const double **p) {
-  if (level < 0 || level >= HM_MAXRANK) { lua_pushnil(L); return; }
-  lua_createtable(L, (int)m->dim[level], 0);
-  for (size_t j = 0; j < m->dim[level]; j++) {
-    if (level == m->rank - 1) lua_pushnumber(L, *(*p)++);
-    else push_values(L, m, level + 1, p);
-    lua_rawseti(L, -2, (lua_Integer)j + 1);
-  }
-}
-
-static int data_totable(lua_State *L) {
-  hm_mat *m = hmL_checkmat(L, 1, "data._totable");
-  const double *p = m->data;
-  push_values(L, m, 0, &p);
-  return 1;
-}
-
 static const luaL_Reg meta[] = {{"__index", data_index},
                                 {"__newindex", data_newindex},
                                 {"__tostring", data_tostring},
@@ -638,12 +681,12 @@ static const luaL_Reg methods[] = {{"scores", data_scores},   {"optimal", data_o
 static const luaL_Reg funcs[] = {{"new", data_new},           {"grand", data_grand},
                                  {"gmd", data_gmd},           {"relu_mode", data_relu_mode},
                                  {"fr_joint", data_fr_joint}, {"example", data_example},
-                                 {"load", data_load},         {"_totable", data_totable},
-                                 {NULL, NULL}};
+                                 {"load", data_load},         {NULL, NULL}};
 
 int luaopen_hardmax_data(lua_State *L) {
   luaL_newmetatable(L, HM_DATA_TNAME);
   luaL_setfuncs(L, meta, 0);
+  luaL_setfuncs(L, methods, 0); /* also in the metatable: the REPL completer lists it */
   lua_newtable(L);
   luaL_setfuncs(L, methods, 0);
   lua_setfield(L, -2, "__methods");

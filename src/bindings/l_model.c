@@ -107,14 +107,17 @@ static hm_mat *opt_array(lua_State *L, int idx, const char *key, const char *fn)
   return a; /* left on the stack */
 }
 
+/* p and v are vectors; W, K, Q, V matrices (also when K, Q have m = 1 columns). */
+static int is_vec(int k) { return k == HM_MP_P || k == HM_MP_V; }
+
 static void copy_param(lua_State *L, hm_model *m, int k, const hm_mat *a, const char *fn,
                        const char *what) {
   char b[80];
   size_t r = m->rows[k], c = m->cols[k];
-  int ok = (c == 1) ? (a->rank == 1 && a->dim[0] == r)
-                    : (a->rank == 2 && a->dim[0] == r && a->dim[1] == c);
+  int ok = is_vec(k) ? (a->rank == 1 && a->dim[0] == r)
+                     : (a->rank == 2 && a->dim[0] == r && a->dim[1] == c);
   if (!ok) {
-    if (c == 1) hmL_error(L, fn, "%s must be a vector of length %d, got shape %s", what, (int)r, hmL_shapestr(a, b));
+    if (is_vec(k)) hmL_error(L, fn, "%s must be a vector of length %d, got shape %s", what, (int)r, hmL_shapestr(a, b));
     hmL_error(L, fn, "%s must be %dx%d, got shape %s", what, (int)r, (int)c, hmL_shapestr(a, b));
   }
   if (!hm_all_finite(a->data, a->size)) hmL_error(L, fn, "%s contains NaN or Inf", what);
@@ -172,14 +175,14 @@ static int model_attention(lua_State *L) {
     hmL_error(L, fn, "option 'query': sequence outputs use every token as a query (omit 'query')");
   if (c.sequence && c.param == HM_ATT_P) hmL_error(L, fn, "sequence outputs need param=\"W\" or \"KQ\"");
   if (c.sequence) c.query = HM_QUERY_SELF;
-  /* arrays (left on the stack from index 2 on) */
-  hm_mat *W = opt_array(L, 1, "W", fn), *K = opt_array(L, 1, "K", fn), *Q = opt_array(L, 1, "Q", fn);
-  hm_mat *p = opt_array(L, 1, "p", fn), *v = opt_array(L, 1, "v", fn), *V = opt_array(L, 1, "V", fn);
   /* dimensions */
   lua_Integer dd = hmL_optinteger(L, 1, "d", 0, fn);
   size_t d = dd > 0 ? (size_t)dd : 0;
   if (hmL_optfield(L, 1, "d") != LUA_TNIL && dd < 1) hmL_error(L, fn, "option 'd': integer >= 1 expected");
   lua_pop(L, 1);
+  /* arrays (left on the stack from index 2 on) */
+  hm_mat *W = opt_array(L, 1, "W", fn), *K = opt_array(L, 1, "K", fn), *Q = opt_array(L, 1, "Q", fn);
+  hm_mat *p = opt_array(L, 1, "p", fn), *v = opt_array(L, 1, "v", fn), *V = opt_array(L, 1, "V", fn);
   if (!d) {
     if (W) d = W->dim[0];
     else if (K) d = K->dim[0];
@@ -276,7 +279,7 @@ static int model_attention(lua_State *L) {
 
 static void push_param_view(lua_State *L, int midx, hm_model *m, int k) {
   size_t dim[2] = {m->rows[k], m->cols[k]};
-  hmL_pushview(L, midx, m->cols[k] == 1 ? 1 : 2, dim, m->x[k]);
+  hmL_pushview(L, midx, is_vec(k) ? 1 : 2, dim, m->x[k]);
 }
 
 static int model_index(lua_State *L) {
@@ -354,9 +357,19 @@ static int model_newindex(lua_State *L) {
     memcpy(m->trainable, tr, sizeof tr);
     return 0;
   }
-  return hmL_error(L, fn, "cannot set field '%s' (parameters of this model: %s)",
-                   luaL_tolstring(L, 2, NULL),
-                   m->c.param == HM_ATT_KQ ? "K, Q, ..." : "W, ...");
+  luaL_Buffer b;
+  luaL_tolstring(L, 2, NULL);
+  luaL_buffinit(L, &b);
+  for (int q = 0, first = 1; q < HM_MP_COUNT; q++)
+    if (m->x[q]) {
+      if (!first) luaL_addstring(&b, ", ");
+      luaL_addstring(&b, hm_model_param_names[q]);
+      first = 0;
+    }
+  luaL_addstring(&b, ", train");
+  luaL_pushresult(&b);
+  return hmL_error(L, fn, "cannot set field '%s' (settable: %s)", lua_tostring(L, -2),
+                   lua_tostring(L, -1));
 }
 
 /* ---- methods ----------------------------------------------------------------------------- */
@@ -406,7 +419,7 @@ static int model_grad(lua_State *L) {
   lua_newtable(L);
   for (int k = 0; k < HM_MP_COUNT; k++) {
     if (!m->x[k] || !m->trainable[k]) continue;
-    hm_mat *g = m->cols[k] == 1 ? hmL_newvec(L, m->rows[k], fn) : hmL_newmat2(L, m->rows[k], m->cols[k], fn);
+    hm_mat *g = is_vec(k) ? hmL_newvec(L, m->rows[k], fn) : hmL_newmat2(L, m->rows[k], m->cols[k], fn);
     memcpy(g->data, m->g[k], g->size * sizeof(double));
     lua_setfield(L, -2, hm_model_param_names[k]);
   }
@@ -557,7 +570,7 @@ static int model_tostring(lua_State *L) {
   return 1;
 }
 
-/* Token scores gamma_it = Y_i psi(x_it) for the model's head (used by data.scores). */
+/* Head values psi(x_it) (unsigned) for the model's head (used by data.scores/optimal). */
 int hmL_model_scores(lua_State *L, int model_idx, const hm_dataset *ds, double *gamma);
 int hmL_model_scores(lua_State *L, int model_idx, const hm_dataset *ds, double *gamma) {
   hm_lmodel *u = checkmodel(L, model_idx, "data.scores");
@@ -565,7 +578,7 @@ int hmL_model_scores(lua_State *L, int model_idx, const hm_dataset *ds, double *
     hmL_error(L, "data.scores", "model has d=%d but the dataset has d=%d", (int)u->m.c.d, (int)ds->d);
   for (size_t i = 0; i < ds->n; i++)
     for (size_t t = 0; t < ds->T; t++)
-      gamma[i * ds->T + t] = ds->Y[i] * hm_model_head(&u->m, ds->X + (i * ds->T + t) * ds->d);
+      gamma[i * ds->T + t] = hm_model_head(&u->m, ds->X + (i * ds->T + t) * ds->d);
   return 0;
 }
 
@@ -655,6 +668,7 @@ static const luaL_Reg funcs[] = {{"attention", model_attention}, {NULL, NULL}};
 int luaopen_hardmax_model(lua_State *L) {
   luaL_newmetatable(L, HM_MODEL_TNAME);
   luaL_setfuncs(L, meta, 0);
+  luaL_setfuncs(L, methods, 0); /* also in the metatable: the REPL completer lists it */
   lua_newtable(L);
   luaL_setfuncs(L, methods, 0);
   lua_setfield(L, -2, "__methods");

@@ -1,9 +1,6 @@
 #include "hm_data.h"
 
-#include <errno.h>
-#include <stdint.h>
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -107,104 +104,4 @@ size_t hm_data_argmax_rows(const double *gamma, size_t n, size_t T, size_t *opt,
     ties += (size_t)tie;
   }
   return ties;
-}
-
-/* ---- .npy ---------------------------------------------------------------------------- */
-
-hm_status hm_npy_write_f8(const char *path, int rank, const size_t *dim, const double *data) {
-  char shape[200];
-  int off = 0;
-  size_t total = 1;
-  for (int k = 0; k < rank; k++) {
-    off += snprintf(shape + off, sizeof shape - (size_t)off, "%zu,%s", dim[k],
-                    (rank > 1 && k < rank - 1) ? " " : "");
-    total *= dim[k];
-  }
-  if (rank > 1) off--; /* drop the trailing comma of "a, b," */
-  if (rank > 1) shape[off] = 0;
-  char header[256];
-  int hl = snprintf(header, sizeof header,
-                    "{'descr': '<f8', 'fortran_order': False, 'shape': (%s), }", shape);
-  size_t pad = 64 - ((size_t)(10 + hl + 1) % 64);
-  if (pad == 64) pad = 0;
-  size_t hlen = (size_t)hl + pad + 1;
-  FILE *fp = fopen(path, "wb");
-  if (!fp) return HM_EIO;
-  unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
-                           (unsigned char)(hlen & 0xff), (unsigned char)(hlen >> 8)};
-  int ok = fwrite(pre, 1, 10, fp) == 10 && fwrite(header, 1, (size_t)hl, fp) == (size_t)hl;
-  for (size_t j = 0; ok && j < pad; j++) ok = fputc(' ', fp) != EOF;
-  if (ok) ok = fputc('\n', fp) != EOF;
-  /* little-endian host assumed (x86-64/aarch64); checked at runtime */
-  union { uint16_t u; unsigned char c[2]; } probe = {1};
-  if (ok && probe.c[0] != 1) ok = 0;
-  if (ok && total) ok = fwrite(data, sizeof(double), total, fp) == total;
-  if (fclose(fp) != 0) ok = 0;
-  return ok ? HM_OK : HM_EIO;
-}
-
-hm_status hm_npy_read_f8(const char *path, int *rank, size_t *dim, double *data, size_t cap) {
-  FILE *fp = fopen(path, "rb");
-  if (!fp) return HM_EIO;
-  unsigned char pre[12];
-  hm_status st = HM_EIO;
-  char *hdr = NULL;
-  if (fread(pre, 1, 10, fp) != 10 || memcmp(pre, "\x93NUMPY", 6) != 0) goto out;
-  size_t hlen;
-  if (pre[6] == 1) {
-    hlen = (size_t)pre[8] | ((size_t)pre[9] << 8);
-  } else if (pre[6] == 2 || pre[6] == 3) {
-    if (fread(pre + 10, 1, 2, fp) != 2) goto out;
-    hlen = (size_t)pre[8] | ((size_t)pre[9] << 8) | ((size_t)pre[10] << 16) |
-           ((size_t)pre[11] << 24);
-  } else {
-    goto out;
-  }
-  if (hlen > 1 << 20) goto out;
-  hdr = (char *)malloc(hlen + 1);
-  if (!hdr || fread(hdr, 1, hlen, fp) != hlen) goto out;
-  hdr[hlen] = 0;
-  st = HM_EARG;
-  int is_i8 = 0;
-  if (strstr(hdr, "'<i8'")) is_i8 = 1;
-  else if (!strstr(hdr, "'<f8'")) goto out;
-  if (!strstr(hdr, "'fortran_order': False")) goto out;
-  char *sp = strstr(hdr, "'shape':");
-  if (!sp) goto out;
-  sp = strchr(sp, '(');
-  if (!sp) goto out;
-  sp++;
-  int r = 0;
-  size_t total = 1;
-  for (;;) {
-    while (*sp == ' ' || *sp == ',') sp++;
-    if (*sp == ')') break;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(sp, &end, 10);
-    if (end == sp || errno || r >= 3) goto out;
-    dim[r++] = (size_t)v;
-    total *= (size_t)v;
-    sp = end;
-  }
-  if (r == 0) { dim[0] = 1; r = 1; } /* scalar -> length-1 vector */
-  *rank = r;
-  st = HM_OK;
-  if (!data) goto out;
-  if (total > cap) { st = HM_ESHAPE; goto out; }
-  st = HM_EIO;
-  if (is_i8) {
-    for (size_t j = 0; j < total; j++) {
-      long long q;
-      if (fread(&q, sizeof q, 1, fp) != 1) goto out;
-      data[j] = (double)q;
-    }
-  } else if (total && fread(data, sizeof(double), total, fp) != total) {
-    goto out;
-  }
-  st = HM_OK;
-out:
-  free(hdr);
-  fclose(fp);
-  return st;
 }

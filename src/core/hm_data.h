@@ -46,10 +46,4 @@ void hm_data_scores_linear(const hm_dataset *ds, const double *v, double *gamma)
  * within 1e-12 relative (|g_t - g_max| <= 1e-12 max(1,|g_max|)). Returns the tie count. */
 size_t hm_data_argmax_rows(const double *gamma, size_t n, size_t T, size_t *opt, int *tied);
 
-/* .npy I/O (format 1.0, '<f8', C order). */
-hm_status hm_npy_write_f8(const char *path, int rank, const size_t *dim, const double *data);
-/* Reads header (rank/dim) and, if data != NULL, up to cap doubles. Accepts '<f8' and '<i8'
- * (converted). When data == NULL only the header is parsed (to size the buffer). */
-hm_status hm_npy_read_f8(const char *path, int *rank, size_t *dim, double *data, size_t cap);
-
 #endif

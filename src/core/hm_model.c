@@ -104,11 +104,71 @@ hm_status hm_model_check_data(const hm_model *m, const hm_dataset *ds, char *msg
   return HM_OK;
 }
 
+/* y = op(A) x and C = op(A) op(B) (row-major, beta = 0). Small problems run as plain loops:
+ * at the sizes of the paper experiments (n=6, T=8, d=10) BLAS call overhead dominates. */
+#define HM_SMALL_MV 1024
+#define HM_SMALL_MM 4096
+
+static void mv(int trans, size_t M, size_t N, const double *A, size_t lda, const double *x,
+               double *y) {
+  if (M * N > HM_SMALL_MV) {
+    cblas_dgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, (int)M, (int)N, 1.0, A,
+                (int)lda, x, 1, 0.0, y, 1);
+    return;
+  }
+  if (!trans) {
+    for (size_t i = 0; i < M; i++) {
+      const double *a = A + i * lda;
+      double acc = 0.0;
+      for (size_t j = 0; j < N; j++) acc += a[j] * x[j];
+      y[i] = acc;
+    }
+  } else {
+    for (size_t j = 0; j < N; j++) y[j] = 0.0;
+    for (size_t i = 0; i < M; i++) {
+      const double *a = A + i * lda;
+      const double xi = x[i];
+      for (size_t j = 0; j < N; j++) y[j] += a[j] * xi;
+    }
+  }
+}
+
+static void mm(int ta, int tb, size_t M, size_t N, size_t K, const double *A, size_t lda,
+               const double *B, size_t ldb, double *C, size_t ldc) {
+  if (M * N * K > HM_SMALL_MM) {
+    cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                (int)M, (int)N, (int)K, 1.0, A, (int)lda, B, (int)ldb, 0.0, C, (int)ldc);
+    return;
+  }
+  for (size_t i = 0; i < M; i++) {
+    double *c = C + i * ldc;
+    if (tb) {
+      for (size_t j = 0; j < N; j++) {
+        const double *b = B + j * ldb;
+        double acc = 0.0;
+        if (!ta) {
+          const double *a = A + i * lda;
+          for (size_t k = 0; k < K; k++) acc += a[k] * b[k];
+        } else {
+          for (size_t k = 0; k < K; k++) acc += A[k * lda + i] * b[k];
+        }
+        c[j] = acc;
+      }
+    } else {
+      for (size_t j = 0; j < N; j++) c[j] = 0.0;
+      for (size_t k = 0; k < K; k++) {
+        const double aik = ta ? A[k * lda + i] : A[i * lda + k];
+        const double *b = B + k * ldb;
+        for (size_t j = 0; j < N; j++) c[j] += aik * b[j];
+      }
+    }
+  }
+}
+
 hm_status hm_model_effective_w(hm_model *m, double *out) {
   size_t d = m->c.d;
   if (m->c.param == HM_ATT_KQ)
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)d, (int)d, (int)m->c.m, 1.0,
-                m->x[HM_MP_K], (int)m->c.m, m->x[HM_MP_Q], (int)m->c.m, 0.0, out, (int)d);
+    mm(0, 1, d, d, m->c.m, m->x[HM_MP_K], m->c.m, m->x[HM_MP_Q], m->c.m, out, d);
   else
     memcpy(out, m->x[HM_MP_W], d * d * sizeof(double));
   return HM_OK;
@@ -136,6 +196,7 @@ double hm_model_head(const hm_model *m, const double *x) {
   if (m->c.head == HM_HEAD_LAMBDA) f -= m->c.lambda * hh;
   return f;
 }
+
 
 static int any_trainable(const hm_model *m, int k) { return m->x[k] && m->trainable[k]; }
 
@@ -216,28 +277,23 @@ hm_status hm_model_eval(hm_model *m, const hm_dataset *ds, int want_grad, int mo
     ldz = T * d;
   }
   if (prompt) {
-    cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)d, (int)d, 1.0, W, (int)d, Zr, 1, 0.0, Qv, 1);
-    cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)(n * T), (int)d, 1.0, ds->X, (int)d, Qv, 1,
-                0.0, A, 1);
+    mv(0, d, d, W, d, Zr, Qv);
+    mv(0, (n * T), d, ds->X, d, Qv, A);
   } else {
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)R, (int)d, (int)d, 1.0, Zr,
-                (int)ldz, W, (int)d, 0.0, Qv, (int)d);
+    mm(0, 1, R, d, d, Zr, ldz, W, d, Qv, d);
     if (seq) {
       for (size_t i = 0; i < n; i++)
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)T, (int)d, 1.0,
-                    Qv + i * T * d, (int)d, ds->X + i * T * d, (int)d, 0.0, A + i * T * T, (int)T);
+        mm(0, 1, T, T, d, Qv + i * T * d, d, ds->X + i * T * d, d, A + i * T * T, T);
     } else {
       for (size_t i = 0; i < n; i++)
-        cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)T, (int)d, 1.0, ds->X + i * T * d, (int)d,
-                    Qv + i * d, 1, 0.0, A + i * T, 1);
+        mv(0, T, d, ds->X + i * T * d, d, Qv + i * d, A + i * T);
     }
   }
 
   const int head = c->head;
   const int need_h = head != HM_HEAD_LINEAR || any_trainable(m, HM_MP_V);
   if (head == HM_HEAD_LINEAR)
-    cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)(n * T), (int)d, 1.0, ds->X, (int)d,
-                m->x[HM_MP_V], 1, 0.0, GV, 1);
+    mv(0, (n * T), d, ds->X, d, m->x[HM_MP_V], GV);
   const int att_grad = want_grad && (any_trainable(m, HM_MP_W) || any_trainable(m, HM_MP_K) ||
                                      any_trainable(m, HM_MP_Q) || any_trainable(m, HM_MP_P));
   double w = 1.0 / (double)n;
@@ -268,8 +324,7 @@ hm_status hm_model_eval(hm_model *m, const hm_dataset *ds, int want_grad, int mo
     double *gt;
     double fr = 0.0;
     if (need_h)
-      cblas_dgemv(CblasRowMajor, CblasTrans, (int)L, (int)d, 1.0, Xi, (int)d, s, 1, 0.0,
-                  H + r * d, 1);
+      mv(1, L, d, Xi, d, s, H + r * d);
     if (head == HM_HEAD_LINEAR) {
       gt = GV + i * T;
     } else {
@@ -278,14 +333,13 @@ hm_status hm_model_eval(hm_model *m, const hm_dataset *ds, int want_grad, int mo
       if (head == HM_HEAD_RELU) {
         const double *V = m->x[HM_MP_VM];
         double *qh = QH + r * dv;
-        cblas_dgemv(CblasRowMajor, CblasTrans, (int)d, (int)dv, 1.0, V, (int)dv, h, 1, 0.0, qh, 1);
+        mv(1, d, dv, V, dv, h, qh);
         fr = 0.0;
         for (size_t j = 0; j < dv; j++) {
           tmpv[j] = qh[j] > 0 ? v[j] : 0.0;
           if (qh[j] > 0) fr += v[j] * qh[j];
         }
-        cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)d, (int)dv, 1.0, V, (int)dv, tmpv, 1, 0.0,
-                    gpsi, 1);
+        mv(0, d, dv, V, dv, tmpv, gpsi);
       } else {
         double hh = 0.0, vh = 0.0;
         for (size_t a2 = 0; a2 < d; a2++) {
@@ -295,7 +349,7 @@ hm_status hm_model_eval(hm_model *m, const hm_dataset *ds, int want_grad, int mo
         }
         fr = vh - c->lambda * hh;
       }
-      cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)L, (int)d, 1.0, Xi, (int)d, gpsi, 1, 0.0, gt, 1);
+      mv(0, L, d, Xi, d, gpsi, gt);
     }
     /* cancellation-free mean of gt under s: fbar = gt_m + sum_{t != m} s_t (gt_t - gt_m) */
     double fm = 0.0;
@@ -392,37 +446,31 @@ hm_status hm_model_eval(hm_model *m, const hm_dataset *ds, int want_grad, int mo
     /* U rows u_r = X_i^T (c_r r_r) */
     if (seq) {
       for (size_t i = 0; i < n; i++)
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)T, (int)d, (int)T, 1.0,
-                    RC + i * T * T, (int)T, ds->X + i * T * d, (int)d, 0.0, U + i * T * d, (int)d);
+        mm(0, 0, T, d, T, RC + i * T * T, T, ds->X + i * T * d, d, U + i * T * d, d);
     } else {
       for (size_t i = 0; i < n; i++)
-        cblas_dgemv(CblasRowMajor, CblasTrans, (int)T, (int)d, 1.0, ds->X + i * T * d, (int)d,
-                    RC + i * T, 1, 0.0, U + i * d, 1);
+        mv(1, T, d, ds->X + i * T * d, d, RC + i * T, U + i * d);
     }
     if (prompt) {
       memset(sumU, 0, d * sizeof(double));
       for (size_t r = 0; r < R; r++)
         cblas_daxpy((int)d, 1.0, U + r * d, 1, sumU, 1);
       if (any_trainable(m, HM_MP_P))
-        cblas_dgemv(CblasRowMajor, CblasTrans, (int)d, (int)d, 1.0, W, (int)d, sumU, 1, 0.0,
-                    m->g[HM_MP_P], 1);
+        mv(1, d, d, W, d, sumU, m->g[HM_MP_P]);
       memset(G, 0, d * d * sizeof(double));
       cblas_dger(CblasRowMajor, (int)d, (int)d, 1.0, sumU, 1, Zr, 1, G, (int)d);
     } else {
-      cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d, (int)d, (int)R, 1.0, U,
-                  (int)d, Zr, (int)ldz, 0.0, G, (int)d);
+      mm(1, 0, d, d, R, U, d, Zr, ldz, G, d);
     }
     if (any_trainable(m, HM_MP_W)) memcpy(m->g[HM_MP_W], G, d * d * sizeof(double));
     if (c->param == HM_ATT_KQ) {
-      int mm = (int)c->m;
+      size_t mk = c->m;
       if (any_trainable(m, HM_MP_K)) {
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)d, mm, (int)d, 1.0, G,
-                    (int)d, m->x[HM_MP_Q], mm, 0.0, m->g[HM_MP_K], mm);
+        mm(0, 0, d, mk, d, G, d, m->x[HM_MP_Q], mk, m->g[HM_MP_K], mk);
         add_ridge(m, HM_MP_K, mode, katt);
       }
       if (any_trainable(m, HM_MP_Q)) {
-        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d, mm, (int)d, 1.0, G, (int)d,
-                    m->x[HM_MP_K], mm, 0.0, m->g[HM_MP_Q], mm);
+        mm(1, 0, d, mk, d, G, d, m->x[HM_MP_K], mk, m->g[HM_MP_Q], mk);
         add_ridge(m, HM_MP_Q, mode, katt);
       }
     }
@@ -445,8 +493,7 @@ hm_status hm_model_eval(hm_model *m, const hm_dataset *ds, int want_grad, int mo
       }
     }
   } else if (any_trainable(m, HM_MP_V)) {
-    cblas_dgemv(CblasRowMajor, CblasTrans, (int)R, (int)d, 1.0, H, (int)d, cw, 1, 0.0,
-                m->g[HM_MP_V], 1);
+    mv(1, R, d, H, d, cw, m->g[HM_MP_V]);
   }
   if (mode == 1) {
     for (int k = 0; k < HM_MP_COUNT; k++) {

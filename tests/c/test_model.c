@@ -87,19 +87,6 @@ static void test_data(void) {
   CHECK(hm_data_argmax_rows(gam, n, T, opt, tied) == 0);
   for (size_t i = 0; i < n; i++)
     for (size_t t = 0; t < T; t++) CHECK(gam[i * T + t] <= gam[i * T + opt[i]]);
-  /* npy round trip */
-  char path[] = "/tmp/hm_test_npyXXXXXX";
-  int fd = mkstemp(path);
-  CHECK(fd >= 0);
-  size_t dim[3] = {n, T, d}, dim2[3];
-  CHECK(hm_npy_write_f8(path, 3, dim, X) == HM_OK);
-  double back[60];
-  int rank;
-  CHECK(hm_npy_read_f8(path, &rank, dim2, back, 60) == HM_OK);
-  CHECK(rank == 3 && dim2[0] == n && dim2[1] == T && dim2[2] == d);
-  CHECK(memcmp(back, X, sizeof X) == 0);
-  CHECK(hm_npy_read_f8(path, &rank, dim2, back, 10) == HM_ESHAPE);
-  remove(path);
   Y[1] = 0.0;
   CHECK(hm_data_validate(&ds, &bad, &what) == HM_EARG && bad == 1 && what[0] == 'Y');
 }

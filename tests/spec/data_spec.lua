@@ -5,10 +5,7 @@ local data = require "hardmax.data"
 local model = require "hardmax.model"
 local rng = require "hardmax.rng"
 
-local function tt(a)
-  if a.totable then return a:totable() end
-  return data._totable(a)
-end
+local function tt(a) return a:totable() end
 local function close(a, b, tol)
   tol = tol or 1e-14
   assert.is_true(math.abs(a - b) <= tol * math.max(1, math.abs(b)), string.format("%.17g vs %.17g", a, b))
@@ -152,6 +149,26 @@ describe("data", function()
     assert.has_error(function() ds:scores({ 1, 2, 3 }) end)
   end)
 
+  it("sequence labels: scores n x T x T and per-position optimal tokens (full / causal)", function()
+    -- tokens with head values v.x = (1, 3, 2); labels per query position
+    local sq = data.new { X = { { { 1, 0 }, { 3, 0 }, { 2, 0 } } }, Y = { { 1, -1, 1 } }, v = { 1, 0 } }
+    local g = tt(sq:scores())
+    assert.are.same({ { { 1, 3, 2 }, { -1, -3, -2 }, { 1, 3, 2 } } }, g)
+    local opt, ties = sq:optimal()
+    assert.are.same({ { 2, 1, 2 } }, opt)
+    assert.are.same({}, ties)
+    opt = sq:optimal(nil, { mask = "causal" })
+    assert.are.same({ { 1, 1, 2 } }, opt)
+    local tie = data.new { X = { { { 1, 0 }, { 1, 0 } } }, Y = { { 1, 1 } }, v = { 1, 0 } }
+    opt, ties = tie:optimal(nil, { mask = "causal" })
+    assert.are.same({ { 1, 1 } }, opt)
+    assert.are.same({ { 1, 2 } }, ties) -- sample 1, position 2 (position 1 has one token)
+    assert.has_error(function() sq:optimal(nil, { mask = "diag" }) end,
+      "data.optimal: option 'mask': expected full or causal, got 'diag'")
+    assert.has_error(function() data.grand(2, 2, 2):optimal(nil, { mask = "causal" }) end,
+      "data.optimal: option 'mask' needs sequence labels (Y n x T)")
+  end)
+
   it("subset copies the chosen samples", function()
     local ds = data.grand(5, 3, 2, { seed = 4 })
     local s = ds:subset({ 4, 2 })
@@ -162,6 +179,8 @@ describe("data", function()
     assert.are.same(tt(ds.v), tt(s.v))
     assert.has_error(function() ds:subset({ 6 }) end)
     assert.has_error(function() ds:subset({}) end)
+    assert.has_error(function() ds:subset("x") end,
+      "data.subset: bad argument #2 (array of sample indices expected, got string)")
   end)
 
   it("save/load round trip through a directory of .npy files", function()

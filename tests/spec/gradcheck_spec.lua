@@ -36,6 +36,7 @@ local configs = {
   { "M2 W cross", { param = "W", d = d, v = base.v }, base },
   { "M2 W self q=2", { param = "W", d = d, v = base.v, query = 2 }, base },
   { "M3 KQ m=2", { param = "KQ", d = d, m = 2, v = base.v }, base },
+  { "M3 KQ m=1", { param = "KQ", d = d, m = 1, v = base.v }, base },
   { "M3 KQ ridge", { param = "KQ", d = d, v = base.v, ridge = 0.05 }, base },
   { "M1 p", { param = "p", d = d, v = base.v, W = { { 1, 0.2, 0 }, { 0, 1, 0.3 }, { 0.1, 0, 1 } } }, base },
   { "M4 W prompt", { param = "W", d = d, v = base.v, query = "prompt", p = { 0.3, -0.5, 0.8 } }, base },

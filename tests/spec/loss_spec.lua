@@ -3,10 +3,7 @@ require "hardmax"
 local loss = require "hardmax.loss"
 local data = require "hardmax.data"
 
-local function tt(a)
-  if a.totable then return a:totable() end
-  return data._totable(a)
-end
+local function tt(a) return a:totable() end
 local function close(a, b, tol)
   tol = tol or 1e-15
   assert.is_true(math.abs(a - b) <= tol * math.max(1, math.abs(b)),

@@ -6,10 +6,7 @@ local model = require "hardmax.model"
 local loss = require "hardmax.loss"
 local rng = require "hardmax.rng"
 
-local function tt(a)
-  if a.totable then return a:totable() end
-  return data._totable(a)
-end
+local function tt(a) return a:totable() end
 
 local function rel(a, b) return math.abs(a - b) / math.max(math.abs(b), 1e-300) end
 local function close(a, b, tol)
@@ -120,6 +117,37 @@ describe("model API", function()
     assert.are.same({ "W" }, m.train)
     m.train = { "W", "v" }
     assert.are.same({ "W", "v" }, m.train)
+    -- writes through a view reach the model (as optimizer updates do)
+    W:set(2, 1, 7)
+    assert.are.same({ { 1, 2 }, { 7, 4 } }, tt(m:effective_w()))
+    -- non-finite parameters (e.g. from a diverged update through a view) are reported
+    W:set(1, 1, 0 / 0)
+    assert.has_error(function() m:loss(small_ds()) end, "model.loss: parameter W contains NaN or Inf")
+  end)
+
+  it("objective for optimizers: one GD step through optim.train updates the aliased storage", function()
+    local optim = require "hardmax.optim"
+    local ds = small_ds()
+    local m = model.attention { W = { { 0.3, -0.2 }, { 0.1, 0.4 } }, v = { 1, -2 }, train = { "W", "v" } }
+    local view = m.W
+    local g = m:grad(ds)
+    local G, gv = tt(g.W), tt(g.v)
+    optim.train(m, ds, optim.gd { lr = 0.5 }, { iters = 1 })
+    local W1 = tt(view) -- the view taken before the step sees the update
+    close(W1[1][1], 0.3 - 0.5 * G[1][1], 1e-14)
+    close(W1[2][2], 0.4 - 0.5 * G[2][2], 1e-14)
+    close(tt(m.v)[2], -2 - 0.5 * gv[2], 1e-14)
+  end)
+
+  it("describes itself", function()
+    local m = model.attention { param = "KQ", d = 3, m = 2, v = { 1, 0, 0 }, loss = "exponential" }
+    assert.are.equal("model(param=KQ, d=3, head=linear, query=cross, loss=exponential)", tostring(m))
+    assert.are.equal(3, m.d)
+    assert.are.equal(2, m.m)
+    assert.are.equal("exponential", m.loss_fn:name())
+    local s = model.attention { d = 2, v = { 1, 0 }, output = "sequence", mask = "causal" }
+    assert.are.equal("model(param=W, d=2, head=linear, query=all, sequence causal, loss=logistic)", tostring(s))
+    assert.is_nil(s.m)
   end)
 
   it("clone is deep", function()
@@ -305,6 +333,14 @@ describe("model errors", function()
     assert.has_error(function() model.attention { d = 2, v = { 1, 1 }, query = "prompt" } end,
       "model.attention: query=\"prompt\" needs the fixed prompt vector 'p'")
     assert.has_error(function() model.attention { d = 2, v = { 1, 1 }, query = 0 } end)
+    assert.has_error(function() model.attention { d = 0, v = { 1 } } end,
+      "model.attention: option 'd': integer >= 1 expected")
+    assert.has_error(function() model.attention { param = "KQ", K = { { 1 }, { 2 } }, Q = { { 1, 2 }, { 3, 4 } }, v = { 1, 1 } } end,
+      "model.attention: Q must be 2x1, got shape 2x2")
+    local m1 = model.attention { param = "KQ", K = { { 1 }, { 2 } }, Q = { { 1 }, { 3 } }, v = { 1, 1 } }
+    assert.are.same({ 2, 1 }, { m1.K:shape() })
+    assert.are.same({ { 1, 3 }, { 2, 6 } }, tt(m1:effective_w()))
+    assert.has_error(function() m1.foo = 1 end, "model.__newindex: cannot set field 'foo' (settable: K, Q, v, train)")
   end)
 
   it("checks model/dataset compatibility", function()
