@@ -287,6 +287,52 @@ end
 function M.at_steps(steps, values, ks)
   local out = {}
   for i, k in ipairs(ks) do out[i] = M.at(steps, values, k) end
+
+--- Local optimality of a selection (theory.md §B.2) from a solved Att-SVM: `s` is the result
+--- of svm.prompt / svm.att for `alpha` (its per-sample `support` lists the support tokens),
+--- `scores` the n×T token scores (ds:scores()). True iff the SVM is feasible and in every
+--- sample the selected token beats each of its support tokens strictly.
+function M.locally_optimal(s, alpha, scores)
+  if type(s) ~= "table" or type(s.status) ~= "string" then
+    fail("report.locally_optimal", "bad argument #1 (SVM result expected, got %s)", type(s))
+  end
+  if s.status == "infeasible" then return false end
+  local g = tolist(scores)
+  for i, toks in ipairs(s.support) do
+    for _, t in ipairs(toks) do
+      if not (g[i][alpha[i]] > g[i][t]) then return false end
+    end
+  end
+  return true
+end
+
+--- The first k rows of the first two columns of an r×c snapshot array (e.g. a recorded
+--- trajectory of p): an k×2 mat for fig:trajectory.
+function M.xy(rows, k)
+  local n = rows:shape()
+  return rows:slice(1, 1, math.min(k or n, n)):slice(2, 1, 2)
+end
+
+--- The indices 1..n that are not in `list` (e.g. the samples that are not support vectors of
+--- the head SVM: the rows to relax in the relaxed Att-SVM, theory.md §B.4).
+function M.complement(n, list)
+  local inl, out = {}, {}
+  for _, i in ipairs(list) do inl[i] = true end
+  for i = 1, n do if not inl[i] then out[#out + 1] = i end end
+  return out
+end
+
+--- Log-spaced grid from a to b (inclusive) with `per` points per decade: a Lua array, e.g. the
+--- radii of a regularization path (optim.regpath).
+function M.log_grid(a, b, per)
+  if not (type(a) == "number" and type(b) == "number" and a > 0 and b >= a) then
+    fail("report.log_grid", "bad arguments (0 < a <= b expected, got %s, %s)", tostring(a), tostring(b))
+  end
+  per = per or 10
+  if b == a then return {a} end
+  local n = math.max(1, math.ceil(per * math.log(b / a, 10) - 1e-9))
+  local out = {}
+  for k = 0, n do out[k + 1] = a * (b / a) ^ (k / n) end
   return out
 end
 

@@ -637,7 +637,7 @@ hm_objective *hmL_model_objective(lua_State *L, int model_idx, int data_idx, con
   o->n = d->ds.n;
   o->T = d->ds.T;
   o->probs_size = m->c.sequence ? d->ds.n * d->ds.T * d->ds.T : d->ds.n * d->ds.T;
-  o->loss_inf = NAN;
+  o->loss_inf = hm_model_loss_inf(m, &d->ds); /* Polyak's L_* and regpath's excess loss */
   o->min_logit_gap = NAN;
   o->grad_underflow = 0;
   u->obj_mode = 0;

@@ -558,3 +558,31 @@ hm_status hm_model_gradcheck(hm_model *m, const hm_dataset *ds, double h,
   if (s == HM_OK) s = hm_model_eval(m, ds, 0, 0, &L0);
   return s;
 }
+
+/* Infimum of the loss over the attention parameters for a fixed linear head: Y_i f_i is a
+ * convex combination of the token scores gamma_it = Y_i v.x_it, so l(Y_i f_i) >=
+ * l(max_t gamma_it) for a decreasing l, with equality approached when the attention selects
+ * the optimal tokens (attainable in the limit iff Att-SVM(opt) is feasible). A valid lower
+ * bound in every case; NaN where no such closed form holds (other heads, trained heads,
+ * sequence outputs, custom losses). */
+double hm_model_loss_inf(const hm_model *m, const hm_dataset *ds) {
+  if (m->c.head != HM_HEAD_LINEAR || m->c.sequence || m->loss.kind == HM_LOSS_CUSTOM) return NAN;
+  if (!m->x[HM_MP_V] || m->trainable[HM_MP_V] || ds->n == 0) return NAN;
+  const double *v = m->x[HM_MP_V];
+  size_t n = ds->n, T = ds->T, d = ds->d;
+  double sum = 0.0;
+  for (size_t i = 0; i < n; i++) {
+    double best = -INFINITY;
+    for (size_t t = 0; t < T; t++) {
+      const double *x = ds->X + (i * T + t) * d;
+      double g = 0.0;
+      for (size_t j = 0; j < d; j++) g += v[j] * x[j];
+      g *= ds->Y[i];
+      if (g > best) best = g;
+    }
+    double l;
+    if (hm_loss_eval(&m->loss, best, &l, NULL) != HM_OK) return NAN;
+    sum += l;
+  }
+  return sum / (double)n;
+}

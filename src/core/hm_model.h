@@ -92,4 +92,8 @@ hm_status hm_model_gradcheck(hm_model *m, const hm_dataset *ds, double h,
 /* Head value psi(x) for a single token (used for token scores). */
 double hm_model_head(const hm_model *m, const double *x);
 
+/* (1/n) sum_i l(max_t Y_i v.x_it) for a fixed linear head (the infimum of the loss when
+ * Att-SVM(opt) is feasible, a lower bound otherwise); NaN for other configurations. */
+double hm_model_loss_inf(const hm_model *m, const hm_dataset *ds);
+
 #endif

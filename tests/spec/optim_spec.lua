@@ -128,7 +128,7 @@ describe("optimizer objects", function()
     end
   end)
 
-  it("Polyak step: eta = c (L - L*)/|g|^2, capped; L* required", function()
+  it("Polyak step: eta = c (L - L*)/|g|^2, capped; L* from the model or required", function()
     local ds, m = grand_w(4)
     local gm, L = m:grad(ds)
     local g = flat(gm.W)
@@ -142,7 +142,21 @@ describe("optimizer objects", function()
     local capped = optim.polyak { lstar = 0, lr_max = 1e-3 }
     capped:step(m, ds)
     assert.are.equal(1e-3, capped.last_lr)
-    assert.has_error(function() optim.polyak {}:step(m, ds) end,
+    -- a fixed linear head knows its infimum: L* = (1/n) sum_i l(max_t gamma_it)
+    local gam, lstar = ds:scores(), 0
+    for i = 1, ds.n do
+      local b = -math.huge
+      for t = 1, ds.T do b = math.max(b, gam:get(i, t)) end
+      lstar = lstar + math.log(1 + math.exp(-b)) / ds.n
+    end
+    local gm2, L2 = m:grad(ds)
+    local g2 = flat(gm2.W)
+    local auto = optim.polyak {}
+    auto:step(m, ds)
+    close(auto.last_lr, (L2 - lstar) / dot(g2, g2))
+    -- a trained head has no closed-form infimum: L* must be given
+    local joint = model.attention { param = "W", v = ds.v, train = { "W", "v" } }
+    assert.has_error(function() optim.polyak {}:step(joint, ds) end,
       "opt:step: the Polyak step needs L_*: give lstar = ... (the model does not know its loss infimum)")
   end)
 end)
