@@ -287,6 +287,8 @@ end
 function M.at_steps(steps, values, ks)
   local out = {}
   for i, k in ipairs(ks) do out[i] = M.at(steps, values, k) end
+  return out
+end
 
 --- Local optimality of a selection (theory.md §B.2) from a solved Att-SVM: `s` is the result
 --- of svm.prompt / svm.att for `alpha` (its per-sample `support` lists the support tokens),
