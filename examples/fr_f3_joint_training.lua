@@ -22,10 +22,7 @@ local res = report.sweep(o, function(_, _, g)
     assert(r.status == "ok", name .. ": " .. r.status)
     local alpha = m:selected(ds)
     local head = svm.head(ds, alpha)   -- u^mm: hard-margin SVM (no bias) on the selected tokens
-    local sup, relax = {}, {}
-    for _, i in ipairs(head.support) do sup[i] = true end
-    for i = 1, o.n do if not sup[i] then relax[#relax + 1] = i end end
-    local mm, rel = svm.att(ds, alpha), svm.att(ds, alpha, {relax = relax})
+    local mm, rel = svm.att(ds, alpha), svm.att(ds, alpha, {relax = report.complement(o.n, head.support)})
     assert(head.status == "optimal" and mm.status == "optimal" and rel.status == "optimal", name .. ": SVM not solved")
     out[name .. "_loss"], out[name .. "_soft"] = r.loss, r.softmax_max
     out[name .. "_cos_u"] = cos_path(r.v, head.v)

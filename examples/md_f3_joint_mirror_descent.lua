@@ -40,9 +40,7 @@ for j, p in ipairs(ps) do
     local target = key == "W" and sw.W[1] or sv.v   -- legend in a corner the ray does not cross
     local f, S = plot.figure{title = ("l_{%g}: %s"):format(p, key == "W" and "(W_{11}, W_{12})" or "(v_1, v_2)"),
                              legend = target[1] * target[2] < 0 and "top right" or "top left"}, r[key]
-    local pts = {}
-    for k = 1, #S do pts[k] = key == "W" and {S:get(k, 1, 1), S:get(k, 1, 2)} or {S:get(k, 1), S:get(k, 2)} end
-    f:trajectory(pts, {label = "MD path"})
+    f:trajectory(key == "W" and report.xy(S:reshape(#S, 4)) or report.xy(S), {label = "MD path"})   -- (W_11, W_12) = row 1
     f:ray(target[1], target[2], {label = ("l_{%g}-SVM"):format(p)})
     paths[key][j] = f
   end
