@@ -634,10 +634,10 @@ static int binop(lua_State *L, hm_binop op, const char *fn) {
       hm_binop_vv(op, a->size, a->data, b->data, o->data);
     } else if (b->rank == 1 && a->rank >= 2 && b->dim[0] == a->dim[a->rank - 1]) {
       hm_mat *o = hmL_newmat(L, a->rank, a->dim, fn);
-      hm_binop_row(op, a->size / b->size, b->size, a->data, b->data, 0, o->data);
+      hm_binop_row(op, hm_mat_rows(a), b->size, a->data, b->data, 0, o->data);
     } else if (a->rank == 1 && b->rank >= 2 && a->dim[0] == b->dim[b->rank - 1]) {
       hm_mat *o = hmL_newmat(L, b->rank, b->dim, fn);
-      hm_binop_row(op, b->size / a->size, a->size, b->data, a->data, 1, o->data);
+      hm_binop_row(op, hm_mat_rows(b), a->size, b->data, a->data, 1, o->data);
     } else {
       shape_error(L, fn, 1, 2);
     }
@@ -700,6 +700,10 @@ static int meta_div(lua_State *L) {
 }
 
 static int mat_eq(lua_State *L) {
+  if (!hmL_testmat(L, 1) || !hmL_testmat(L, 2)) { /* a mat never equals another userdata */
+    lua_pushboolean(L, 0);
+    return 1;
+  }
   hm_mat *a = hmL_checkmat(L, 1, "mat.eq"), *b = hmL_checkmat(L, 2, "mat.eq");
   lua_pushboolean(L, same_shape(a, b) && hm_equal(a->size, a->data, b->data));
   return 1;
@@ -716,7 +720,7 @@ static int binop_(lua_State *L, hm_binop op, const char *fn) {
     hmL_checkmat(L, 2, fn);
     if (same_shape(a, b)) hm_binop_vv(op, a->size, a->data, b->data, a->data);
     else if (b->rank == 1 && a->rank >= 2 && b->dim[0] == a->dim[a->rank - 1])
-      hm_binop_row(op, a->size / b->size, b->size, a->data, b->data, 0, a->data);
+      hm_binop_row(op, hm_mat_rows(a), b->size, a->data, b->data, 0, a->data);
     else shape_error(L, fn, 1, 2);
   }
   lua_settop(L, 1);
@@ -1090,7 +1094,11 @@ int luaopen_hardmax_mat(lua_State *L) {
   luaL_setfuncs(L, meta, 0);
   lua_pushliteral(L, HM_MAT_TNAME);
   lua_setfield(L, -2, "__name");
-  /* __methods: the method table (for tab completion); __index: numbers -> elements/views */
+  /* The methods are also copied into the metatable itself and kept as __methods, so that
+   * tab completion (which lists the metatable when __index is a function) finds them. */
+  luaL_setfuncs(L, methods, 0);
+  luaL_setfuncs(L, hmL_mat_linalg_methods, 0);
+  /* __index: numbers -> elements/views, names -> methods */
   lua_pushvalue(L, -2);
   lua_setfield(L, -2, "__methods");
   lua_pushvalue(L, -2);

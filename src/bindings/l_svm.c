@@ -900,6 +900,84 @@ static void softmax_rows(const double *a, size_t n, size_t T, double *s) {
   }
 }
 
+/* Nuclear-norm Gen-SVM: W_fin = argmin |W|_* on the equalities, W_dir = argmin |W|_* on
+ * equalities = 0 and selected-vs-masked rows >= 1 (conic core), R by the Frobenius fit. */
+static void gen_nuclear(lua_State *L, const char *fn, const dsrc *ds, const double *Z,
+                        size_t query, const unsigned char *sel, const double *Wgd,
+                        const double *logit, const hm_svm_opts *o, hm_svm_gen_result *gr) {
+#if HM_HAVE_CONIC
+  size_t n = ds->n, T = ds->T, d = ds->d, re = n * T, ri = n * T * T, dd = d * d;
+  double *AE = scratch(L, re * d * sizeof *AE), *ZE = scratch(L, re * d * sizeof *ZE);
+  double *c = scratch(L, re * sizeof *c);
+  double *A = scratch(L, (ri + re) * d * sizeof *A), *Zr = scratch(L, (ri + re) * d * sizeof *Zr);
+  double *b = scratch(L, (ri + re) * sizeof *b);
+  unsigned char *eq = scratch(L, ri + re);
+  size_t ne, ni;
+  hmL_check(L, fn, hm_svm_gen_rows(ds->X.data, n, T, d, Z, query, sel, Wgd, Wgd ? NULL : logit,
+                                   AE, ZE, c, &ne, A, Zr, &ni));
+  gr->n_eq = ne;
+  gr->n_ineq = ni;
+  gr->eq_rank = -1;
+  hm_svm_opts oc = *o;
+  if (oc.tol == 1e-9) oc.tol = 1e-6;
+  /* W_fin */
+  double *lf = scratch(L, (ne ? ne : 1) * sizeof *lf), *ff = scratch(L, (ne ? ne : 1) * sizeof *ff);
+  memset(gr->Wfin, 0, dd * sizeof(double));
+  gr->fin_residual = 0;
+  if (ne) {
+    memset(eq, 1, ne);
+    hm_wcons cf = {ne, d, AE, ZE, c, eq};
+    hm_svm_result rf;
+    init_result(&rf, gr->Wfin, lf, ff, NULL);
+    hmL_check(L, fn, hm_svm_nuclear(&cf, &oc, &rf));
+    if (rf.status == HM_SVM_INFEASIBLE) hmL_error(L, fn, "inconsistent equality system for W_fin");
+    double cmax = 0, rmax = 0;
+    for (size_t k = 0; k < ne; k++) {
+      double sgm = 0;
+      for (size_t i = 0; i < d; i++)
+        for (size_t j = 0; j < d; j++) sgm += AE[k * d + i] * gr->Wfin[i * d + j] * ZE[k * d + j];
+      cmax = fmax(cmax, fabs(c[k]));
+      rmax = fmax(rmax, fabs(sgm - c[k]));
+    }
+    gr->fin_residual = rmax / fmax(1.0, cmax);
+  }
+  /* W_dir: inequality rows, then the equalities with rhs 0 */
+  memset(eq, 0, ni);
+  for (size_t k = 0; k < ni; k++) b[k] = 1;
+  for (size_t k = 0; k < ne; k++) {
+    memcpy(A + (ni + k) * d, AE + k * d, d * sizeof *A);
+    memcpy(Zr + (ni + k) * d, ZE + k * d, d * sizeof *Zr);
+    b[ni + k] = 0;
+    eq[ni + k] = 1;
+  }
+  hm_wcons cd = {ni + ne, d, A, Zr, b, eq};
+  hmL_check(L, fn, hm_svm_nuclear(&cd, &oc, &gr->dir));
+  gr->dir.method_used = 10;
+  gr->dir.margin = gr->dir.objective > 0 ? 1.0 / gr->dir.objective : INFINITY;
+  gr->dir.lower_bound = gr->dir.dual_objective;
+  double wn2 = 0, e = 0;
+  for (size_t j = 0; j < dd; j++) wn2 += gr->Wdir[j] * gr->Wdir[j];
+  for (size_t k = 0; k < ne; k++) {
+    double sgm = 0;
+    for (size_t i = 0; i < d; i++)
+      for (size_t j = 0; j < d; j++) sgm += AE[k * d + i] * gr->Wdir[i * d + j] * ZE[k * d + j];
+    e = fmax(e, fabs(sgm));
+  }
+  gr->dir_eq_residual = wn2 > 0 ? e / sqrt(wn2) : 0;
+  gr->R = NAN;
+  if (Wgd && gr->dir.status != HM_SVM_INFEASIBLE && wn2 > 0) {
+    double sgm = 0;
+    for (size_t j = 0; j < dd; j++) sgm += (Wgd[j] - gr->Wfin[j]) * gr->Wdir[j];
+    gr->R = sgm / wn2;
+  }
+  for (size_t j = 0; j < dd; j++)
+    gr->Weq[j] = isnan(gr->R) ? NAN : gr->Wfin[j] + gr->R * gr->Wdir[j];
+#else
+  (void)ds; (void)Z; (void)query; (void)sel; (void)Wgd; (void)logit; (void)o; (void)gr;
+  hmL_error(L, fn, "norm \"nuc\" is not available in this build");
+#endif
+}
+
 /* ------------------------------------------------------------------------------------ */
 /* svm.gen(ds_or_X, W_gd or probs, opts)                                                */
 
@@ -922,8 +1000,8 @@ static int l_gen(lua_State *L) {
     hmL_error(L, fn, "thresholds must satisfy 0 < tau_l < tau_h < 1 (got %f, %f)", tau_l, tau_h);
   normspec ns;
   getnorm(L, 3, "norm", fn, 1, &ns);
-  if (ns.kind != 0)
-    hmL_error(L, fn, "norm %s is not available yet for the generalized SVM (Frobenius only in this build)",
+  if (ns.kind == 2 || (ns.kind == 1 && !HM_HAVE_CONIC))
+    hmL_error(L, fn, "norm %s is not available for the generalized SVM in this build",
               ns.kind == 1 ? "\"nuc\"" : "l_p");
   int probs_flag = hmL_optboolean(L, 3, "probs", 0, fn);
   size_t query;
@@ -968,7 +1046,7 @@ static int l_gen(lua_State *L) {
   int wdi = lua_gettop(L);
   hm_mat *Weq = hmL_newmat2(L, d, d, fn);
   int wei = lua_gettop(L);
-  size_t cap = n * T * T;
+  size_t cap = n * T * T + n * T;
   hm_mat *lm = hmL_newvec(L, cap, fn);
   hm_mat *fm = hmL_newvec(L, cap, fn);
   hm_svm_gen_result gr;
@@ -977,19 +1055,26 @@ static int l_gen(lua_State *L) {
   gr.Wdir = Wdir->data;
   gr.Weq = Weq->data;
   init_result(&gr.dir, Wdir->data, lm->data, fm->data, NULL);
-  hmL_check(L, fn, hm_svm_gen(ds.X.data, n, T, d, Z, query, sel, isW ? in.data : NULL,
-                              isW ? NULL : logit, &so.o, &gr));
-  /* trim multiplier arrays to n_ineq */
-  hm_mat *l2 = hmL_newvec(L, gr.n_ineq, fn);
-  memcpy(l2->data, lm->data, gr.n_ineq * sizeof(double));
+  size_t mdir;
+  if (ns.kind == 0) {
+    hmL_check(L, fn, hm_svm_gen(ds.X.data, n, T, d, Z, query, sel, isW ? in.data : NULL,
+                                isW ? NULL : logit, &so.o, &gr));
+    mdir = gr.n_ineq;
+  } else {
+    gen_nuclear(L, fn, &ds, Z, query, sel, isW ? in.data : NULL, logit, &so.o, &gr);
+    mdir = gr.n_ineq + gr.n_eq;
+  }
+  /* trim multiplier arrays to the W_dir rows */
+  hm_mat *l2 = hmL_newvec(L, mdir, fn);
+  memcpy(l2->data, lm->data, mdir * sizeof(double));
   int l2i = lua_gettop(L);
-  hm_mat *f2 = hmL_newvec(L, gr.n_ineq, fn);
-  memcpy(f2->data, fm->data, gr.n_ineq * sizeof(double));
+  hm_mat *f2 = hmL_newvec(L, mdir, fn);
+  memcpy(f2->data, fm->data, mdir * sizeof(double));
   int f2i = lua_gettop(L);
   lua_newtable(L);
   lua_pushvalue(L, wfi);
   lua_setfield(L, -2, "W_fin");
-  push_result(L, "W", wdi, l2i, f2i, &gr.dir, NULL, NULL, gr.n_ineq, NULL, so.support_tol, -1);
+  push_result(L, "W", wdi, l2i, f2i, &gr.dir, NULL, NULL, mdir, NULL, so.support_tol, -1);
   lua_setfield(L, -2, "dir");
   lua_pushstring(L, status_name(gr.dir.status));
   lua_setfield(L, -2, "status");
@@ -1462,19 +1547,6 @@ static int l_support_tokens(lua_State *L) {
   return 2;
 }
 
-/* svm._values(m): flat Lua array of a mat's entries (row-major) — used by the specs until
- * mat:totable lands; not part of the documented API. */
-static int l_values(lua_State *L) {
-  hm_mat *m = hmL_checkmat(L, 1, "svm._values");
-  luaL_checkstack(L, 100, "svm");
-  lua_createtable(L, (int)m->size, 0);
-  for (size_t i = 0; i < m->size; i++) {
-    lua_pushnumber(L, m->data[i]);
-    lua_rawseti(L, -2, (lua_Integer)i + 1);
-  }
-  return 1;
-}
-
 static const luaL_Reg funcs[] = {
     {"hard_margin", l_hard_margin},
     {"prompt", l_prompt},
@@ -1490,7 +1562,6 @@ static const luaL_Reg funcs[] = {
     {"no_stationary_check", l_no_stationary},
     {"equal_scores", l_equal_scores},
     {"support_tokens", l_support_tokens},
-    {"_values", l_values},
     {NULL, NULL}};
 
 int luaopen_hardmax_svm(lua_State *L) {

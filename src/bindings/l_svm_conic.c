@@ -252,14 +252,13 @@ static void push_result(lua_State *L, const hm_svm_result *r, size_t m, const do
   setnum(L, "objective", r->objective);
   setnum(L, "dual_objective", r->dual_objective);
   setnum(L, "rel_gap", r->rel_gap);
-  setnum(L, "margin", (r->objective > 0 && isfinite(r->objective)) ? 1.0 / r->objective
-                                                                    : (r->objective == 0 ? HUGE_VAL : 0.0));
+  setnum(L, "margin", r->margin);
   push_vector(L, r->lambda, m, tables, fn);
   lua_setfield(L, -2, "lambda");
   if (r->status == HM_SVM_INFEASIBLE) {
     push_vector(L, r->farkas, m, tables, fn);
     lua_setfield(L, -2, "farkas");
-    if (ex) setnum(L, "farkas_residual", ex->farkas_residual);
+    setnum(L, "farkas_residual", r->farkas_residual);
   }
   setnum(L, "primal_infeas", r->primal_infeas);
   setnum(L, "stationarity", r->stationarity);

@@ -99,6 +99,9 @@ hm_status hm_matmul(const hm_mat *A, const hm_mat *B, hm_mat *C) {
   return HM_OK;
 }
 
+static int force_gesvd = 0;
+void hm_svd_force_fallback(int on) { force_gesvd = on; }
+
 static void identity(size_t n, double *E) {
   memset(E, 0, n * n * sizeof(double));
   for (size_t i = 0; i < n; i++) E[i * n + i] = 1.0;
@@ -122,9 +125,10 @@ hm_status hm_svd(size_t m, size_t n, const double *A, int full, double *U, doubl
   /* The row-major m x n array is the column-major n x m matrix A^T = V S U^T: a
    * column-major SVD of it returns V^T's row-major layout in its "U" and U's in its "VT",
    * with no transposition copies. */
-  lapack_int info = LAPACKE_dgesdd(LAPACK_COL_MAJOR, job, (lapack_int)n, (lapack_int)m, a,
-                                   LD(n), S, vec ? Vt : dummy, vec ? LD(n) : 1,
-                                   vec ? U : dummy, vec ? LD(ucols) : 1);
+  lapack_int info = force_gesvd ? 1
+                    : LAPACKE_dgesdd(LAPACK_COL_MAJOR, job, (lapack_int)n, (lapack_int)m, a,
+                                     LD(n), S, vec ? Vt : dummy, vec ? LD(n) : 1,
+                                     vec ? U : dummy, vec ? LD(ucols) : 1);
   if (info > 0) { /* dgesdd did not converge: fall back to QR-iteration dgesvd */
     memcpy(a, A, m * n * sizeof(double));
     double *superb = (double *)malloc(k * sizeof(double));

@@ -28,6 +28,8 @@ hm_status hm_gemm(int ta, int tb, size_t m, size_t n, size_t k, double alpha, co
  * converge, dgesvd. Singular values descending. */
 hm_status hm_svd(size_t m, size_t n, const double *A, int full, double *U, double *S,
                  double *Vt);
+/* Test hook: when on, hm_svd skips dgesdd and takes its dgesvd fallback path. */
+void hm_svd_force_fallback(int on);
 /* Symmetric eigendecomposition of the n x n matrix (A + A^T)/2: w ascending, V (may be
  * NULL) with eigenvectors as columns. */
 hm_status hm_eigh(size_t n, const double *A, double *w, double *V);

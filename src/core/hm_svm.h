@@ -156,6 +156,14 @@ typedef struct hm_svm_gen_result {
  * equality right-hand sides c = logit_tau - logit_ref. Exactly one of Wgd / logits is used
  * (Wgd wins). Z NULL = self-attention with query token `query`. res->dir.lambda and
  * res->dir.farkas need room for n*T*T entries. */
+/* The two systems' rows: equalities <(x_tau - x_ref) z_i^T, W> = c (n_eq rows, reference =
+ * first selected token) and inequalities (x_tau - x_t) z_i^T (tau selected, t masked; rhs 1).
+ * Room: n*T rows for the equalities, n*T*T for the inequalities. */
+hm_status hm_svm_gen_rows(const double *X, size_t n, size_t T, size_t d, const double *Z,
+                          size_t query, const unsigned char *sel, const double *Wgd,
+                          const double *logits, double *AE, double *ZE, double *c, size_t *ne,
+                          double *AI, double *ZI, size_t *ni);
+
 hm_status hm_svm_gen(const double *X, size_t n, size_t T, size_t d, const double *Z,
                      size_t query, const unsigned char *sel, const double *Wgd,
                      const double *logits, const hm_svm_opts *o, hm_svm_gen_result *res);

@@ -44,7 +44,7 @@ static int refactor(gi *g) {
   for (size_t i = 0; i < n; i++)
     for (size_t j = 0; j <= i; j++) g->L[i * g->cap + j] = g->K[g->S[i] * g->m + g->S[j]];
   if (n == 0) return 0;
-  lapack_int info = LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', (lapack_int)n, g->L, (lapack_int)g->cap);
+  lapack_int info = LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'U', (lapack_int)n, g->L, (lapack_int)g->cap);
   return info != 0;
 }
 

@@ -21,6 +21,7 @@ typedef struct hm_crows {
   size_t *idx;          /* m */
   double *rho;          /* m */
   int neq;              /* number of equality rows kept */
+  double bscale;        /* kept b = original scaled b / bscale (max |b_k| = 1) */
   int trivial;          /* x = 0 is optimal (no row asks for a positive margin) */
   int infeasible;       /* farkas (original indexing) has been filled */
   double farkas_residual;
@@ -33,6 +34,16 @@ void hm_crows_free(hm_crows *R);
  * On infeasibility fills farkas (m0 entries, b^T farkas = 1) and sets R->infeasible. */
 hm_status hm_crows_prep_w(const hm_wcons *c, hm_crows *R, double *farkas);
 hm_status hm_crows_prep_vec(const hm_vcons *c, hm_crows *R, double *farkas);
+/* As hm_crows_prep_w; with defer != 0 the nearest-point QP is skipped (zero rows and the
+ * trivial case are still handled): call hm_crows_feasibility later if the solver fails. */
+hm_status hm_crows_prep_w2(const hm_wcons *c, hm_crows *R, double *farkas, int defer);
+hm_status hm_crows_feasibility(hm_crows *R, double *farkas);
+
+/* Is y (kept rows; clipped at 0 on inequality rows) a Farkas certificate, i.e.
+ * b^T y > 0 and norm(sum y_k A_k) <= 1e-9 norm_1(y) (unit rows)? Then fill farkas
+ * (original indexing, b^T farkas = 1), *res and return 1. Used when an iterative solver
+ * diverges along a dual ray of an infeasible problem. */
+int hm_crows_try_farkas(const hm_crows *R, const double *y, double *farkas, double *res);
 
 /* Gram matrix of the kept rows (m x m): W rows (a.a')(z.z'), vector rows f.f'. */
 hm_status hm_crows_gram(const hm_crows *R, double **K);
@@ -47,6 +58,12 @@ void hm_conic_set_infeasible(hm_svm_result *r, size_t nx, size_t m0);
 
 double hm_conic_now(void);
 
+/* Set seconds (since t0), margin, lower_bound and farkas_residual (infeasible: the QP
+ * family's definition hm_svm_farkas_residual_*, or res_own when equality rows carry
+ * negative multipliers). */
+void hm_conic_finish_w(const hm_wcons *c, hm_svm_result *r, double t0, double res_own);
+void hm_conic_finish_vec(const hm_vcons *c, hm_svm_result *r, double t0, double res_own);
+
 /* Cholesky (lower, row-major) with escalating diagonal regularization if H is not
  * numerically positive definite; H is overwritten with the factor; work: m*m doubles. */
 hm_status hm_conic_chol_reg(size_t m, double *H, double *work);
@@ -54,6 +71,8 @@ hm_status hm_conic_chol_reg(size_t m, double *H, double *work);
 int hm_conic_potrf(size_t n, double *A);
 void hm_conic_potrs(size_t n, const double *L, double *x);
 int hm_conic_potri(size_t n, double *L); /* inverse in the lower triangle */
+/* lower bound (within 1e-7 of the spectral range) on lambda_min of a symmetric matrix (B is
+ * destroyed); w: n doubles, work: 66 n doubles */
 int hm_conic_eigmin(size_t n, double *B, double *w, double *work, double *lmin);
 
 #endif

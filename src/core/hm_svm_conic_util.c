@@ -47,6 +47,44 @@ void hm_conic_set_infeasible(hm_svm_result *r, size_t nx, size_t m0) {
   r->complementarity = 0;
 }
 
+/* Common result fields (shared with the QP family's hm_svm_result extensions). */
+static void finish_common(hm_svm_result *r, double t0, int has_eq_neg, double res_svm,
+                          double res_own) {
+  r->seconds = hm_conic_now() - t0;
+  if (r->status == HM_SVM_INFEASIBLE) {
+    r->margin = 0;
+    r->lower_bound = HUGE_VAL;
+    r->farkas_residual = has_eq_neg ? res_own : res_svm;
+  } else {
+    r->margin = r->objective > 0 ? 1.0 / r->objective : HUGE_VAL;
+    r->lower_bound = r->dual_objective;
+    r->farkas_residual = NAN;
+  }
+}
+
+static int eq_negative(size_t m, const unsigned char *eq, const double *lam) {
+  if (!eq || !lam) return 0;
+  for (size_t k = 0; k < m; k++)
+    if (eq[k] && lam[k] < 0) return 1;
+  return 0;
+}
+
+void hm_conic_finish_w(const hm_wcons *c, hm_svm_result *r, double t0, double res_own) {
+  int neg = eq_negative(c->m, c->eq, r->farkas);
+  double rs = (r->status == HM_SVM_INFEASIBLE && r->farkas && !neg)
+                  ? hm_svm_farkas_residual_w(c, r->farkas)
+                  : res_own;
+  finish_common(r, t0, neg, rs, res_own);
+}
+
+void hm_conic_finish_vec(const hm_vcons *c, hm_svm_result *r, double t0, double res_own) {
+  int neg = eq_negative(c->m, c->eq, r->farkas);
+  double rs = (r->status == HM_SVM_INFEASIBLE && r->farkas && !neg)
+                  ? hm_svm_farkas_residual_vec(c, r->farkas)
+                  : res_own;
+  finish_common(r, t0, neg, rs, res_own);
+}
+
 /* ---------------------------------------------------------------- singular values */
 
 hm_status hm_conic_singular_values(size_t rows, size_t cols, const double *X, double *s) {
@@ -127,12 +165,49 @@ void hm_conic_potrs(size_t n, const double *L, double *x) {
 int hm_conic_potri(size_t n, double *L) {
   return (int)LAPACKE_dpotri_work(LAPACK_COL_MAJOR, 'U', (lapack_int)n, L, (lapack_int)n);
 }
-/* Smallest eigenvalue of a symmetric n x n matrix (destroyed); work: 3n doubles. */
+/* Number of eigenvalues of the symmetric tridiagonal (d, e) below x (Sturm count). */
+static size_t sturm_count(size_t n, const double *d, const double *e, double x) {
+  size_t c = 0;
+  double q = 1;
+  for (size_t i = 0; i < n; i++) {
+    double e2 = i ? e[i - 1] * e[i - 1] : 0.0;
+    q = d[i] - x - (i ? e2 / q : 0.0);
+    if (q == 0) q = -1e-300;
+    if (q < 0) c++;
+  }
+  return c;
+}
+
+/* A lower bound on the smallest eigenvalue of a symmetric n x n matrix (destroyed), within
+ * 1e-7 (relative to the spectral range) of it: Householder tridiagonalization (dsytrd)
+ * and bisection with Sturm counts. Returning a value <= lambda_min keeps step lengths
+ * computed from it conservative. work: 4n + 64n doubles. */
 int hm_conic_eigmin(size_t n, double *B, double *w, double *work, double *lmin) {
-  lapack_int info = LAPACKE_dsyev_work(LAPACK_COL_MAJOR, 'N', 'U', (lapack_int)n, B,
-                                       (lapack_int)n, w, work, (lapack_int)(3 * n));
-  *lmin = n ? w[0] : 0;
-  return (int)info;
+  if (n == 0) {
+    *lmin = 0;
+    return 0;
+  }
+  double *dd = w, *e = work, *tau = work + n, *wk = work + 2 * n;
+  lapack_int info = LAPACKE_dsytrd_work(LAPACK_COL_MAJOR, 'U', (lapack_int)n, B,
+                                        (lapack_int)n, dd, e, tau, wk, (lapack_int)(64 * n));
+  if (info != 0) return (int)info;
+  double lo = HUGE_VAL, hi = -HUGE_VAL;
+  for (size_t i = 0; i < n; i++) {
+    double r = (i ? fabs(e[i - 1]) : 0.0) + (i + 1 < n ? fabs(e[i]) : 0.0);
+    lo = fmin(lo, dd[i] - r);
+    hi = fmax(hi, dd[i] + r);
+  }
+  if (!isfinite(lo) || !isfinite(hi)) return -1;
+  double range = fmax(hi - lo, 1e-300);
+  lo -= 1e-12 * range; /* no eigenvalue below lo */
+  hi += 1e-12 * range; /* every eigenvalue below hi */
+  for (int it = 0; it < 200 && hi - lo > 1e-7 * range; it++) {
+    double mid = 0.5 * (lo + hi);
+    if (sturm_count(n, dd, e, mid) >= 1) hi = mid;
+    else lo = mid;
+  }
+  *lmin = lo;
+  return 0;
 }
 
 hm_status hm_conic_chol_reg(size_t m, double *H, double *work) {
@@ -330,8 +405,48 @@ void hm_crows_wapply(const hm_crows *R, const double *W, double *out, double *wo
   for (size_t k = 0; k < m; k++) out[k] = cblas_ddot((int)d, work + k * d, 1, R->Z + k * d, 1);
 }
 
+/* Normalize the right-hand sides to max |b_k| = 1 (solutions scale linearly with b). */
+static void crows_bscale(hm_crows *R) {
+  double bm = 0;
+  for (size_t k = 0; k < R->m; k++) bm = fmax(bm, fabs(R->b[k]));
+  R->bscale = bm > 0 ? bm : 1.0;
+  for (size_t k = 0; k < R->m; k++) R->b[k] /= R->bscale;
+}
+
+int hm_crows_try_farkas(const hm_crows *R, const double *y, double *farkas, double *res) {
+  size_t m = R->m, d = R->d;
+  size_t nx = R->is_w ? d * d : d;
+  double *lam = xcalloc(m + nx, sizeof(double));
+  if (!lam) return 0;
+  double *G = lam + m;
+  double bl = 0, l1 = 0;
+  for (size_t k = 0; k < m; k++) {
+    lam[k] = R->eq[k] ? y[k] : fmax(y[k], 0.0);
+    bl += R->b[k] * lam[k];
+    l1 += fabs(lam[k]);
+  }
+  int ok = 0;
+  if (bl > 0 && l1 > 0 && isfinite(bl) && isfinite(l1)) {
+    if (R->is_w) hm_crows_wadjoint(R, lam, G);
+    else
+      cblas_dgemv(CblasRowMajor, CblasTrans, (int)m, (int)d, 1.0, R->F, (int)d, lam, 1, 0.0, G,
+                  1);
+    double nrm = cblas_dnrm2((int)nx, G, 1);
+    if (nrm <= 1e-9 * l1) {
+      ok = 1;
+      if (res) *res = nrm / l1;
+      if (farkas) {
+        memset(farkas, 0, R->m0 * sizeof(double));
+        for (size_t k = 0; k < m; k++) farkas[R->idx[k]] = lam[k] / R->rho[k] / (bl * R->bscale);
+      }
+    }
+  }
+  free(lam);
+  return ok;
+}
+
 /* Decide feasibility of the kept rows; fill farkas (original indexing) if infeasible. */
-static hm_status crows_feasibility(hm_crows *R, double *farkas) {
+static hm_status crows_feasibility(hm_crows *R, double *farkas, int defer) {
   size_t m = R->m;
   int need = 0;
   for (size_t k = 0; k < m; k++)
@@ -340,6 +455,12 @@ static hm_status crows_feasibility(hm_crows *R, double *farkas) {
     R->trivial = 1; /* x = 0 satisfies every row with the smallest possible norm */
     return HM_OK;
   }
+  if (defer) return HM_OK;
+  return hm_crows_feasibility(R, farkas);
+}
+
+hm_status hm_crows_feasibility(hm_crows *R, double *farkas) {
+  size_t m = R->m;
   double *K = NULL;
   hm_status st = hm_crows_gram(R, &K);
   if (st != HM_OK) return st;
@@ -368,7 +489,7 @@ static hm_status crows_feasibility(hm_crows *R, double *farkas) {
       R->farkas_residual = nrm / z1;
       if (farkas) {
         memset(farkas, 0, R->m0 * sizeof(double));
-        for (size_t k = 0; k < m; k++) farkas[R->idx[k]] = z[k] / R->rho[k] / bz;
+        for (size_t k = 0; k < m; k++) farkas[R->idx[k]] = z[k] / R->rho[k] / (bz * R->bscale);
       }
     }
   }
@@ -410,6 +531,10 @@ static void zero_row_certificate(hm_crows *R, size_t k, double bk, double *farka
 }
 
 hm_status hm_crows_prep_w(const hm_wcons *c, hm_crows *R, double *farkas) {
+  return hm_crows_prep_w2(c, R, farkas, 0);
+}
+
+hm_status hm_crows_prep_w2(const hm_wcons *c, hm_crows *R, double *farkas, int defer) {
   size_t m0 = c->m, d = c->d;
   if (m0 > 0 && (!c->A || !c->Zr || !c->b)) return HM_EARG;
   if (m0 != 0 && d != 0 && m0 > (size_t)-1 / d) return HM_ENOMEM;
@@ -450,7 +575,8 @@ hm_status hm_crows_prep_w(const hm_wcons *c, hm_crows *R, double *farkas) {
     j++;
   }
   R->m = j;
-  st = crows_feasibility(R, farkas);
+  crows_bscale(R);
+  st = crows_feasibility(R, farkas, defer);
   if (st != HM_OK) hm_crows_free(R);
   return st;
 }
@@ -490,7 +616,8 @@ hm_status hm_crows_prep_vec(const hm_vcons *c, hm_crows *R, double *farkas) {
     j++;
   }
   R->m = j;
-  st = crows_feasibility(R, farkas);
+  crows_bscale(R);
+  st = crows_feasibility(R, farkas, 0);
   if (st != HM_OK) hm_crows_free(R);
   return st;
 }

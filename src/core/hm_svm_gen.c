@@ -50,6 +50,55 @@ done:
   return rank;
 }
 
+hm_status hm_svm_gen_rows(const double *X, size_t n, size_t T, size_t d, const double *Z,
+                          size_t query, const unsigned char *sel, const double *Wgd,
+                          const double *logits, double *AE, double *ZE, double *c, size_t *ne_out,
+                          double *AI, double *ZI, size_t *ni_out) {
+  if (!Z && query >= T) return HM_EARG;
+  if (!Wgd && !logits) return HM_EARG;
+  size_t ke = 0, ki = 0;
+  for (size_t i = 0; i < n; i++) {
+    size_t ref = T;
+    for (size_t t = 0; t < T; t++)
+      if (sel[i * T + t]) {
+        ref = t;
+        break;
+      }
+    if (ref == T) return HM_EARG;
+    const double *Xi = X + i * T * d, *xr = Xi + ref * d;
+    const double *z = Z ? Z + i * d : Xi + query * d;
+    for (size_t t = 0; t < T; t++) {
+      if (sel[i * T + t] && t != ref) {
+        for (size_t j = 0; j < d; j++) {
+          AE[ke * d + j] = Xi[t * d + j] - xr[j];
+          ZE[ke * d + j] = z[j];
+        }
+        if (Wgd) {
+          double s = 0;
+          for (size_t j1 = 0; j1 < d; j1++)
+            for (size_t j2 = 0; j2 < d; j2++) s += AE[ke * d + j1] * Wgd[j1 * d + j2] * z[j2];
+          c[ke] = s;
+        } else {
+          c[ke] = logits[i * T + t] - logits[i * T + ref];
+        }
+        ke++;
+      }
+      if (sel[i * T + t])
+        for (size_t u = 0; u < T; u++) {
+          if (sel[i * T + u]) continue;
+          for (size_t j = 0; j < d; j++) {
+            AI[ki * d + j] = Xi[t * d + j] - Xi[u * d + j];
+            ZI[ki * d + j] = z[j];
+          }
+          ki++;
+        }
+    }
+  }
+  *ne_out = ke;
+  *ni_out = ki;
+  return hm_all_finite(c, ke) ? HM_OK : HM_ENONFINITE;
+}
+
 hm_status hm_svm_gen(const double *X, size_t n, size_t T, size_t d, const double *Z,
                      size_t query, const unsigned char *sel, const double *Wgd,
                      const double *logits, const hm_svm_opts *o, hm_svm_gen_result *res) {
@@ -86,42 +135,11 @@ hm_status hm_svm_gen(const double *X, size_t n, size_t T, size_t d, const double
     st = HM_ENOMEM;
     goto done;
   }
-  /* rows */
-  size_t ke = 0, ki = 0;
-  for (size_t i = 0; i < n; i++) {
-    const double *Xi = X + i * T * d, *xr = Xi + ref[i] * d;
-    const double *z = Z ? Z + i * d : Xi + query * d;
-    for (size_t t = 0; t < T; t++) {
-      if (sel[i * T + t] && t != ref[i]) {
-        for (size_t j = 0; j < d; j++) {
-          AE[ke * d + j] = Xi[t * d + j] - xr[j];
-          ZE[ke * d + j] = z[j];
-        }
-        if (Wgd) {
-          double s = 0;
-          for (size_t j1 = 0; j1 < d; j1++)
-            for (size_t j2 = 0; j2 < d; j2++) s += AE[ke * d + j1] * Wgd[j1 * d + j2] * z[j2];
-          c[ke] = s;
-        } else {
-          c[ke] = logits[i * T + t] - logits[i * T + ref[i]];
-        }
-        ke++;
-      }
-      if (sel[i * T + t])
-        for (size_t u = 0; u < T; u++) {
-          if (sel[i * T + u]) continue;
-          for (size_t j = 0; j < d; j++) {
-            AI[ki * d + j] = Xi[t * d + j] - Xi[u * d + j];
-            ZI[ki * d + j] = z[j];
-          }
-          bI[ki] = 1;
-          ki++;
-        }
-    }
-  }
-  if (!hm_all_finite(c, ne)) {
-    st = HM_ENONFINITE;
-    goto done;
+  {
+    size_t ke, ki;
+    st = hm_svm_gen_rows(X, n, T, d, Z, query, sel, Wgd, logits, AE, ZE, c, &ke, AI, ZI, &ki);
+    if (st != HM_OK) goto done;
+    for (size_t k = 0; k < ki; k++) bI[k] = 1;
   }
   res->n_eq = ne;
   res->n_ineq = ni;

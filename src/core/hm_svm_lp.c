@@ -148,6 +148,10 @@ static hm_status lp_solve(const hm_crows *R, const lp_prob *P, double tol, int m
       if (it > 0 && best_gap > 0.5 * gap_mark) break;
       gap_mark = best_gap;
     }
+    /* infeasible problems: the dual diverges along a Farkas ray */
+    if (!xint && cblas_ddot((int)m, P->b, 1, lam, 1) > 1e8 * fmax(1.0, v0) &&
+        hm_crows_try_farkas(R, lam, NULL, NULL))
+      break;
     /* gradient and Hessian of psi_mu */
     cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)m, (int)N, 1.0, P->F, (int)N, x, 1, 0.0, g,
                 1);
@@ -182,9 +186,16 @@ static hm_status lp_solve(const hm_crows *R, const lp_prob *P, double tol, int m
     for (size_t k = 0; k < m; k++)
       if (!P->eq[k] && dl[k] < 0) amax = fmin(amax, -0.995 * lam[k] / dl[k]);
     /* backtracking on psi_mu */
-    double psi0 = phi;
+    double psi0 = phi, bl0 = cblas_ddot((int)m, P->b, 1, lam, 1);
+    double pscale = fabs(bl0) + fabs(phi + bl0);
     for (size_t k = 0; k < m; k++)
-      if (!P->eq[k]) psi0 -= mu * log(lam[k]);
+      if (!P->eq[k]) {
+        psi0 -= mu * log(lam[k]);
+        pscale += mu * fabs(log(lam[k]));
+      }
+    /* psi is only known to ~1e-16 pscale: below that, Armijo compares rounding noise, so
+     * accept steps that are not clearly worse (pure Newton near the solution) */
+    double ptol = 1e-13 * pscale;
     double alpha = amax;
     int accepted = 0;
     for (int bt = 0; bt < 60; bt++) {
@@ -192,7 +203,7 @@ static hm_status lp_solve(const hm_crows *R, const lp_prob *P, double tol, int m
       double psi = lp_phi(P, lt, ut, NULL);
       for (size_t k = 0; k < m; k++)
         if (!P->eq[k]) psi -= mu * log(lt[k]);
-      if (psi <= psi0 - 0.25 * alpha * dec || (dec <= 1e-20 * (fabs(psi0) + 1e-300))) {
+      if (psi <= psi0 - 0.25 * alpha * dec + ptol) {
         accepted = 1;
         break;
       }
@@ -224,6 +235,14 @@ static hm_status lp_solve(const hm_crows *R, const lp_prob *P, double tol, int m
     if (mu < 1e-300) break;
   }
   r->iterations = it;
+  if (status != HM_SVM_OPTIMAL && !xint) {
+    double fres = 0;
+    if (hm_crows_try_farkas(R, lam, r->farkas, &fres)) {
+      r->status = HM_SVM_INFEASIBLE;
+      r->farkas_residual = fres;
+      goto out;
+    }
+  }
   r->status = status;
   if (!(best_gap < HUGE_VAL)) {
     r->objective = HUGE_VAL;
@@ -352,9 +371,14 @@ static hm_status lp_primal(const hm_crows *R, const lp_prob *P, const double *x0
     double amax = 1.0;
     for (size_t k = 0; k < m; k++)
       if (wk[k] < 0) amax = fmin(amax, -0.995 * sl[k] / wk[k]);
-    double psi0 = 0;
+    double psi0 = 0, pscale = 0;
     for (size_t j = 0; j < N; j++) psi0 += pow(fabs(x[j]), p) / p;
-    for (size_t k = 0; k < m; k++) psi0 -= mu * log(sl[k]);
+    pscale = psi0;
+    for (size_t k = 0; k < m; k++) {
+      psi0 -= mu * log(sl[k]);
+      pscale += mu * fabs(log(sl[k]));
+    }
+    double ptol = 1e-13 * pscale;
     double alpha = amax;
     int accepted = 0;
     for (int bt = 0; bt < 60; bt++) {
@@ -369,7 +393,7 @@ static hm_status lp_primal(const hm_crows *R, const lp_prob *P, const double *x0
         if (!(sk > 0)) okp = 0;
         else psi -= mu * log(sk);
       }
-      if (okp && (psi <= psi0 - 0.25 * alpha * dec || dec <= 1e-20 * (fabs(psi0) + 1e-300))) {
+      if (okp && psi <= psi0 - 0.25 * alpha * dec + ptol) {
         accepted = 1;
         break;
       }
@@ -430,6 +454,13 @@ static hm_status lp_run(hm_crows *R, const double *F, size_t N, double p,
   if (!x) return HM_ENOMEM;
   double *xint = x + N, *xalt = xint + N;
   hm_status st = lp_solve(R, &P, tol, max_iter, r, x, NULL, NULL);
+  if (st == HM_OK && r->status == HM_SVM_INFEASIBLE) {
+    int its = r->iterations;
+    hm_conic_set_infeasible(r, nx, R->m0);
+    r->iterations = its;
+    free(x);
+    return st;
+  }
   if (st == HM_OK && r->status != HM_SVM_OPTIMAL && p > 2 && R->neq == 0) {
     /* q < 2: the dual is not smooth at u_j = 0 (x_j = 0 needs u_j = 0 exactly) and can
      * stall; fall back to the primal barrier from a strictly feasible point of the p = 2
@@ -464,7 +495,17 @@ static hm_status lp_run(hm_crows *R, const double *F, size_t N, double p,
       free(lam3);
     }
   }
-  if (st == HM_OK && r->x) memcpy(r->x, x, nx * sizeof(double));
+  if (st == HM_OK) {
+    /* undo the right-hand-side normalization: x scales like b, the multipliers of the
+     * (1/p) norm^p problem like b^(p-1) */
+    double bs = R->bscale, ls = pow(R->bscale, p - 1.0);
+    for (size_t j = 0; j < N; j++) x[j] *= bs;
+    if (isfinite(r->objective)) r->objective *= bs;
+    r->dual_objective *= bs;
+    if (r->lambda)
+      for (size_t k = 0; k < R->m0; k++) r->lambda[k] *= ls;
+    if (r->x) memcpy(r->x, x, nx * sizeof(double));
+  }
   free(x);
   return st;
 }
@@ -478,8 +519,10 @@ hm_status hm_svm_lp_vec(const hm_vcons *c, double p, const hm_svm_opts *o, hm_sv
   if (bad_p(p) || c->nfree != 0 || c->nfree > c->N) return HM_EARG;
   r->iterations = 0;
   hm_crows R;
+  double far_res = 0;
   hm_status st = hm_crows_prep_vec(c, &R, r->farkas);
   if (st != HM_OK) return st;
+  far_res = R.farkas_residual;
   if (R.infeasible) {
     hm_conic_set_infeasible(r, c->N, c->m);
   } else {
@@ -488,7 +531,7 @@ hm_status hm_svm_lp_vec(const hm_vcons *c, double p, const hm_svm_opts *o, hm_sv
     else st = lp_run(&R, R.F, c->N, p, o, r, c->N);
   }
   hm_crows_free(&R);
-  r->seconds = hm_conic_now() - t0;
+  hm_conic_finish_vec(c, r, t0, far_res);
   return st;
 }
 
@@ -506,8 +549,10 @@ hm_status hm_svm_lp_w(const hm_wcons *c, double p, const hm_svm_opts *o, hm_svm_
     ex->farkas_residual = 0;
   }
   hm_crows R;
+  double far_res = 0;
   hm_status st = hm_crows_prep_w(c, &R, r->farkas);
   if (st != HM_OK) return st;
+  far_res = R.farkas_residual;
   size_t d = c->d, dd = d * d;
   double *W = NULL;
   if (R.infeasible) {
@@ -537,6 +582,6 @@ hm_status hm_svm_lp_w(const hm_wcons *c, double p, const hm_svm_opts *o, hm_svm_
     if (W) st = hm_svm_rank_info(d, W, NULL, ex->rank_tol > 0 ? ex->rank_tol : 1e-6, ex);
   }
   hm_crows_free(&R);
-  r->seconds = hm_conic_now() - t0;
+  hm_conic_finish_w(c, r, t0, far_res);
   return st;
 }

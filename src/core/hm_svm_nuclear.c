@@ -173,18 +173,21 @@ static hm_status nuc_finish(const hm_crows *R, const nuc_ws *w, const double *W,
   inner = cblas_ddot((int)(d * d), Mt, 1, Wc, 1);
   double wf = cblas_dnrm2((int)(d * d), Wc, 1);
   double ub = (c.gamma > 0 && isfinite(c.gamma)) ? c.ub : c.nuc;
-  if (r->x) memcpy(r->x, Wc, d * d * sizeof(double));
+  double bs = R->bscale;
+  if (r->x)
+    for (size_t i = 0; i < d * d; i++) r->x[i] = bs * Wc[i];
   if (r->lambda) {
     memset(r->lambda, 0, R->m0 * sizeof(double));
     for (size_t k = 0; k < m; k++) r->lambda[R->idx[k]] = lam[k] / R->rho[k];
   }
-  r->objective = ub;
-  r->dual_objective = c.lb;
+  r->objective = bs * ub;
+  r->dual_objective = bs * c.lb;
   r->rel_gap = c.gap;
   r->primal_infeas = viol / fmax(1.0, wf);
   r->stationarity = ub > 0 ? fabs(inner - ub) / ub : 0;
   r->complementarity = bl > 0 ? comp / bl : comp;
   if (ex) {
+    for (size_t i = 0; i < d * d; i++) Wc[i] *= bs;
     st = hm_svm_rank_info(d, Wc, Mt, ex->rank_tol > 0 ? ex->rank_tol : 1e-6, ex);
     ex->dual_spectral = c.sigma1;
   }
@@ -221,8 +224,12 @@ hm_status hm_svm_nuclear_ex(const hm_wcons *cons, const hm_svm_opts *o, hm_svm_r
     ex->dual_spectral = 0;
   }
   hm_crows R;
-  hm_status st = hm_crows_prep_w(cons, &R, r->farkas);
+  double far_res = 0;
+  /* feasibility: nearest-point QP first; should the IPM still fail, a diverging dual ray
+   * is tried as a certificate and the QP is re-run as the last resort below */
+  hm_status st = hm_crows_prep_w2(cons, &R, r->farkas, 0);
   if (st != HM_OK) return st;
+  far_res = R.farkas_residual;
   size_t d = cons->d, m = R.m, n2 = 2 * d;
   if (R.infeasible) {
     hm_conic_set_infeasible(r, d * d, cons->m);
@@ -234,14 +241,14 @@ hm_status hm_svm_nuclear_ex(const hm_wcons *cons, const hm_svm_opts *o, hm_svm_r
       if (ex->sv) memset(ex->sv, 0, d * sizeof(double));
     }
     hm_crows_free(&R);
-    r->seconds = hm_conic_now() - t0;
+    hm_conic_finish_w(cons, r, t0, far_res);
     return HM_OK;
   }
   if (r->farkas) memset(r->farkas, 0, cons->m * sizeof(double));
   if (R.trivial || m == 0) {
     set_trivial(&R, d, r, ex);
     hm_crows_free(&R);
-    r->seconds = hm_conic_now() - t0;
+    hm_conic_finish_w(cons, r, t0, far_res);
     return HM_OK;
   }
 
@@ -255,7 +262,7 @@ hm_status hm_svm_nuclear_ex(const hm_wcons *cons, const hm_svm_opts *o, hm_svm_r
   w.b = R.b;
   w.eq = R.eq;
   size_t nn = n2 * n2, mm = m * m, md = m * d, dd = d * d;
-  size_t total = 14 * nn + 2 * dd + 15 * m + 8 * mm + 2 * md + 4 * n2 + 3 * dd + 2 * m;
+  size_t total = 14 * nn + 2 * dd + 15 * m + 8 * mm + 2 * md + 70 * n2 + 3 * dd + 2 * m;
   double *mem = xcalloc(total, sizeof(double));
   if (!mem) {
     hm_crows_free(&R);
@@ -278,7 +285,7 @@ hm_status hm_svm_nuclear_ex(const hm_wcons *cons, const hm_svm_opts *o, hm_svm_r
   TAKE(w.M, mm); TAKE(w.Mw, mm); TAKE(w.Xuu, mm); TAKE(w.Xvv, mm); TAKE(w.Xvu, mm);
   TAKE(w.Guu, mm); TAKE(w.Gvv, mm); TAKE(w.Guv, mm);
   TAKE(w.P1, md); TAKE(w.P2, md);
-  TAKE(w.eigw, 4 * n2);
+  TAKE(w.eigw, 70 * n2);
   double *bestW, *besty, *dMy;
   TAKE(bestW, dd); TAKE(dMy, dd); double *Wtmp; TAKE(Wtmp, dd);
   TAKE(besty, m);
@@ -357,6 +364,8 @@ hm_status hm_svm_nuclear_ex(const hm_wcons *cons, const hm_svm_opts *o, hm_svm_r
         break;
       }
     }
+    /* an infeasible problem shows up as a diverging dual ray (M(y) stays bounded) */
+    if (dobj > 1e8 && hm_crows_try_farkas(&R, w.y, NULL, NULL)) break;
     if (it >= max_iter) break;
 
     /* factorizations */
@@ -492,6 +501,37 @@ hm_status hm_svm_nuclear_ex(const hm_wcons *cons, const hm_svm_opts *o, hm_svm_r
     }
   }
   r->iterations = it;
+  if (status != HM_SVM_OPTIMAL) {
+    double fres = 0;
+    if (hm_crows_try_farkas(&R, w.y, r->farkas, &fres)) {
+      int its = it;
+      hm_conic_set_infeasible(r, dd, cons->m);
+      r->iterations = its;
+      far_res = fres;
+      if (ex) {
+        ex->farkas_residual = fres;
+        ex->rank = ex->dual_rank = 0;
+        ex->rank_gap = 0;
+        if (ex->sv) memset(ex->sv, 0, d * sizeof(double));
+      }
+      goto out;
+    }
+    st = hm_crows_feasibility(&R, r->farkas);
+    if (st != HM_OK) goto out;
+    if (R.infeasible) {
+      int its = it;
+      hm_conic_set_infeasible(r, dd, cons->m);
+      r->iterations = its;
+      far_res = R.farkas_residual;
+      if (ex) {
+        ex->farkas_residual = far_res;
+        ex->rank = ex->dual_rank = 0;
+        ex->rank_gap = 0;
+        if (ex->sv) memset(ex->sv, 0, d * sizeof(double));
+      }
+      goto out;
+    }
+  }
   if (!have_best) {
     /* never got close: certify the last iterate anyway */
     for (size_t i = 0; i < d; i++)
@@ -508,7 +548,7 @@ out:
   free(cbuf);
   free(mem);
   hm_crows_free(&R);
-  r->seconds = hm_conic_now() - t0;
+  hm_conic_finish_w(cons, r, t0, far_res);
   return st;
 }
 

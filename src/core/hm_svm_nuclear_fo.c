@@ -57,8 +57,10 @@ hm_status hm_svm_nuclear_admm(const hm_wcons *cons, const hm_svm_opts *o, hm_svm
   int max_iter = (o && o->max_iter > 0) ? o->max_iter : 20000;
   r->iterations = 0;
   hm_crows R;
+  double far_res = 0;
   hm_status st = hm_crows_prep_w(cons, &R, r->farkas);
   if (st != HM_OK) return st;
+  far_res = R.farkas_residual;
   size_t d = cons->d, m = R.m, dd = d * d;
   if (R.infeasible || R.trivial || m == 0) {
     if (R.infeasible) {
@@ -78,7 +80,7 @@ hm_status hm_svm_nuclear_admm(const hm_wcons *cons, const hm_svm_opts *o, hm_svm
       if (ex->sv) memset(ex->sv, 0, d * sizeof(double));
     }
     hm_crows_free(&R);
-    r->seconds = hm_conic_now() - t0;
+    hm_conic_finish_w(cons, r, t0, far_res);
     return HM_OK;
   }
   if (r->farkas) memset(r->farkas, 0, cons->m * sizeof(double));
@@ -186,7 +188,6 @@ hm_status hm_svm_nuclear_admm(const hm_wcons *cons, const hm_svm_opts *o, hm_svm
     memset(bestW, 0, dd * sizeof(double));
     memset(bestlam, 0, m * sizeof(double));
   }
-  if (r->x) memcpy(r->x, bestW, dd * sizeof(double));
   if (r->lambda) {
     memset(r->lambda, 0, cons->m * sizeof(double));
     for (size_t k = 0; k < m; k++) r->lambda[R.idx[k]] = bestlam[k] / R.rho[k];
@@ -199,6 +200,11 @@ hm_status hm_svm_nuclear_admm(const hm_wcons *cons, const hm_svm_opts *o, hm_svm
     r->stationarity = 0;
     r->complementarity = 0;
   }
+  /* undo the right-hand-side normalization */
+  for (size_t i = 0; i < dd; i++) bestW[i] *= R.bscale;
+  if (isfinite(r->objective)) r->objective *= R.bscale;
+  r->dual_objective *= R.bscale;
+  if (r->x) memcpy(r->x, bestW, dd * sizeof(double));
   if (ex) {
     hm_crows_wadjoint(&R, bestlam, Mt);
     st = hm_svm_rank_info(d, bestW, Mt, ex->rank_tol > 0 ? ex->rank_tol : 1e-6, ex);
@@ -209,6 +215,6 @@ out:
   free(mem);
   free(K);
   hm_crows_free(&R);
-  r->seconds = hm_conic_now() - t0;
+  hm_conic_finish_w(cons, r, t0, far_res);
   return st;
 }

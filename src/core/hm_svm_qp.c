@@ -9,7 +9,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <stdio.h>
 
 #include <cblas.h>
 #include <lapacke.h>
@@ -44,14 +43,14 @@ static int chol_reg(double *H, const double *H0, size_t n) {
   for (int attempt = 0; attempt < 6; attempt++) {
     memcpy(H, H0, n * n * sizeof *H);
     for (size_t i = 0; i < n; i++) H[i * n + i] += delta;
-    if (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', (lapack_int)n, H, (lapack_int)n) == 0) return 0;
+    if (LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'U', (lapack_int)n, H, (lapack_int)n) == 0) return 0;
     delta = delta == 0 ? 1e-14 * fmax(tr / (double)n, 1e-300) : delta * 100;
   }
   return 1;
 }
 
 static void chol_solve(const double *L, size_t n, double *x) {
-  LAPACKE_dpotrs(LAPACK_ROW_MAJOR, 'L', (lapack_int)n, 1, L, (lapack_int)n, x, 1);
+  LAPACKE_dpotrs_work(LAPACK_COL_MAJOR, 'U', (lapack_int)n, 1, L, (lapack_int)n, x, (lapack_int)n);
 }
 
 /* Dual IPM: min 1/2 l^T K l - b^T l, l >= 0, c^T l = 0 (c may be NULL).
@@ -189,10 +188,13 @@ static int ipm_primal(size_t m, size_t N, size_t nfree, const double *F, const d
   double *rx = malloc(N * sizeof *rx), *dx = malloc(N * sizeof *dx), *H = malloc(N * N * sizeof *H);
   double *Fs = malloc(m * N * sizeof *Fs);
   size_t *rows = malloc(m * sizeof *rows);
+  unsigned char *gone = calloc(m, 1); /* shrinking: rows judged inactive leave the problem */
+  size_t mact = m;
+  int since_best = 0;
   double *xb = malloc(N * sizeof *xb), *zb = malloc(m * sizeof *zb);
   double best_merit = INFINITY;
   if (!s || !Fx || !rs || !D || !ds || !dz || !dsa || !dza || !tmp || !rx || !dx || !H || !Fs ||
-      !rows || !xb || !zb) {
+      !rows || !xb || !zb || !gone) {
     ret = IPM_NOMEM;
     goto done;
   }
@@ -220,6 +222,11 @@ static int ipm_primal(size_t m, size_t N, size_t nfree, const double *F, const d
     for (size_t j = 0; j < N; j++)
       if (fabs(rx[j]) > rxn) rxn = fabs(rx[j]);
     for (size_t k = 0; k < m; k++) {
+      if (gone[k]) {
+        rs[k] = 0;
+        D[k] = 0;
+        continue;
+      }
       rs[k] = Fx[k] - s[k] - b[k];
       if (fabs(rs[k]) > rsn) rsn = fabs(rs[k]);
       gap += s[k] * z[k];
@@ -227,21 +234,34 @@ static int ipm_primal(size_t m, size_t N, size_t nfree, const double *F, const d
       D[k] = z[k] / s[k];
       if (D[k] > Dmax) Dmax = D[k];
     }
-    double mu = gap / (double)m;
+    double mu = gap / (double)mact;
     double xn = sqrt(xPx);
     double merit = fmax(fmax(rxn / fmax(1.0, xn), rsn / (1 + bmax)), gap / fmax(1.0, xPx));
     if (merit < best_merit) {
       best_merit = merit;
+      since_best = 0;
       memcpy(xb, x, N * sizeof *x);
       memcpy(zb, z, m * sizeof *z);
+    } else if (++since_best >= 3 && best_merit <= 1e-8) {
+      break; /* no progress for three iterations: hand over to the polish */
     }
-    if (merit <= 1e-12) break;
+    if (merit <= 1e-9) break; /* the polish finishes the job */
     /* stalled: the Newton systems have become too ill-conditioned to make progress */
     if (best_merit <= 1e-8 && merit > 100 * best_merit) break;
     if (xPx > 1e16 || bz > 1e16) {
       ret = IPM_DIVERGED;
       break;
     }
+    /* shrink: rows whose Newton weight is negligible for good (the polish re-checks every
+     * row and adds back any violated one) */
+    if (it >= 4 && m > 2 * N)
+      for (size_t k = 0; k < m; k++)
+        if (!gone[k] && D[k] < 1e-8 * Dmax && s[k] > 10 * sqrt(mu)) {
+          gone[k] = 1;
+          z[k] = 0;
+          D[k] = 0;
+          mact--;
+        }
     /* H = P + sum_k D_k f_k f_k^T over rows whose weight matters */
     size_t nr = 0;
     for (size_t k = 0; k < m; k++)
@@ -267,12 +287,17 @@ static int ipm_primal(size_t m, size_t N, size_t nfree, const double *F, const d
                     H, (int)N);
         for (size_t j = 0; j < N; j++) H[j * N + j] += (j < np ? 1.0 : 0.0) + delta;
       }
-      fail = LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', (lapack_int)N, H, (lapack_int)N) != 0;
+      fail = LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'U', (lapack_int)N, H, (lapack_int)N) != 0;
     }
     if (fail) break;
     double sigma_mu = 0;
     for (int pass = 0; pass < 2; pass++) {
       for (size_t k = 0; k < m; k++) {
+        if (gone[k]) {
+          dz[k] = 0;
+          tmp[k] = 0;
+          continue;
+        }
         double rc = -s[k] * z[k];
         if (pass == 1) rc += -dsa[k] * dza[k] + sigma_mu;
         dz[k] = rc; /* keep r_c */
@@ -283,6 +308,10 @@ static int ipm_primal(size_t m, size_t N, size_t nfree, const double *F, const d
       chol_solve(H, N, dx);
       cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)m, (int)N, 1.0, F, (int)N, dx, 1, 0.0, ds, 1);
       for (size_t k = 0; k < m; k++) {
+        if (gone[k]) {
+          ds[k] = 0;
+          continue;
+        }
         ds[k] += rs[k];
         dz[k] = dz[k] / s[k] - D[k] * ds[k];
       }
@@ -290,7 +319,8 @@ static int ipm_primal(size_t m, size_t N, size_t nfree, const double *F, const d
       if (pass == 0) {
         a = fmin(1.0, a);
         double ga = 0;
-        for (size_t k = 0; k < m; k++) ga += (s[k] + a * ds[k]) * (z[k] + a * dz[k]);
+        for (size_t k = 0; k < m; k++)
+          if (!gone[k]) ga += (s[k] + a * ds[k]) * (z[k] + a * dz[k]);
         sigma_mu = pow(ga / gap, 3) * mu;
         memcpy(dsa, ds, m * sizeof *ds);
         memcpy(dza, dz, m * sizeof *dz);
@@ -313,6 +343,7 @@ static int ipm_primal(size_t m, size_t N, size_t nfree, const double *F, const d
   }
   *iters = it;
 done:
+  free(gone);
   free(xb);
   free(zb);
   free(s);
@@ -360,7 +391,7 @@ static int polish(const hm_svm_prob *p, const size_t *S, size_t ns, double *lam)
     double *Lc = malloc(ns * ns * sizeof *Lc);
     if (Lc) {
       memcpy(Lc, M, ns * ns * sizeof *Lc);
-      if (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', (lapack_int)ns, Lc, (lapack_int)ns) == 0) {
+      if (LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'U', (lapack_int)ns, Lc, (lapack_int)ns) == 0) {
         /* reject a numerically singular factor */
         double dmin = INFINITY, dmax = 0;
         for (size_t i = 0; i < ns; i++) {
@@ -369,7 +400,7 @@ static int polish(const hm_svm_prob *p, const size_t *S, size_t ns, double *lam)
           if (v > dmax) dmax = v;
         }
         if (dmin > 1e-7 * dmax) {
-          LAPACKE_dpotrs(LAPACK_ROW_MAJOR, 'L', (lapack_int)ns, 1, Lc, (lapack_int)ns, rhs, 1);
+          LAPACKE_dpotrs_work(LAPACK_COL_MAJOR, 'U', (lapack_int)ns, 1, Lc, (lapack_int)ns, rhs, (lapack_int)ns);
           ok = 1;
         }
       }
@@ -602,6 +633,38 @@ hm_status hm_svm_solve_prob(const hm_svm_prob *p, const hm_svm_opts *o, hm_svm_r
       for (size_t i = 0; i < mr; i++) cs[i] = hm_svm_prob_free(p, R[i]) / nrm[R[i]];
     }
   }
+  int as_done = 0;
+  if (o->method == HM_SVM_AUTO && !p->nfree && Ks && mr <= 300) {
+    /* small problems: the exact active set first (cheaper than the IPM at this size) */
+    int steps = 0;
+    int gi = hm_svm_activeset_gram(mr, Ks, bs, 50 * (int)mr + 1000, ls, &steps);
+    if (gi == -1) {
+      st = HM_ENOMEM;
+      goto out;
+    }
+    res->iterations += steps;
+    as_done = 1;
+    if (gi == 1) {
+      double *cert = calloc(m, sizeof *cert);
+      if (!cert) {
+        st = HM_ENOMEM;
+        goto out;
+      }
+      for (size_t i = 0; i < mr; i++) cert[R[i]] = ls[i] / nrm[R[i]];
+      res->method_used = HM_SVM_ACTIVESET;
+      set_infeasible(p, cert, res, t0);
+      free(cert);
+      goto out;
+    }
+    if (gi == 0) {
+      memset(lam, 0, m * sizeof *lam);
+      for (size_t i = 0; i < mr; i++) lam[R[i]] = ls[i] / nrm[R[i]];
+      st = eval_cand(p, &best, lam, 0, 1);
+      if (st != HM_OK) goto out;
+      res->method_used = HM_SVM_ACTIVESET;
+      if (best.valid && best.r.rel_gap <= tol) run_ipm = 0;
+    }
+  }
   if (run_ipm) {
     double beta = 0;
     if (use_primal) {
@@ -636,6 +699,7 @@ hm_status hm_svm_solve_prob(const hm_svm_prob *p, const hm_svm_opts *o, hm_svm_r
         cand t = best;
         best = cur;
         cur = t;
+        res->method_used = HM_SVM_IPM;
       }
       /* support guess: multiplier larger than slack (scaled) */
       double lmax = 0;
@@ -644,25 +708,70 @@ hm_status hm_svm_solve_prob(const hm_svm_prob *p, const hm_svm_opts *o, hm_svm_r
       size_t ns = 0;
       for (size_t i = 0; i < mr; i++)
         if (ls[i] > 1e-6 * lmax) S[ns++] = R[i];
-      if (ns > 0 && polish(p, S, ns, lam) == 0) {
-        st = eval_cand(p, &cur, lam, 0, 0);
-        if (st != HM_OK) goto out;
-        int neg = 0;
+      /* polish, refined a few rounds: drop negative multipliers, add violated rows */
+      double *mg = malloc(m * sizeof *mg);
+      unsigned char *inS = calloc(m, 1);
+      if (!mg || !inS) {
+        free(mg);
+        free(inS);
+        st = HM_ENOMEM;
+        goto out;
+      }
+      for (size_t i = 0; i < ns; i++) inS[S[i]] = 1;
+      for (int round = 0; round < 20 && ns > 0; round++) {
+        if (polish(p, S, ns, lam) != 0) break;
+        st = primal_from_dual(p, lam, 0, 0, cur.x);
+        if (st == HM_OK) st = hm_svm_prob_margins(p, cur.x, mg);
+        if (st != HM_OK) {
+          free(mg);
+          free(inS);
+          goto out;
+        }
         double pm = 0;
         for (size_t k = 0; k < m; k++)
           if (lam[k] > pm) pm = lam[k];
-        for (size_t k = 0; k < m; k++)
-          if (lam[k] < -1e-9 * pm) neg = 1;
-        if (!neg && better(&cur, &best)) {
-          cand t = best;
-          best = cur;
-          cur = t;
+        int changed = 0;
+        size_t nn = 0;
+        for (size_t i = 0; i < ns; i++) {
+          if (lam[S[i]] < -1e-12 * pm) {
+            inS[S[i]] = 0;
+            changed = 1;
+          } else {
+            S[nn++] = S[i];
+          }
+        }
+        ns = nn;
+        for (size_t i = 0; i < mr; i++) {
+          size_t k = R[i];
+          if (!inS[k] && p->b[k] - mg[k] > 1e-12 * fmax(1.0, fabs(p->b[k]))) {
+            inS[k] = 1;
+            S[ns++] = k;
+            changed = 1;
+          }
+        }
+        if (!changed) {
+          st = eval_cand(p, &cur, lam, 0, 0);
+          if (st != HM_OK) {
+            free(mg);
+            free(inS);
+            goto out;
+          }
+          if (better(&cur, &best)) {
+            cand t = best;
+            best = cur;
+            cur = t;
+            res->method_used = HM_SVM_IPM;
+          }
+          break;
         }
       }
+      free(mg);
+      free(inS);
     }
   }
   /* active set: requested, or the IPM did not certify (no free variable, Gram available) */
-  int need_as = o->method == HM_SVM_ACTIVESET || !best.valid || best.r.rel_gap > tol;
+  int need_as = !as_done && (o->method == HM_SVM_ACTIVESET ||
+                             ((!best.valid || best.r.rel_gap > tol) && mr <= 5000));
   if (need_as) {
     double *Kf = Ks;
     int own = 0;

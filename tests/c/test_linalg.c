@@ -32,6 +32,34 @@ static void test_svd(void) {
   CHECK(hm_svd(3, 2, a, 0, NULL, S2, NULL) == HM_OK && maxdiff(S, S2, 2) < 1e-14);
   double Uf[9], Vf[4];
   CHECK(hm_svd(3, 2, a, 1, Uf, S2, Vf) == HM_OK);
+  /* the dgesvd fallback (taken when dgesdd does not converge) gives the same answer */
+  for (int full = 0; full <= 1; full++) {
+    double U1[9], S1[2], V1[4], U2[9], S3[2], V2[4];
+    CHECK(hm_svd(3, 2, a, full, U1, S1, V1) == HM_OK);
+    hm_svd_force_fallback(1);
+    CHECK(hm_svd(3, 2, a, full, U2, S3, V2) == HM_OK);
+    double S4[2];
+    CHECK(hm_svd(3, 2, a, full, NULL, S4, NULL) == HM_OK);
+    hm_svd_force_fallback(0);
+    size_t nu = full ? 9 : 6, nv = 4;
+    /* singular vectors are unique up to sign here (distinct singular values) */
+    double d = 0;
+    for (size_t i = 0; i < nu && !full; i++) d = fmax(d, fabs(fabs(U1[i]) - fabs(U2[i])));
+    for (size_t i = 0; i < nv; i++) d = fmax(d, fabs(fabs(V1[i]) - fabs(V2[i])));
+    CHECK(d < 1e-14);
+    CHECK(maxdiff(S1, S3, 2) < 1e-14 && maxdiff(S1, S4, 2) < 1e-14);
+  }
+  double wide[6] = {1, 2, 3, 4, 5, 6}, Uw[4], Sw[2], Vw[6], Sw2[2], Uw2[4], Vw2[6];
+  CHECK(hm_svd(2, 3, wide, 0, Uw, Sw, Vw) == HM_OK);
+  hm_svd_force_fallback(1);
+  CHECK(hm_svd(2, 3, wide, 0, Uw2, Sw2, Vw2) == HM_OK);
+  hm_svd_force_fallback(0);
+  CHECK(maxdiff(Sw, Sw2, 2) < 1e-13);
+  double Rw[6];
+  for (size_t i = 0; i < 2; i++)
+    for (size_t j = 0; j < 3; j++)
+      Rw[i * 3 + j] = Uw2[i * 2] * Sw2[0] * Vw2[j] + Uw2[i * 2 + 1] * Sw2[1] * Vw2[3 + j];
+  CHECK(maxdiff(Rw, wide, 6) < 1e-13);
   double bad[2] = {1, NAN};
   CHECK(hm_svd(1, 2, bad, 0, NULL, S2, NULL) == HM_ENONFINITE);
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "hm_format.h"
+#include "hm_interrupt.h"
 #include "hm_linalg.h"
 #include "hm_mat_ops.h"
 #include "hm_test.h"
@@ -100,6 +101,20 @@ static void test_matmul(void) {
   CHECK(hm_matmul_shape(&A, &A, &r, d) == HM_ESHAPE);
 }
 
+static void test_interrupt(void) {
+  /* a batched product over 128 samples polls the interrupt flag */
+  static double a[128 * 4], b[128 * 4], c[128 * 4];
+  hm_mat A, B, C;
+  size_t d[3] = {128, 2, 2};
+  hm_mat_init(&A, 3, d, a);
+  hm_mat_init(&B, 3, d, b);
+  hm_mat_init(&C, 3, d, c);
+  hm_interrupt_raise();
+  CHECK(hm_matmul(&A, &B, &C) == HM_EINTR);
+  hm_interrupt_clear();
+  CHECK(hm_matmul(&A, &B, &C) == HM_OK);
+}
+
 static void test_format(void) {
   double a[4] = {1, -2.5, 3, 4};
   size_t d[2] = {2, 2};
@@ -124,6 +139,7 @@ int main(void) {
   test_norms();
   test_move();
   test_matmul();
+  test_interrupt();
   test_format();
   return hm_test_report("mat_ops");
 }

@@ -182,6 +182,8 @@ static void test_random(void) {
     solve_nuc(&s, m, d, A, Z, b, NULL);
     CHECK(s.st == HM_OK && s.r.status == HM_SVM_OPTIMAL);
     CHECK(s.r.rel_gap <= 1e-6 && s.r.rel_gap >= -1e-12);
+    CHECK_CLOSE(s.r.margin, 1.0 / s.r.objective, 1e-15);
+    CHECK(s.r.lower_bound == s.r.dual_objective);
     CHECK(s.r.primal_infeas <= 1e-12);
     CHECK(s.r.stationarity <= 1e-6);
     CHECK(s.ex.rank >= 1 && s.ex.rank <= s.ex.dual_rank);
@@ -205,6 +207,18 @@ static void test_random(void) {
     }
     solve_nuc(&t, m, d, A2, Z2, b, NULL);
     CHECK_CLOSE(t.r.objective * 9.0, s.r.objective, 1e-7);
+    /* right-hand sides scaled by 1e-6: W and the value scale, lambda does not */
+    {
+      static double bs[MAXM];
+      for (size_t k = 0; k < m; k++) bs[k] = 1e-6 * b[k];
+      solve_nuc(&t, m, d, A, Z, bs, NULL);
+      CHECK(t.r.status == HM_SVM_OPTIMAL && t.r.rel_gap <= 1e-6);
+      CHECK_CLOSE(t.r.objective * 1e6, s.r.objective, 1e-7);
+      for (size_t k = 0; k < m; k++) CHECK(fabs(t.lam[k] - s.lam[k]) <= 1e-4 * (1 + fabs(s.lam[k])));
+      solve_fro(&t, m, d, A, Z, bs);
+      CHECK(t.r.status == HM_SVM_OPTIMAL);
+      CHECK_CLOSE(t.r.objective * 1e6, f.r.objective, 1e-8);
+    }
     /* permuting the constraints (reverse order) */
     for (size_t k = 0; k < m; k++) {
       memcpy(A2 + k * d, A + (m - 1 - k) * d, d * sizeof(double));
@@ -265,6 +279,8 @@ static void test_infeasible(void) {
   solve_nuc(&s, 3, 2, A3, Z3, b3, NULL);
   CHECK(s.r.status == HM_SVM_INFEASIBLE);
   check_farkas(3, 2, A3, Z3, b3, s.fk);
+  CHECK(s.r.farkas_residual <= 1e-9);
+  CHECK(s.ex.farkas_residual <= 1e-9);
   for (int k = 0; k < 3; k++) CHECK_CLOSE(s.fk[k], 1.0 / 3, 1e-7);
   /* random infeasible: d = 2, n = 10, T = 6 */
   static double A[MAXM * MAXD], Z[MAXM * MAXD], b[MAXM];
@@ -278,6 +294,16 @@ static void test_infeasible(void) {
     if (s.r.status == HM_SVM_INFEASIBLE) {
       ninf++;
       check_farkas(50, 2, A, Z, b, s.fk);
+      CHECK(s.r.farkas_residual <= 1e-9);
+      static sol l;
+      hm_wcons c = {50, 2, A, Z, b, NULL};
+      memset(&l, 0, sizeof l);
+      l.r.x = l.x;
+      l.r.lambda = l.lam;
+      l.r.farkas = l.fk;
+      CHECK(hm_svm_lp_w(&c, 1.5, NULL, &l.r, NULL) == HM_OK);
+      CHECK(l.r.status == HM_SVM_INFEASIBLE);
+      check_farkas(50, 2, A, Z, b, l.fk);
     } else {
       CHECK(s.r.status == HM_SVM_OPTIMAL && s.r.rel_gap <= 1e-6);
     }

@@ -112,5 +112,57 @@ int main(void) {
     free(Z);
     free(b);
   }
+  /* builders: Appendix item 3 (alpha = (3, 1) 1-based) */
+  {
+    double X[] = {1, 0, 0, 1, 1, 1, 0.5, -1, 1, 0.5, -1, 0}, Z[] = {1, 0, 0, 1};
+    size_t al[] = {2, 0}, smp[4], tok[4], m;
+    double A[8], Zr[8], b[4], W[4], l[4], f[4];
+    CHECK(hm_svm_build_w(X, 2, 3, 2, Z, 0, al, NULL, A, Zr, b, smp, tok, &m) == HM_OK);
+    CHECK(m == 4 && smp[2] == 1 && tok[2] == 1 && tok[3] == 2);
+    CHECK_CLOSE(A[0], 0, 0);
+    CHECK_CLOSE(A[1], 1, 0);
+    hm_wcons c = {m, 2, A, Zr, b, NULL};
+    hm_svm_result r = mkres(4, 4, W, l, f);
+    CHECK(hm_svm_qp_w(&c, NULL, &r) == HM_OK);
+    CHECK_CLOSE(W[0], 1, 1e-12);
+    CHECK_CLOSE(W[1], 2.0 / 11, 1e-12);
+    CHECK_CLOSE(W[2], 1, 1e-12);
+    CHECK_CLOSE(W[3], -8.0 / 11, 1e-12);
+    size_t bad[] = {3, 0};
+    CHECK(hm_svm_build_w(X, 2, 3, 2, Z, 0, bad, NULL, A, Zr, b, smp, tok, &m) == HM_EARG);
+    CHECK(hm_svm_build_w(X, 2, 3, 2, NULL, 3, al, NULL, A, Zr, b, smp, tok, &m) == HM_EARG);
+  }
+  /* Gen-SVM E2: tokens e1, e2, 0; O = {1, 2}; z = e1 -> W_dir = [[1,0],[1,0]], W_fin = 0 */
+  {
+    double X[] = {1, 0, 0, 1, 0, 0}, Z[] = {1, 0}, lg[] = {0, 0, -30};
+    unsigned char sel[] = {1, 1, 0};
+    double Wf[4], Wd[4], We[4], l[9], f[9];
+    hm_svm_gen_result g2;
+    memset(&g2, 0, sizeof g2);
+    g2.Wfin = Wf;
+    g2.Wdir = Wd;
+    g2.Weq = We;
+    g2.dir.lambda = l;
+    g2.dir.farkas = f;
+    CHECK(hm_svm_gen(X, 1, 3, 2, Z, 0, sel, NULL, lg, NULL, &g2) == HM_OK);
+    CHECK(g2.n_eq == 1 && g2.n_ineq == 2 && g2.eq_rank == 1);
+    CHECK(g2.dir.status == HM_SVM_OPTIMAL);
+    double e2[] = {1, 0, 1, 0};
+    for (int j = 0; j < 4; j++) {
+      CHECK_CLOSE(Wd[j], e2[j], 1e-10);
+      CHECK_CLOSE(Wf[j], 0, 1e-14);
+    }
+    CHECK(isnan(g2.R));
+  }
+  /* rank with relative tolerance */
+  {
+    double M[] = {1, 0, 0, 0, 1e-8, 0, 0, 0, 0}, sv[3], gap;
+    int rk;
+    CHECK(hm_svm_rank(M, 3, 3, 1e-6, &rk, &gap, sv) == HM_OK);
+    CHECK(rk == 1);
+    CHECK_CLOSE(gap, 1e-8, 1e-6);
+    CHECK(hm_svm_rank(M, 3, 3, 1e-10, &rk, &gap, sv) == HM_OK);
+    CHECK(rk == 2);
+  }
   return hm_test_report("test_svm_qp");
 }

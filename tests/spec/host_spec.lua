@@ -373,10 +373,14 @@ describe_host("host REPL through a pipe", function()
 end)
 
 describe_host("host REPL on a terminal (libedit, via script(1))", function()
-  local have_script = os.execute("command -v script >/dev/null 2>&1")
+  -- Keystroke timing through a pseudo-terminal depends on machine load, so this end-to-end
+  -- check is opt-in (HARDMAX_TERMINAL_TESTS=1); the REPL algorithm is covered through a pipe
+  -- and the completer through hardmax.complete above, deterministically.
+  local have_script = os.getenv("HARDMAX_TERMINAL_TESTS") == "1"
+    and os.execute("command -v script >/dev/null 2>&1")
 
   slow_it("edits lines, completes with TAB, cancels with Ctrl-C, keeps history", function()
-    if not have_script then return pending("script(1) not available") end
+    if not have_script then return pending("set HARDMAX_TERMINAL_TESTS=1 (needs script(1))") end
     local d = tmpdir()
     local hist = d .. "/hist"
     -- keystrokes typed early are buffered by the terminal; Ctrl-C must wait until the REPL is

@@ -104,6 +104,8 @@ describe("mat arithmetic", function()
     assert.is_false(A == A:reshape(3, 2))
     assert.is_false(A == A + 1e-15)
     assert.is_false(mat.new { 0 / 0 } == mat.new { 0 / 0 })
+    assert.is_false(mat.new { 1 } == require("hardmax.rng").new(1))
+    assert.is_false(mat.new { 1 } == 1)
   end)
 end)
 

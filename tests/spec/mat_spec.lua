@@ -290,6 +290,22 @@ describe("mat views", function()
   end)
 end)
 
+describe("mat methods", function()
+  it("are reachable by name and listed for tab completion", function()
+    local A = mat.ones(2, 2)
+    assert.are.equal(mat.sum, A.sum)
+    assert.is_nil(A.nonexistent_method)
+    local hardmax = require "hardmax"
+    if hardmax.complete then
+      _G.__mat_completion_probe = A
+      local c = hardmax.complete "__mat_completion_probe:resh"
+      _G.__mat_completion_probe = nil
+      table.sort(c)
+      assert.are.same({ "__mat_completion_probe:reshape", "__mat_completion_probe:reshape_view" }, c)
+    end
+  end)
+end)
+
 describe("mat <close>", function()
   it("marks the mat closed so further use raises", function()
     local keep

@@ -216,9 +216,26 @@ describe("svm.att (Frobenius W-SVM)", function()
   it("nuclear and l_p norms route to the conic solvers (or say they are not available)", function()
     local X = { { e(3, 1), e(3, 2), e(3, 3) } }
     if svm.has_conic then
+      -- C1: rank one, nuclear = Frobenius solution
       local r = svm.att(X, { 1 }, { Z = { { 0, 0, 2 } }, norm = "nuc" })
       assert.are.equal("optimal", r.status)
-      H.close(r.objective, math.sqrt(2 / 3) / 2 * math.sqrt(3 / 2) * math.sqrt(2 / 3), 1e-6)
+      H.close(r.objective, 1 / math.sqrt(6), 1e-6)
+      assert.is_true(H.maxdiff(r.W, { 0, 0, 1 / 3, 0, 0, -1 / 6, 0, 0, -1 / 6 }) <= 1e-4)
+      assert.are.same({ { 2, 3 } }, r.support)
+      -- C2: orthogonal constraints, |W|_* = sqrt 2
+      r = svm.att({ { e(4, 1), e(4, 2) }, { e(4, 3), e(4, 4) } }, { 1, 1 },
+        { Z = { e(4, 1), e(4, 3) }, norm = "nuc" })
+      assert.are.equal("optimal", r.status)
+      H.close(r.objective, math.sqrt(2), 1e-6)
+      -- D1: value 2 (the optimal face is not a singleton: assert the value only)
+      r = svm.att({ { e(2, 1), zero(2) }, { e(2, 2), zero(2) } }, { 1, 1 },
+        { Z = { e(2, 1), e(2, 2) }, norm = "nuc" })
+      H.close(r.objective, 2, 1e-6)
+      -- l_p (Hoelder, C.8): one row <A, W> >= 1 has value 1/|A|_q
+      r = svm.att({ { { 1, 2 }, { 0, 0 } } }, { 1 }, { Z = { { 1, -1 } }, norm = 3 })
+      assert.are.equal("optimal", r.status)
+      local q = 1.5
+      H.close(r.objective, 1 / (2 + 2 * 2 ^ q) ^ (1 / q), 1e-7)
     else
       assert.has_error(function() svm.att(X, { 1 }, { Z = { { 0, 0, 2 } }, norm = "nuc" }) end,
         'svm.att: norm "nuc" is not available yet (the conic solvers have not landed in this build)')
@@ -337,6 +354,19 @@ describe("svm.gen (generalized SVM equivalence)", function()
       assert.is_true(H.maxdiff(r2.W_dir, ra.W) <= 1e-9)
       H.vclose(r2.W_fin, zero(16), 0, "W_fin")
     end
+  end)
+
+  it("nuclear norm: E1 and E2 closed forms", function()
+    if not svm.has_conic then return end
+    local r = svm.gen({ { e(2, 1), e(2, 2) } }, { { 0.75, 0.25 } }, { Z = { e(2, 1) }, norm = "nuc" })
+    local c = math.log(3) / 2
+    assert.is_true(H.maxdiff(r.W_fin, { c, 0, -c, 0 }) <= 1e-6)
+    r = svm.gen({ { e(2, 1), e(2, 2), zero(2) } }, { { 0.5, 0.5, 1e-9 } },
+      { Z = { e(2, 1) }, probs = true, norm = "nuc" })
+    assert.are.equal("optimal", r.status)
+    H.close(r.dir.objective, math.sqrt(2), 1e-6)
+    assert.is_true(H.maxdiff(r.W_dir, { 1, 0, 1, 0 }) <= 1e-4)
+    assert.is_true(r.dir_eq_residual <= 1e-8)
   end)
 
   it("errors", function()

@@ -178,6 +178,7 @@ describe("svm conic solvers", function()
       r = svm.nuclear_raw(A, Z, b, { tables = true })
       assert.are.equal("infeasible", r.status)
       check_farkas(A, Z, b, r.farkas)
+      assert.is_true(r.farkas_residual <= 1e-9)
       -- random d = 2 with many sequences
       A, Z, b = instance(5, 10, 6, 2)
       r = svm.nuclear_raw(A, Z, b, { tables = true })
@@ -209,6 +210,32 @@ describe("svm conic solvers", function()
       assert.has_error(function() svm.nuclear_raw(mat.zeros(2), mat.zeros(2, 2), { 1, 1 }) end,
         "svm.nuclear_raw: bad argument #1 (A must be a matrix (rank 2), got an array of shape 2)")
       assert.has_error(function() svm.nuclear_admm_raw({ { 1, 1 } }, { { 1, 0 } }, { 1 }, { eq = { true } }) end)
+    end)
+
+    it("SAtt-SVM nuclear (svm.seq norm = nuc) equals nuclear_raw on the explicit rows", function()
+      local X = { { { 1, 0, 0 }, { 0, 1, 0.5 }, { 0.2, 0, 1 } }, { { 0, 1, 1 }, { 1, 0, 0 }, { 0.5, 0.5, 0 } } }
+      for _, case in ipairs { { "full", { { 1, 2, 3 }, { 2, 2, 1 } } }, { "causal", { { 1, 2, 3 }, { 1, 2, 1 } } } } do
+        local mask, alpha = case[1], case[2]
+        local A, Z, b = {}, {}, {}
+        for i = 1, #X do
+          for k = 1, 3 do
+            local last = mask == "causal" and k or 3
+            for t = 1, last do
+              if t ~= alpha[i][k] then
+                local a = {}
+                for j = 1, 3 do a[j] = X[i][alpha[i][k]][j] - X[i][t][j] end
+                A[#A + 1], Z[#Z + 1], b[#b + 1] = a, X[i][k], 1
+              end
+            end
+          end
+        end
+        local s = svm.seq(X, alpha, { norm = "nuc", mask = mask })
+        local r = svm.nuclear_raw(A, Z, b, { tables = true })
+        assert.are.equal("optimal", s.status)
+        assert.are.equal("optimal", r.status)
+        close(s.objective, r.objective, 1e-7)
+        assert.is_true(r.rel_gap <= 1e-6)
+      end
     end)
 
     it("empty constraint sets give W = 0", function()

@@ -1,11 +1,16 @@
 -- Shared helpers of the svm specs (not a spec itself).
-local svm = require "hardmax.svm"
 local H = {}
 
--- Flat row-major values of a mat (mat:totable once available would be nested).
+-- Flat row-major values of a mat (or of a nested table).
+local function flatten(t, out)
+  for _, v in ipairs(t) do
+    if type(v) == "table" then flatten(v, out) else out[#out + 1] = v end
+  end
+  return out
+end
 function H.vals(m)
-  if type(m) == "table" then return m end
-  return svm._values(m)
+  if type(m) == "table" then return flatten(m, {}) end
+  return flatten(m:totable(), {})
 end
 
 function H.close(a, b, tol, what)

@@ -102,6 +102,22 @@ describe("svm.hard_margin", function()
     end
   end)
 
+  it("tall problems: primal IPM with shrinking agrees with the active set", function()
+    local rng = require "hardmax.rng"
+    local g = rng.new(17)
+    local X = g:randn(1500, 20)
+    local y = (X * g:randn(20)):sign()
+    local r1 = svm.hard_margin(X, y)
+    local r2 = svm.hard_margin(X, y, { method = "activeset" })
+    certified(r1); certified(r2)
+    assert.are.equal("ipm", r1.method)
+    H.close(r1.objective, r2.objective, 1e-11)
+    assert.are.same(r2.support, r1.support)
+    local rb = svm.hard_margin(X, y, { bias = true })
+    certified(rb)
+    assert.is_true(rb.objective <= r1.objective + 1e-12)
+  end)
+
   it("invariant under permuting rows and scales as 1/c under x -> c x", function()
     local X = { { 1, 2 }, { 2, -1 }, { -1, -3 }, { 0.5, 0.1 } }
     local y = { 1, 1, -1, 1 }
@@ -295,6 +311,63 @@ describe("svm.head", function()
     H.close(r.bias, -1, 1e-10)
     if not svm.has_conic then
       assert.has_error(function() svm.head(ds, { 1, 1 }, { p = 3 }) end)
+    else
+      -- L1 (Hoelder): one row a.v >= 1, value 1/|a|_q, v = sign(a)|a|^(q-1)/|a|_q^q
+      local r = svm.head({ X = { { { 1, -2, 0.5 } } }, Y = { 1 } }, { 1 }, { p = 3 })
+      assert.are.equal("optimal", r.status)
+      local q = 1.5
+      local nq = (1 + 2 ^ q + 0.5 ^ q) ^ (1 / q)
+      H.close(r.objective, 1 / nq, 1e-8)
+      H.vclose(r.v, { 1 / nq ^ q, -(2 ^ (q - 1)) / nq ^ q, 0.5 ^ (q - 1) / nq ^ q }, 1e-6, "v")
+      assert.has_error(function() svm.head(ds, { 1, 1 }, { p = 3, bias = true }) end,
+        "svm.head: the l_p SVM has no bias option")
     end
+  end)
+end)
+
+describe("svm with data userdata and mat inputs", function()
+  local data = require "hardmax.data"
+  local rng = require "hardmax.rng"
+
+  it("takes datasets by duck typing (data.example)", function()
+    local ds, info = data.example("mm_f1a")
+    local r = svm.prompt(ds, { 1 }, { W = info.W })
+    H.vclose(r.p, { -10 / 101, 100 / 101, 0 }, 1e-10, "p")
+    ds = data.example("mm_f3_nontight")
+    r = svm.head(ds, { 2, 2, 2 })
+    H.vclose(r.v, { 0, 1 }, 1e-10, "v")
+    assert.are.same({ 1, 2 }, r.support)
+    r = svm.prompt(ds, { 2, 2, 2 }, { relax = { 3 } })
+    H.vclose(r.p, { 1, 0 }, 1e-10, "p relax")
+  end)
+
+  it("takes mat arrays and selections (G-rand, self-attention md_f3)", function()
+    local ds = data.grand(4, 5, 8, { seed = 3 })
+    local X, Z, v, Y = ds.X, ds.Z, ds.v, ds.Y
+    local al = {}
+    for i = 1, 4 do
+      local best, bi = -math.huge, 1
+      for t = 1, 5 do
+        local s = 0
+        for j = 1, 8 do s = s + X:get(i, t, j) * v:get(j) end
+        s = s * Y:get(i)
+        if s > best then best, bi = s, t end
+      end
+      al[i] = bi
+    end
+    local r1 = svm.att(ds, al)
+    local r2 = svm.att(X, al, { Z = Z })
+    assert.are.equal("optimal", r1.status)
+    assert.is_true(H.maxdiff(r1.W, r2.W) == 0)
+    local g = rng.new(5)
+    local F = g:randn(30, 4)
+    local y = (F * g:randn(4)):sign()
+    local r = svm.hard_margin(F, y)
+    assert.are.equal("optimal", r.status)
+    local md = data.example("md_f3")
+    r = svm.att(md, { 2, 1 })
+    assert.are.equal("optimal", r.status)
+    local r3 = svm.att(md.X, { 2, 1 }, { query = 1 })
+    assert.is_true(H.maxdiff(r.W, r3.W) == 0)
   end)
 end)
