@@ -230,6 +230,66 @@ function Report:finish(numbers)
   return out
 end
 
+-- ---- helpers of the FR/MD scripts (repro-frmd) ----------------------------------------
+
+--- Memoize f(alpha) on the selection (a Lua array of token indices, or a table of such
+--- arrays): the SVM of each distinct selection is solved once along a trajectory.
+function M.memo(f)
+  local cache = {}
+  local function key(a)
+    if type(a) ~= "table" then return tostring(a) end
+    local parts = {}
+    for i, x in ipairs(a) do parts[i] = key(x) end
+    return "{" .. table.concat(parts, ",") .. "}"
+  end
+  return function(a)
+    local k = key(a)
+    if cache[k] == nil then cache[k] = f(a) end
+    return cache[k]
+  end
+end
+
+--- Least-squares slope of y against x over the points with from <= x <= to; `log` = "x",
+--- "y" or "xy" takes logarithms first (points with a non-positive logged value are skipped).
+--- Returns slope, number of points used (NaN when fewer than 2).
+function M.slope(x, y, opts)
+  opts = opts or {}
+  x, y = tolist(x), tolist(y)
+  local lx, ly = (opts.log or ""):find("x"), (opts.log or ""):find("y")
+  local lo, hi = opts.from or -math.huge, opts.to or math.huge
+  local sx, sy, sxx, sxy, n = 0, 0, 0, 0, 0
+  for i = 1, math.min(#x, #y) do
+    local a, b = x[i], y[i]
+    if a >= lo and a <= hi and a == a and b == b and not (lx and a <= 0) and not (ly and b <= 0) then
+      a, b = lx and math.log(a) or a, ly and math.log(b) or b
+      sx, sy, sxx, sxy, n = sx + a, sy + b, sxx + a * a, sxy + a * b, n + 1
+    end
+  end
+  if n < 2 then return 0 / 0, n end
+  return (n * sxy - sx * sy) / (n * sxx - sx * sx), n
+end
+
+--- Pad every array field `keys` of a train result that stopped early (status not "ok", e.g.
+--- an exact gradient underflow) to `len` rows by repeating its last row: the iterate no
+--- longer moves. Returns the number of rows added.
+function M.pad(r, keys, len)
+  local added = 0
+  for _, k in ipairs(keys) do
+    local l = tolist(r[k])
+    added = len - #l
+    for i = #l + 1, len do l[i] = l[#l] end
+    r[k] = l
+  end
+  return added
+end
+
+--- values at the recorded steps closest to each of `ks` (a Lua array, see report.at).
+function M.at_steps(steps, values, ks)
+  local out = {}
+  for i, k in ipairs(ks) do out[i] = M.at(steps, values, k) end
+  return out
+end
+
 --- Local optimality of a selection (theory.md §B.2) from a solved Att-SVM: `s` is the result
 --- of svm.prompt / svm.att for `alpha` (its per-sample `support` lists the support tokens),
 --- `scores` the n×T token scores (ds:scores()). True iff the SVM is feasible and in every

@@ -297,7 +297,11 @@ hm_status hm_optim_update_norms(hm_optim *o, hm_objective *obj, double loss,
       case HM_OPT_NGD: {
         double den = nrm[i] + hm_optim_eps_for(o, q->name);
         double sc = den > 0.0 ? eta / den : 0.0;
-        for (size_t j = 0; j < n; j++) x[j] -= sc * g[j];
+        if (isfinite(sc)) {
+          for (size_t j = 0; j < n; j++) x[j] -= sc * g[j];
+        } else { /* subnormal ||g|| with eps = 0: eta/den overflows, |g_j|/den <= 1 does not */
+          for (size_t j = 0; j < n; j++) x[j] -= eta * (g[j] / den);
+        }
         break;
       }
       case HM_OPT_MOMENTUM: {
@@ -335,6 +339,14 @@ hm_status hm_optim_update_norms(hm_optim *o, hm_objective *obj, double loss,
           double qn = hm_normp(g, n, qexp);
           double den = qn + hm_optim_eps_for(o, q->name);
           sc = den > 0.0 ? eta / den : 0.0;
+          if (!isfinite(sc)) { /* subnormal ||g||_q with eps = 0 (see NGD) */
+            for (size_t j = 0; j < n; j++) {
+              double a = x[j];
+              double u = copysign(pow(fabs(a), pm1), a) - eta * (g[j] / den);
+              x[j] = copysign(pow(fabs(u), inv), u);
+            }
+            break;
+          }
         }
         for (size_t j = 0; j < n; j++) {
           double a = x[j];
