@@ -56,13 +56,13 @@ R:check("Spearman(log masked prob, log(1-corr SVMeq)) > 0", rho > 0, ("%.3f"):fo
 local steps = {}
 for i = 1, #curves[dims[1]].eq do steps[i] = (i - 1) * o.every end
 local top = plot.figure{xlabel = "iteration", ylabel = "1 - corr(W, ·)", log = "y", legend = "outside right"}
-for _, d in ipairs(dims) do
-  top:line(steps, curves[d].eq, {label = "W^{SVMeq}, d=" .. d})
-  top:line(steps, curves[d].dir, {label = "W^{mm}, d=" .. d, dash = "dashed"})
-  top:line(steps, curves[d]["1token"], {label = "W^{1token}, d=" .. d, dash = "dotted"})
+for k, d in ipairs(dims) do   -- colour = d, dash = target
+  top:line(steps, curves[d].eq, {label = "W^{SVMeq}, d=" .. d, color = plot.palette[k]})
+  top:line(steps, curves[d].dir, {label = "W^{mm}, d=" .. d, dash = "dashed", color = plot.palette[k]})
+  top:line(steps, curves[d]["1token"], {label = "W^{1token}, d=" .. d, dash = "dotted", color = plot.palette[k]})
 end
 local bottom = plot.figure{xlabel = "max masked probability", ylabel = "1 - corr(W, W^{SVMeq})", log = "xy"}
-bottom:scatter(scatter.x, scatter.y, {marker = "circle"})
+bottom:scatter(scatter.x, scatter.y, {marker = "circle", label = "accepted runs"})
 plot.panels(o.out .. "/svm_f5.png", {top, bottom}, {cols = 1})
 local fin = {eq = {}, dir = {}, ["1token"] = {}}
 for k, d in ipairs(dims) do for _, t in ipairs(targets) do fin[t][k] = final[d][t] end end
