@@ -271,6 +271,15 @@ static void getsopts(lua_State *L, int oi, const char *fn, sopts *so) {
   else if (!strcmp(form, "dual")) so->o.form = 1;
   else if (!strcmp(form, "primal")) so->o.form = 2;
   else hmL_error(L, fn, "option form: \"auto\", \"dual\" or \"primal\" expected, got \"%s\"", form);
+  /* working_set: "auto" (default), true or false (vector problems; ignored elsewhere) */
+  int wt = hmL_optfield(L, oi, "working_set");
+  if (wt == LUA_TNIL) so->o.wset = 0;
+  else if (wt == LUA_TBOOLEAN) so->o.wset = lua_toboolean(L, -1) ? 2 : 1;
+  else if (wt == LUA_TSTRING && !strcmp(lua_tostring(L, -1), "auto")) so->o.wset = 0;
+  else
+    hmL_error(L, fn, "option working_set: true, false or \"auto\" expected, got %s",
+              wt == LUA_TSTRING ? lua_tostring(L, -1) : luaL_typename(L, -1));
+  lua_pop(L, 1);
   so->support_tol = hmL_optnumber(L, oi, "support_tol", 1e-6, fn);
   if (!(so->support_tol > 0)) hmL_error(L, fn, "option support_tol must be positive");
 }
@@ -532,7 +541,7 @@ static hm_status solve_vec(lua_State *L, const char *fn, const hm_vcons *c, cons
 static int l_hard_margin(lua_State *L) {
   const char *fn = "svm.hard_margin";
   luaL_checkstack(L, 100, "svm");
-  static const char *const allowed[] = {"bias", "p", COMMON_OPTS, NULL};
+  static const char *const allowed[] = {"bias", "p", COMMON_OPTS, "working_set", NULL};
   lua_settop(L, 3); /* absent options must not alias pushed values */
   hmL_checkoptions(L, 3, fn, allowed);
   arr X, y;
@@ -654,7 +663,7 @@ static const double *getZ(lua_State *L, int oi, const dsrc *ds, const char *fn, 
 static int l_prompt(lua_State *L) {
   const char *fn = "svm.prompt";
   luaL_checkstack(L, 100, "svm");
-  static const char *const allowed[] = {"W", "rhs", "relax", "p", COMMON_OPTS, NULL};
+  static const char *const allowed[] = {"W", "rhs", "relax", "p", COMMON_OPTS, "working_set", NULL};
   lua_settop(L, 3); /* absent options must not alias pushed values */
   hmL_checkoptions(L, 3, fn, allowed);
   dsrc ds;
@@ -735,7 +744,7 @@ static const double *getY(lua_State *L, int oi, const dsrc *ds, const char *fn) 
 static int l_head(lua_State *L) {
   const char *fn = "svm.head";
   luaL_checkstack(L, 100, "svm");
-  static const char *const allowed[] = {"y", "bias", "p", COMMON_OPTS, NULL};
+  static const char *const allowed[] = {"y", "bias", "p", COMMON_OPTS, "working_set", NULL};
   lua_settop(L, 3); /* absent options must not alias pushed values */
   hmL_checkoptions(L, 3, fn, allowed);
   dsrc ds;

@@ -44,6 +44,10 @@ typedef struct hm_svm_opts {
   int method;      /* hm_svm_method (QP family only; 0 = auto) */
   int form;        /* QP IPM form: 0 auto (primal iff vector rows, m > N and m > 500),
                       1 dual (Gram), 2 primal (vector rows only) */
+  int wset;        /* working-set (constraint generation) primal IPM for vector rows:
+                      0 auto (when the primal form is used and m >= max(4 N, 2000)),
+                      1 off, 2 on (vector rows, form not "dual"); the polish and the
+                      certificate always cover every row */
 } hm_svm_opts;
 
 /* Caller allocates x (N or d*d), lambda (m) and farkas (m); the solver fills them. */

@@ -7,6 +7,7 @@
  * identified support, and the certified bracket decides. The Goldfarb-Idnani active set
  * (hm_svm_activeset.c) is the fallback and the Farkas-certificate engine. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,7 @@ void hm_svm_opts_default(hm_svm_opts *o) {
   o->max_iter = 100;
   o->method = HM_SVM_AUTO;
   o->form = 0;
+  o->wset = 0;
 }
 
 enum { IPM_OK = 0, IPM_DIVERGED = 1, IPM_FAILED = 2, IPM_NOMEM = 3, IPM_INTR = 4 };
@@ -177,8 +179,14 @@ done:
 
 /* Primal IPM for tall vector problems: min 1/2 x^T P x s.t. F x >= b, P = diag(1.., 0 free).
  * F is m x N (already equilibrated). z are the multipliers. */
+typedef struct shrink_rule {
+  int enabled;   /* 0: keep every row */
+  int from_it;   /* first iteration at which rows may leave */
+  double tau;    /* a row leaves when D_k < tau * max D and s_k > 10 sqrt(mu) */
+} shrink_rule;
+
 static int ipm_primal(size_t m, size_t N, size_t nfree, const double *F, const double *b,
-                      int maxit, double *x, double *z, int *iters) {
+                      int maxit, const shrink_rule *sr, double *x, double *z, int *iters) {
   int ret = IPM_FAILED;
   size_t np = N - nfree;
   double *s = malloc(m * sizeof *s), *Fx = malloc(m * sizeof *Fx), *rs = malloc(m * sizeof *rs);
@@ -244,6 +252,9 @@ static int ipm_primal(size_t m, size_t N, size_t nfree, const double *F, const d
       memcpy(zb, z, m * sizeof *z);
     } else if (++since_best >= 3 && best_merit <= 1e-8) {
       break; /* no progress for three iterations: hand over to the polish */
+    } else if (since_best >= 6 && best_merit <= 1e-6) {
+      break; /* stalled with an identified support (the dual residual cannot be reduced by
+                the short steps left): the polish takes over */
     }
     if (merit <= 1e-9) break; /* the polish finishes the job */
     /* stalled: the Newton systems have become too ill-conditioned to make progress */
@@ -254,9 +265,9 @@ static int ipm_primal(size_t m, size_t N, size_t nfree, const double *F, const d
     }
     /* shrink: rows whose Newton weight is negligible for good (the polish re-checks every
      * row and adds back any violated one) */
-    if (it >= 4 && m > 2 * N)
+    if (sr->enabled && it >= sr->from_it)
       for (size_t k = 0; k < m; k++)
-        if (!gone[k] && D[k] < 1e-8 * Dmax && s[k] > 10 * sqrt(mu)) {
+        if (!gone[k] && D[k] < sr->tau * Dmax && s[k] > 10 * sqrt(mu)) {
           gone[k] = 1;
           z[k] = 0;
           D[k] = 0;
@@ -489,6 +500,67 @@ static int better(const cand *a, const cand *b) {
   return a->r.rel_gap < b->r.rel_gap;
 }
 
+/* Polish rounds (solvers.md 2.1.2) from the support guess S (ns rows, room for all mr rows
+ * of R): solve the equality system, drop negative multipliers, add rows of R that the
+ * polished x violates; on a fixed point certify over ALL rows of p and keep the better
+ * candidate in best (*improved = 1 then). lam is scratch (m). */
+static hm_status polish_rounds(const hm_svm_prob *p, const size_t *R, size_t mr, size_t *S,
+                               size_t ns, size_t ns_cap, double *lam, cand *cur, cand *best,
+                               int *improved) {
+  size_t m = p->m;
+  hm_status st = HM_OK;
+  double *mg = malloc((m ? m : 1) * sizeof *mg);
+  unsigned char *inS = calloc(m ? m : 1, 1);
+  if (!mg || !inS) {
+    free(mg);
+    free(inS);
+    return HM_ENOMEM;
+  }
+  for (size_t i = 0; i < ns; i++) inS[S[i]] = 1;
+  for (int round = 0; round < 20 && ns > 0 && ns <= ns_cap; round++) {
+    if (polish(p, S, ns, lam) != 0) break;
+    st = primal_from_dual(p, lam, 0, 0, cur->x);
+    if (st == HM_OK) st = hm_svm_prob_margins(p, cur->x, mg);
+    if (st != HM_OK) break;
+    double pm = 0;
+    for (size_t k = 0; k < m; k++)
+      if (lam[k] > pm) pm = lam[k];
+    int changed = 0;
+    size_t nn = 0;
+    for (size_t i = 0; i < ns; i++) {
+      if (lam[S[i]] < -1e-12 * pm) {
+        inS[S[i]] = 0;
+        changed = 1;
+      } else {
+        S[nn++] = S[i];
+      }
+    }
+    ns = nn;
+    for (size_t i = 0; i < mr; i++) {
+      size_t k = R[i];
+      if (!inS[k] && p->b[k] - mg[k] > 1e-12 * fmax(1.0, fabs(p->b[k]))) {
+        inS[k] = 1;
+        S[ns++] = k;
+        changed = 1;
+      }
+    }
+    if (!changed) {
+      st = eval_cand(p, cur, lam, 0, 0);
+      if (st != HM_OK) break;
+      if (better(cur, best)) {
+        cand t = *best;
+        *best = *cur;
+        *cur = t;
+        *improved = 1;
+      }
+      break;
+    }
+  }
+  free(mg);
+  free(inS);
+  return st;
+}
+
 static hm_status set_infeasible(const hm_svm_prob *p, const double *cert, hm_svm_result *res,
                                 double t0) {
   size_t m = p->m;
@@ -509,6 +581,222 @@ static hm_status set_infeasible(const hm_svm_prob *p, const double *cert, hm_svm
   res->complementarity = NAN;
   res->seconds = hm_svm_now() - t0;
   return HM_OK;
+}
+
+/* ---- working-set IPM for tall vector problems (m >> N) ------------------------------
+ *
+ * The primal IPM's cost is dominated by H = P + F^T D F over all m rows, although only
+ * about N rows end up active. Constraint generation: a cheap dual-coordinate-descent pre-pass
+ * (solvers.md 2.1.4, a few epochs on the equilibrated rows, the bias treated as a penalized
+ * feature) ranks the rows by slack; the IPM runs on the working set W of the smallest-slack
+ * rows; one dgemv checks every row; violated rows join W and the IPM re-runs. The polish and
+ * the certificate always work on the FULL problem (multipliers zero off W are a valid dual
+ * point), so nothing returned depends on W except speed. An IPM divergence on W means W is
+ * infeasible: the Goldfarb-Idnani engine on W's Gram then gives a Farkas certificate, which
+ * (zero off W) is one for the full problem, verified from the data. */
+
+enum { WS_NONE = 0, WS_OPTIMAL = 1, WS_INFEASIBLE = 2 };
+
+typedef struct ws_key {
+  double v;
+  size_t i;
+} ws_key;
+
+static int ws_cmp(const void *a, const void *b) {
+  const ws_key *x = a, *y = b;
+  if (x->v < y->v) return -1;
+  if (x->v > y->v) return 1;
+  return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* DCD on rows f_k / nrm_k (unit norm, so Q_kk = 1), rhs b_k / nrm_k; w has N entries. */
+static void ws_dcd(const hm_svm_prob *p, const size_t *R, size_t mr, const double *nrm,
+                   int epochs, double *w, double *alpha, size_t *perm) {
+  size_t N = p->N;
+  uint64_t st = 0x9e3779b97f4a7c15ULL;
+  memset(w, 0, N * sizeof *w);
+  for (size_t i = 0; i < mr; i++) {
+    alpha[i] = 0;
+    perm[i] = i;
+  }
+  for (int e = 0; e < epochs; e++) {
+    for (size_t i = mr; i > 1; i--) { /* Fisher-Yates with a fixed xorshift stream */
+      st ^= st << 13;
+      st ^= st >> 7;
+      st ^= st << 17;
+      size_t j = (size_t)(st % i), t = perm[i - 1];
+      perm[i - 1] = perm[j];
+      perm[j] = t;
+    }
+    for (size_t q = 0; q < mr; q++) {
+      size_t i = perm[q], k = R[i];
+      const double *f = p->F + k * N;
+      double inv = 1.0 / nrm[k];
+      double g = cblas_ddot((int)N, f, 1, w, 1) * inv - p->b[k] * inv;
+      double a = alpha[i] - g;
+      if (a < 0) a = 0;
+      if (a != alpha[i]) {
+        cblas_daxpy((int)N, (a - alpha[i]) * inv, f, 1, w, 1);
+        alpha[i] = a;
+      }
+    }
+  }
+}
+
+static hm_status ws_solve(const hm_svm_prob *p, const size_t *R, size_t mr, const double *nrm,
+                          int maxit, double tol, cand *cur, cand *best, double *lam,
+                          size_t *S, double *cert, int *iters, int *outcome) {
+  size_t m = p->m, N = p->N;
+  hm_status st = HM_OK;
+  *outcome = WS_NONE;
+  size_t M0 = 2 * N + N / 2 + 50;
+  if (M0 > mr) M0 = mr;
+  ws_key *key = malloc(mr * sizeof *key);
+  double *w = malloc(N * sizeof *w), *al = malloc(mr * sizeof *al), *mg = malloc(m * sizeof *mg);
+  size_t *perm = malloc(mr * sizeof *perm), *W = malloc(mr * sizeof *W);
+  unsigned char *inW = calloc(mr, 1);
+  double *Fs = NULL, *bs = NULL, *xs = malloc(N * sizeof *xs), *zs = NULL;
+  if (!key || !w || !al || !mg || !perm || !W || !inW || !xs) {
+    st = HM_ENOMEM;
+    goto done;
+  }
+  ws_dcd(p, R, mr, nrm, 20, w, al, perm);
+  cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)m, (int)N, 1.0, p->F, (int)N, w, 1, 0.0, mg, 1);
+  for (size_t i = 0; i < mr; i++) {
+    key[i].v = (mg[R[i]] - p->b[R[i]]) / nrm[R[i]];
+    key[i].i = i;
+  }
+  qsort(key, mr, sizeof *key, ws_cmp);
+  size_t nw = 0;
+  for (size_t q = 0; q < M0; q++) {
+    W[nw++] = key[q].i;
+    inW[key[q].i] = 1;
+  }
+  for (int round = 0; round < 8; round++) {
+    if (hm_interrupted()) {
+      st = HM_EINTR;
+      goto done;
+    }
+    free(Fs);
+    free(bs);
+    free(zs);
+    Fs = malloc(nw * N * sizeof *Fs);
+    bs = malloc(nw * sizeof *bs);
+    zs = malloc(nw * sizeof *zs);
+    if (!Fs || !bs || !zs) {
+      st = HM_ENOMEM;
+      goto done;
+    }
+    for (size_t j = 0; j < nw; j++) {
+      size_t k = R[W[j]];
+      double inv = 1.0 / nrm[k];
+      for (size_t c = 0; c < N; c++) Fs[j * N + c] = p->F[k * N + c] * inv;
+      bs[j] = p->b[k] * inv;
+    }
+    int it = 0;
+    shrink_rule sr = {nw > N + N / 4, 4, 1e-8};
+    int ips = ipm_primal(nw, N, p->nfree, Fs, bs, maxit, &sr, xs, zs, &it);
+    *iters += it;
+    if (ips == IPM_NOMEM) {
+      st = HM_ENOMEM;
+      goto done;
+    }
+    if (ips == IPM_INTR) {
+      st = HM_EINTR;
+      goto done;
+    }
+    if (ips == IPM_DIVERGED) {
+      /* W looks infeasible: certify it with the active set on W's Gram (free column
+       * included as a penalized feature: same feasibility) */
+      if ((double)nw * (double)nw > 4e8) goto done;
+      double *Kw = malloc(nw * nw * sizeof *Kw);
+      if (!Kw) {
+        st = HM_ENOMEM;
+        goto done;
+      }
+      cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, (int)nw, (int)N, 1.0, Fs, (int)N, 0.0,
+                  Kw, (int)nw);
+      for (size_t i = 0; i < nw; i++)
+        for (size_t j = i + 1; j < nw; j++) Kw[i * nw + j] = Kw[j * nw + i];
+      int steps = 0;
+      int gi = hm_svm_activeset_gram(nw, Kw, bs, 50 * (int)nw + 1000, zs, &steps);
+      free(Kw);
+      if (gi == -1) {
+        st = HM_ENOMEM;
+        goto done;
+      }
+      *iters += steps;
+      if (gi == 1) {
+        memset(cert, 0, m * sizeof *cert);
+        for (size_t j = 0; j < nw; j++) cert[R[W[j]]] = zs[j] / nrm[R[W[j]]];
+        if (hm_svm_farkas_residual(p, cert) <= 1e-9) *outcome = WS_INFEASIBLE;
+      }
+      goto done;
+    }
+    if (ips != IPM_OK && ips != IPM_FAILED) goto done;
+    /* multipliers on the full row set (zero off W) and the IPM candidate */
+    memset(lam, 0, m * sizeof *lam);
+    double zmax = 0;
+    for (size_t j = 0; j < nw; j++) {
+      lam[R[W[j]]] = zs[j] / nrm[R[W[j]]];
+      if (zs[j] > zmax) zmax = zs[j];
+    }
+    st = eval_cand(p, cur, lam, p->nfree ? xs[N - 1] : 0, 1);
+    if (st != HM_OK) goto done;
+    if (better(cur, best)) {
+      cand t = *best;
+      *best = *cur;
+      *cur = t;
+    }
+    /* check every row against the IPM's x */
+    cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)m, (int)N, 1.0, p->F, (int)N, xs, 1, 0.0, mg, 1);
+    size_t nv = 0;
+    for (size_t i = 0; i < mr; i++) {
+      if (inW[i]) continue;
+      size_t k = R[i];
+      double v = (p->b[k] - mg[k]) / nrm[k];
+      if (v > 1e-9 * fmax(1.0, fabs(p->b[k]) / nrm[k])) {
+        key[nv].v = -v;
+        key[nv].i = i;
+        nv++;
+      }
+    }
+    if (nv == 0) {
+      /* (nearly) all rows satisfied: polish and certify on the full problem */
+      size_t ns = 0;
+      for (size_t j = 0; j < nw; j++)
+        if (zs[j] > 1e-6 * zmax) S[ns++] = R[W[j]];
+      int imp = 0;
+      st = polish_rounds(p, R, mr, S, ns, N + N / 2 + 10, lam, cur, best, &imp);
+      if (st != HM_OK) goto done;
+      if (best->valid && best->r.rel_gap <= tol) {
+        *outcome = WS_OPTIMAL;
+        goto done;
+      }
+    }
+    if (nv == 0) goto done; /* W's optimum is feasible, yet not certified: give up here */
+    /* grow W by the most violated rows */
+    qsort(key, nv, sizeof *key, ws_cmp);
+    size_t cap = N + 10;
+    size_t add = nv < cap ? nv : cap;
+    for (size_t q = 0; q < add; q++) {
+      W[nw++] = key[q].i;
+      inW[key[q].i] = 1;
+    }
+  }
+done:
+  free(key);
+  free(w);
+  free(al);
+  free(mg);
+  free(perm);
+  free(W);
+  free(inW);
+  free(Fs);
+  free(bs);
+  free(xs);
+  free(zs);
+  return st;
 }
 
 hm_status hm_svm_solve_prob(const hm_svm_prob *p, const hm_svm_opts *o, hm_svm_result *res) {
@@ -634,6 +922,28 @@ hm_status hm_svm_solve_prob(const hm_svm_prob *p, const hm_svm_opts *o, hm_svm_r
     }
   }
   int as_done = 0;
+  if (p->kind == 0 && o->method != HM_SVM_ACTIVESET && o->form != 1 &&
+      (o->wset == 2 || (o->wset == 0 && use_primal && mr >= 4 * N && mr >= 2000))) {
+    double *cert = malloc(m * sizeof *cert);
+    int outcome = WS_NONE, wit = 0;
+    if (!cert) {
+      st = HM_ENOMEM;
+      goto out;
+    }
+    st = ws_solve(p, R, mr, nrm, maxit, tol, &cur, &best, lam, S, cert, &wit, &outcome);
+    res->iterations += wit;
+    if (st == HM_OK && outcome == WS_INFEASIBLE) {
+      res->method_used = HM_SVM_ACTIVESET;
+      set_infeasible(p, cert, res, t0);
+    }
+    free(cert);
+    if (st != HM_OK || outcome == WS_INFEASIBLE) goto out;
+    if (outcome == WS_OPTIMAL) {
+      res->method_used = HM_SVM_IPM;
+      run_ipm = 0;
+      as_done = 1;
+    }
+  }
   if (o->method == HM_SVM_AUTO && !p->nfree && Ks && mr <= 300) {
     /* small problems: the exact active set first (cheaper than the IPM at this size) */
     int steps = 0;
@@ -676,7 +986,8 @@ hm_status hm_svm_solve_prob(const hm_svm_prob *p, const hm_svm_opts *o, hm_svm_r
       }
       for (size_t i = 0; i < mr; i++)
         for (size_t j = 0; j < N; j++) Fs[i * N + j] = p->F[R[i] * N + j] / nrm[R[i]];
-      ipm_status = ipm_primal(mr, N, p->nfree, Fs, bs, maxit, xs, ls, &iters);
+      shrink_rule sr = {mr > 2 * N, 4, 1e-8};
+      ipm_status = ipm_primal(mr, N, p->nfree, Fs, bs, maxit, &sr, xs, ls, &iters);
       if (p->nfree) beta = xs[N - 1];
     } else {
       ipm_status = ipm_dual(mr, Ks, cs, bs, maxit, ls, &beta, &iters);
@@ -708,65 +1019,10 @@ hm_status hm_svm_solve_prob(const hm_svm_prob *p, const hm_svm_opts *o, hm_svm_r
       size_t ns = 0;
       for (size_t i = 0; i < mr; i++)
         if (ls[i] > 1e-6 * lmax) S[ns++] = R[i];
-      /* polish, refined a few rounds: drop negative multipliers, add violated rows */
-      double *mg = malloc(m * sizeof *mg);
-      unsigned char *inS = calloc(m, 1);
-      if (!mg || !inS) {
-        free(mg);
-        free(inS);
-        st = HM_ENOMEM;
-        goto out;
-      }
-      for (size_t i = 0; i < ns; i++) inS[S[i]] = 1;
-      for (int round = 0; round < 20 && ns > 0; round++) {
-        if (polish(p, S, ns, lam) != 0) break;
-        st = primal_from_dual(p, lam, 0, 0, cur.x);
-        if (st == HM_OK) st = hm_svm_prob_margins(p, cur.x, mg);
-        if (st != HM_OK) {
-          free(mg);
-          free(inS);
-          goto out;
-        }
-        double pm = 0;
-        for (size_t k = 0; k < m; k++)
-          if (lam[k] > pm) pm = lam[k];
-        int changed = 0;
-        size_t nn = 0;
-        for (size_t i = 0; i < ns; i++) {
-          if (lam[S[i]] < -1e-12 * pm) {
-            inS[S[i]] = 0;
-            changed = 1;
-          } else {
-            S[nn++] = S[i];
-          }
-        }
-        ns = nn;
-        for (size_t i = 0; i < mr; i++) {
-          size_t k = R[i];
-          if (!inS[k] && p->b[k] - mg[k] > 1e-12 * fmax(1.0, fabs(p->b[k]))) {
-            inS[k] = 1;
-            S[ns++] = k;
-            changed = 1;
-          }
-        }
-        if (!changed) {
-          st = eval_cand(p, &cur, lam, 0, 0);
-          if (st != HM_OK) {
-            free(mg);
-            free(inS);
-            goto out;
-          }
-          if (better(&cur, &best)) {
-            cand t = best;
-            best = cur;
-            cur = t;
-            res->method_used = HM_SVM_IPM;
-          }
-          break;
-        }
-      }
-      free(mg);
-      free(inS);
+      int imp = 0;
+      st = polish_rounds(p, R, mr, S, ns, mr, lam, &cur, &best, &imp);
+      if (imp) res->method_used = HM_SVM_IPM;
+      if (st != HM_OK) goto out;
     }
   }
   /* active set: requested, or the IPM did not certify (no free variable, Gram available) */
