@@ -186,7 +186,10 @@ typedef struct shrink_rule {
 } shrink_rule;
 
 static int ipm_primal(size_t m, size_t N, size_t nfree, const double *F, const double *b,
-                      int maxit, const shrink_rule *sr, double *x, double *z, int *iters) {
+                      int maxit, const shrink_rule *sr, double stop_merit, double *sw,
+                      double *x, double *z, int *iters) {
+  /* sw NULL: cold start (x = 0, s = z = 1). Otherwise a warm start from x, z and the slacks
+   * sw (all > 0), and sw receives the slacks of the returned iterate. */
   int ret = IPM_FAILED;
   size_t np = N - nfree;
   double *s = malloc(m * sizeof *s), *Fx = malloc(m * sizeof *Fx), *rs = malloc(m * sizeof *rs);
@@ -199,20 +202,24 @@ static int ipm_primal(size_t m, size_t N, size_t nfree, const double *F, const d
   unsigned char *gone = calloc(m, 1); /* shrinking: rows judged inactive leave the problem */
   size_t mact = m;
   int since_best = 0;
-  double *xb = malloc(N * sizeof *xb), *zb = malloc(m * sizeof *zb);
+  double *xb = malloc(N * sizeof *xb), *zb = malloc(m * sizeof *zb), *sb = malloc(m * sizeof *sb);
   double best_merit = INFINITY;
   if (!s || !Fx || !rs || !D || !ds || !dz || !dsa || !dza || !tmp || !rx || !dx || !H || !Fs ||
-      !rows || !xb || !zb || !gone) {
+      !rows || !xb || !zb || !sb || !gone) {
     ret = IPM_NOMEM;
     goto done;
   }
   double bmax = 0;
   for (size_t k = 0; k < m; k++) {
-    z[k] = 1;
-    s[k] = 1;
+    if (!sw) {
+      z[k] = 1;
+      s[k] = 1;
+    } else {
+      s[k] = sw[k];
+    }
     if (fabs(b[k]) > bmax) bmax = fabs(b[k]);
   }
-  memset(x, 0, N * sizeof *x);
+  if (!sw) memset(x, 0, N * sizeof *x);
   int it;
   for (it = 0; it < maxit; it++) {
     if (hm_interrupted()) {
@@ -250,13 +257,14 @@ static int ipm_primal(size_t m, size_t N, size_t nfree, const double *F, const d
       since_best = 0;
       memcpy(xb, x, N * sizeof *x);
       memcpy(zb, z, m * sizeof *z);
+      memcpy(sb, s, m * sizeof *s);
     } else if (++since_best >= 3 && best_merit <= 1e-8) {
       break; /* no progress for three iterations: hand over to the polish */
     } else if (since_best >= 6 && best_merit <= 1e-6) {
       break; /* stalled with an identified support (the dual residual cannot be reduced by
                 the short steps left): the polish takes over */
     }
-    if (merit <= 1e-9) break; /* the polish finishes the job */
+    if (merit <= stop_merit) break; /* the polish finishes the job */
     /* stalled: the Newton systems have become too ill-conditioned to make progress */
     if (best_merit <= 1e-8 && merit > 100 * best_merit) break;
     if (xPx > 1e16 || bz > 1e16) {
@@ -349,12 +357,15 @@ static int ipm_primal(size_t m, size_t N, size_t nfree, const double *F, const d
     if (isfinite(best_merit)) {
       memcpy(x, xb, N * sizeof *x);
       memcpy(z, zb, m * sizeof *z);
+      memcpy(s, sb, m * sizeof *s);
     }
+    if (sw) memcpy(sw, s, m * sizeof *s);
     ret = best_merit <= 1e-8 ? IPM_OK : IPM_FAILED;
   }
   *iters = it;
 done:
   free(gone);
+  free(sb);
   free(xb);
   free(zb);
   free(s);
@@ -649,14 +660,17 @@ static hm_status ws_solve(const hm_svm_prob *p, const size_t *R, size_t mr, cons
   size_t m = p->m, N = p->N;
   hm_status st = HM_OK;
   *outcome = WS_NONE;
-  size_t M0 = 2 * N + N / 2 + 50;
+  size_t M0 = 2 * N + N / 2 + 50, M1 = N + N / 2 + 50;
   if (M0 > mr) M0 = mr;
+  if (M1 > mr) M1 = mr;
   ws_key *key = malloc(mr * sizeof *key);
   double *w = malloc(N * sizeof *w), *al = malloc(mr * sizeof *al), *mg = malloc(m * sizeof *mg);
   size_t *perm = malloc(mr * sizeof *perm), *W = malloc(mr * sizeof *W);
-  unsigned char *inW = calloc(mr, 1);
-  double *Fs = NULL, *bs = NULL, *xs = malloc(N * sizeof *xs), *zs = NULL;
-  if (!key || !w || !al || !mg || !perm || !W || !inW || !xs) {
+  long *pos = malloc(mr * sizeof *pos); /* position in W of row i, -1 when not in W */
+  /* warm-start state per row of R (valid where pos >= 0): slack and multiplier */
+  double *sr_ = malloc(mr * sizeof *sr_), *zr_ = malloc(mr * sizeof *zr_);
+  double *Fs = NULL, *bs = NULL, *xs = malloc(N * sizeof *xs), *zs = NULL, *ss = NULL;
+  if (!key || !w || !al || !mg || !perm || !W || !pos || !sr_ || !zr_ || !xs) {
     st = HM_ENOMEM;
     goto done;
   }
@@ -665,13 +679,17 @@ static hm_status ws_solve(const hm_svm_prob *p, const size_t *R, size_t mr, cons
   for (size_t i = 0; i < mr; i++) {
     key[i].v = (mg[R[i]] - p->b[R[i]]) / nrm[R[i]];
     key[i].i = i;
+    pos[i] = -1;
   }
   qsort(key, mr, sizeof *key, ws_cmp);
   size_t nw = 0;
   for (size_t q = 0; q < M0; q++) {
-    W[nw++] = key[q].i;
-    inW[key[q].i] = 1;
+    W[nw] = key[q].i;
+    pos[key[q].i] = (long)nw++;
+    sr_[key[q].i] = 1;
+    zr_[key[q].i] = 1;
   }
+  memset(xs, 0, N * sizeof *xs); /* round 0: cold start (x = 0, s = z = 1) */
   for (int round = 0; round < 8; round++) {
     if (hm_interrupted()) {
       st = HM_EINTR;
@@ -680,10 +698,12 @@ static hm_status ws_solve(const hm_svm_prob *p, const size_t *R, size_t mr, cons
     free(Fs);
     free(bs);
     free(zs);
+    free(ss);
     Fs = malloc(nw * N * sizeof *Fs);
     bs = malloc(nw * sizeof *bs);
     zs = malloc(nw * sizeof *zs);
-    if (!Fs || !bs || !zs) {
+    ss = malloc(nw * sizeof *ss);
+    if (!Fs || !bs || !zs || !ss) {
       st = HM_ENOMEM;
       goto done;
     }
@@ -692,10 +712,14 @@ static hm_status ws_solve(const hm_svm_prob *p, const size_t *R, size_t mr, cons
       double inv = 1.0 / nrm[k];
       for (size_t c = 0; c < N; c++) Fs[j * N + c] = p->F[k * N + c] * inv;
       bs[j] = p->b[k] * inv;
+      ss[j] = sr_[W[j]];
+      zs[j] = zr_[W[j]];
     }
     int it = 0;
     shrink_rule sr = {nw > N + N / 4, 4, 1e-8};
-    int ips = ipm_primal(nw, N, p->nfree, Fs, bs, maxit, &sr, xs, zs, &it);
+    /* round 0 only needs a rough solution: its x ranks the rows for the next working set */
+    double stop = round == 0 && M0 > M1 ? 1e-5 : 1e-9;
+    int ips = ipm_primal(nw, N, p->nfree, Fs, bs, maxit, &sr, stop, ss, xs, zs, &it);
     *iters += it;
     if (ips == IPM_NOMEM) {
       st = HM_ENOMEM;
@@ -733,14 +757,41 @@ static hm_status ws_solve(const hm_svm_prob *p, const size_t *R, size_t mr, cons
       }
       goto done;
     }
+    double mu = 0, zmax = 0;
+    for (size_t j = 0; j < nw; j++) {
+      mu += ss[j] * zs[j];
+      if (zs[j] > zmax) zmax = zs[j];
+      sr_[W[j]] = ss[j];
+      zr_[W[j]] = zs[j];
+    }
+    mu /= (double)(nw ? nw : 1);
+    /* slacks of every row under the IPM's x (one dgemv over all rows) */
+    cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)m, (int)N, 1.0, p->F, (int)N, xs, 1, 0.0, mg, 1);
+    if (stop > 1e-9) {
+      /* re-select: the M1 rows of smallest slack under the rough x; cold start (a warm
+       * start from the rough iterate measured worse: 79 vs 18 iterations at n=1e4, d=1e3) */
+      for (size_t i = 0; i < mr; i++) {
+        key[i].v = (mg[R[i]] - p->b[R[i]]) / nrm[R[i]];
+        key[i].i = i;
+      }
+      qsort(key, mr, sizeof *key, ws_cmp);
+      for (size_t j = 0; j < nw; j++) pos[W[j]] = -1;
+      size_t nn = 0;
+      for (size_t q = 0; q < M1; q++) {
+        size_t i = key[q].i;
+        sr_[i] = 1;
+        zr_[i] = 1;
+        W[nn] = i;
+        pos[i] = (long)nn++;
+      }
+      nw = nn;
+      memset(xs, 0, N * sizeof *xs);
+      continue;
+    }
     if (ips != IPM_OK && ips != IPM_FAILED) goto done;
     /* multipliers on the full row set (zero off W) and the IPM candidate */
     memset(lam, 0, m * sizeof *lam);
-    double zmax = 0;
-    for (size_t j = 0; j < nw; j++) {
-      lam[R[W[j]]] = zs[j] / nrm[R[W[j]]];
-      if (zs[j] > zmax) zmax = zs[j];
-    }
+    for (size_t j = 0; j < nw; j++) lam[R[W[j]]] = zs[j] / nrm[R[W[j]]];
     st = eval_cand(p, cur, lam, p->nfree ? xs[N - 1] : 0, 1);
     if (st != HM_OK) goto done;
     if (better(cur, best)) {
@@ -748,11 +799,9 @@ static hm_status ws_solve(const hm_svm_prob *p, const size_t *R, size_t mr, cons
       *best = *cur;
       *cur = t;
     }
-    /* check every row against the IPM's x */
-    cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)m, (int)N, 1.0, p->F, (int)N, xs, 1, 0.0, mg, 1);
     size_t nv = 0;
     for (size_t i = 0; i < mr; i++) {
-      if (inW[i]) continue;
+      if (pos[i] >= 0) continue;
       size_t k = R[i];
       double v = (p->b[k] - mg[k]) / nrm[k];
       if (v > 1e-9 * fmax(1.0, fabs(p->b[k]) / nrm[k])) {
@@ -762,26 +811,32 @@ static hm_status ws_solve(const hm_svm_prob *p, const size_t *R, size_t mr, cons
       }
     }
     if (nv == 0) {
-      /* (nearly) all rows satisfied: polish and certify on the full problem */
+      /* every row satisfied: W's optimum is the problem's; polish and certify on all rows */
       size_t ns = 0;
       for (size_t j = 0; j < nw; j++)
         if (zs[j] > 1e-6 * zmax) S[ns++] = R[W[j]];
       int imp = 0;
       st = polish_rounds(p, R, mr, S, ns, N + N / 2 + 10, lam, cur, best, &imp);
       if (st != HM_OK) goto done;
-      if (best->valid && best->r.rel_gap <= tol) {
-        *outcome = WS_OPTIMAL;
-        goto done;
-      }
+      if (best->valid && best->r.rel_gap <= tol) *outcome = WS_OPTIMAL;
+      goto done;
     }
-    if (nv == 0) goto done; /* W's optimum is feasible, yet not certified: give up here */
-    /* grow W by the most violated rows */
+    /* grow W by the most violated rows; warm start from the current iterate with the new
+     * rows' slacks lifted to a centred level */
     qsort(key, nv, sizeof *key, ws_cmp);
     size_t cap = N + 10;
     size_t add = nv < cap ? nv : cap;
+    double mw = fmax(mu, 1e-4);
+    for (size_t j = 0; j < nw; j++) {
+      sr_[W[j]] = fmax(sr_[W[j]], sqrt(mw)) ;
+      zr_[W[j]] = fmax(zr_[W[j]], mw / sr_[W[j]]);
+    }
     for (size_t q = 0; q < add; q++) {
-      W[nw++] = key[q].i;
-      inW[key[q].i] = 1;
+      size_t i = key[q].i;
+      sr_[i] = sqrt(mw);
+      zr_[i] = sqrt(mw);
+      W[nw] = i;
+      pos[i] = (long)nw++;
     }
   }
 done:
@@ -791,11 +846,14 @@ done:
   free(mg);
   free(perm);
   free(W);
-  free(inW);
+  free(pos);
+  free(sr_);
+  free(zr_);
   free(Fs);
   free(bs);
   free(xs);
   free(zs);
+  free(ss);
   return st;
 }
 
@@ -987,7 +1045,7 @@ hm_status hm_svm_solve_prob(const hm_svm_prob *p, const hm_svm_opts *o, hm_svm_r
       for (size_t i = 0; i < mr; i++)
         for (size_t j = 0; j < N; j++) Fs[i * N + j] = p->F[R[i] * N + j] / nrm[R[i]];
       shrink_rule sr = {mr > 2 * N, 4, 1e-8};
-      ipm_status = ipm_primal(mr, N, p->nfree, Fs, bs, maxit, &sr, xs, ls, &iters);
+      ipm_status = ipm_primal(mr, N, p->nfree, Fs, bs, maxit, &sr, 1e-9, NULL, xs, ls, &iters);
       if (p->nfree) beta = xs[N - 1];
     } else {
       ipm_status = ipm_dual(mr, Ks, cs, bs, maxit, ls, &beta, &iters);
