@@ -154,6 +154,105 @@ int main(void) {
     }
     CHECK(isnan(g2.R));
   }
+  /* working-set IPM (tall vector problems): agreement with the plain primal IPM and the
+   * active set, with and without bias; the certificate covers every row; infeasible data */
+  {
+    hm_rng g2;
+    hm_rng_seed(&g2, 2024);
+    for (int trial = 0; trial < 4; trial++) {
+      size_t N0 = 12 + 4 * (size_t)trial, m = 700;
+      for (int bias = 0; bias <= 1; bias++) {
+        size_t N = N0 + (size_t)bias;
+        double *F = malloc(m * N * sizeof *F), *b = malloc(m * sizeof *b), *v = malloc(N0 * sizeof *v);
+        double *x1 = malloc(N * sizeof *x1), *x2 = malloc(N * sizeof *x2), *x3 = malloc(N * sizeof *x3);
+        double *l1 = malloc(m * sizeof *l1), *l2 = malloc(m * sizeof *l2), *l3 = malloc(m * sizeof *l3);
+        double *fk = malloc(m * sizeof *fk), *mg = malloc(m * sizeof *mg);
+        for (size_t j = 0; j < N0; j++) v[j] = hm_rng_normal(&g2);
+        for (size_t k = 0; k < m; k++) {
+          double sdot = 0;
+          for (size_t j = 0; j < N0; j++) {
+            F[k * N + j] = hm_rng_normal(&g2);
+            sdot += F[k * N + j] * v[j];
+          }
+          double y = sdot + (bias ? 0.7 : 0) > 0 ? 1 : -1;
+          for (size_t j = 0; j < N0; j++) F[k * N + j] *= y;
+          if (bias) F[k * N + N0] = y;
+          b[k] = 1;
+        }
+        hm_vcons c = {m, N, (size_t)bias, F, b, NULL};
+        hm_svm_opts o;
+        hm_svm_opts_default(&o);
+        o.form = 2;
+        o.wset = 2;
+        hm_svm_result r1 = mkres(N, m, x1, l1, fk);
+        r1.margins = mg;
+        CHECK(hm_svm_qp_vec(&c, &o, &r1) == HM_OK);
+        o.wset = 1;
+        hm_svm_result r2 = mkres(N, m, x2, l2, fk);
+        CHECK(hm_svm_qp_vec(&c, &o, &r2) == HM_OK);
+        CHECK(r1.status == HM_SVM_OPTIMAL && r2.status == HM_SVM_OPTIMAL);
+        CHECK(r1.rel_gap <= 1e-9 && r2.rel_gap <= 1e-9);
+        CHECK_CLOSE(r1.objective, r2.objective, 1e-10 * r2.objective);
+        double dx = 0;
+        for (size_t j = 0; j < N; j++) dx = fmax(dx, fabs(x1[j] - x2[j]));
+        CHECK(dx <= 1e-6 * r2.objective);
+        /* every row, not only a working set: margins >= 1 (exactly feasible after the
+         * rescaling), multipliers >= 0, and an independent re-certification on all rows
+         * reproduces the bracket */
+        double minm = INFINITY, minl = INFINITY;
+        for (size_t k = 0; k < m; k++) {
+          minm = fmin(minm, mg[k]);
+          minl = fmin(minl, l1[k]);
+        }
+        CHECK(minm >= 1 - 1e-12);
+        CHECK(minl >= 0);
+        hm_svm_result rc;
+        memset(&rc, 0, sizeof rc);
+        CHECK(hm_svm_certify_vec(&c, x1, l1, &rc) == HM_OK);
+        CHECK(rc.rel_gap <= 1e-9);
+        CHECK_CLOSE(rc.objective, r1.objective, 1e-12 * r1.objective);
+        if (!bias) {
+          o.method = HM_SVM_ACTIVESET;
+          o.wset = 0;
+          hm_svm_result r3 = mkres(N, m, x3, l3, fk);
+          CHECK(hm_svm_qp_vec(&c, &o, &r3) == HM_OK);
+          CHECK(r3.status == HM_SVM_OPTIMAL);
+          CHECK_CLOSE(r1.objective, r3.objective, 1e-10 * r3.objective);
+        }
+        if (trial == 0 && !bias)
+          printf("working set m=%zu N=%zu: obj %.15g gap %.2e iters %d (plain IPM %d)\n", m, N,
+                 r1.objective, r1.rel_gap, r1.iterations, r2.iterations);
+        /* infeasible: flip some labels (rows -f) so that no separator exists */
+        for (size_t k = 0; k < m; k += 7)
+          for (size_t j = 0; j < N; j++) F[k * N + j] = -F[(k + 1) * N + j];
+        o.method = HM_SVM_AUTO;
+        o.wset = 2;
+        hm_svm_result r4 = mkres(N, m, x3, l3, fk);
+        CHECK(hm_svm_qp_vec(&c, &o, &r4) == HM_OK);
+        CHECK(r4.status == HM_SVM_INFEASIBLE);
+        CHECK(r4.farkas_residual <= 1e-9);
+        CHECK(hm_svm_farkas_residual_vec(&c, fk) <= 1e-9);
+        double bl = 0, fmin_ = INFINITY;
+        for (size_t k = 0; k < m; k++) {
+          bl += b[k] * fk[k];
+          fmin_ = fmin(fmin_, fk[k]);
+        }
+        CHECK(fmin_ >= 0);
+        CHECK_CLOSE(bl, 1, 1e-12);
+        free(F);
+        free(b);
+        free(v);
+        free(x1);
+        free(x2);
+        free(x3);
+        free(l1);
+        free(l2);
+        free(l3);
+        free(fk);
+        free(mg);
+      }
+    }
+  }
   /* rank with relative tolerance */
   {
     double M[] = {1, 0, 0, 0, 1e-8, 0, 0, 0, 0}, sv[3], gap;

@@ -102,6 +102,48 @@ describe("svm.hard_margin", function()
     end
   end)
 
+  it("working set (tall problems): agrees with the plain IPM and the active set, certified on all rows", function()
+    local rng = require "hardmax.rng"
+    local g = rng.new(23)
+    local n, d = 2400, 10
+    local X = g:randn(n, d)
+    local y = (X * g:randn(d)):sign()
+    local r0 = svm.hard_margin(X, y) -- auto: m >= max(4N, 2000) uses the working set
+    local r1 = svm.hard_margin(X, y, { working_set = true })
+    local r2 = svm.hard_margin(X, y, { working_set = false, form = "primal", method = "ipm" })
+    local r3 = svm.hard_margin(X, y, { method = "activeset" })
+    certified(r0); certified(r1); certified(r2); certified(r3)
+    H.close(r1.objective, r3.objective, 1e-11)
+    H.close(r2.objective, r3.objective, 1e-11)
+    H.close(r0.objective, r3.objective, 1e-11)
+    assert.are.same(r3.support, r1.support)
+    -- the certificate is over every row: all margins >= 1 for the returned w
+    local mg = X * r1.w
+    local minm = math.huge
+    for i = 1, n do minm = math.min(minm, y[i] * mg[i]) end
+    assert.is_true(minm >= 1 - 1e-12, "min margin " .. minm)
+    assert.are.equal(n, #r1.lambda)
+    -- with bias
+    local b1 = svm.hard_margin(X, y, { bias = true, working_set = true })
+    local b2 = svm.hard_margin(X, y, { bias = true, working_set = false })
+    certified(b1); certified(b2)
+    H.close(b1.objective, b2.objective, 1e-10)
+    H.close(b1.bias, b2.bias, 1e-7)
+    -- infeasible: a duplicated row with the opposite label
+    local Xi, yi = {}, {}
+    for i = 1, n do
+      Xi[i] = {}
+      for j = 1, d do Xi[i][j] = X[i][j] end
+      yi[i] = y[i]
+    end
+    Xi[n + 1] = Xi[1]; yi[n + 1] = -y[1]
+    local ri = svm.hard_margin(Xi, yi, { working_set = true })
+    assert.are.equal("infeasible", ri.status)
+    assert.is_true(ri.farkas_residual <= 1e-9)
+    assert.has_error(function() svm.hard_margin(X, y, { working_set = "yes" }) end,
+      'svm.hard_margin: option working_set: true, false or "auto" expected, got yes')
+  end)
+
   it("tall problems: primal IPM with shrinking agrees with the active set", function()
     local rng = require "hardmax.rng"
     local g = rng.new(17)
