@@ -660,7 +660,7 @@ static hm_status ws_solve(const hm_svm_prob *p, const size_t *R, size_t mr, cons
   size_t m = p->m, N = p->N;
   hm_status st = HM_OK;
   *outcome = WS_NONE;
-  size_t M0 = 2 * N + N / 2 + 50, M1 = N + N / 2 + 50;
+  size_t M0 = 2 * N + N / 2 + 50, M1 = N + 7 * N / 10 + 50;
   if (M0 > mr) M0 = mr;
   if (M1 > mr) M1 = mr;
   ws_key *key = malloc(mr * sizeof *key);
@@ -718,7 +718,7 @@ static hm_status ws_solve(const hm_svm_prob *p, const size_t *R, size_t mr, cons
     int it = 0;
     shrink_rule sr = {nw > N + N / 4, 4, 1e-8};
     /* round 0 only needs a rough solution: its x ranks the rows for the next working set */
-    double stop = round == 0 && M0 > M1 ? 1e-5 : 1e-9;
+    double stop = round == 0 && M0 > M1 ? 1e-3 : 1e-9;
     int ips = ipm_primal(nw, N, p->nfree, Fs, bs, maxit, &sr, stop, ss, xs, zs, &it);
     *iters += it;
     if (ips == IPM_NOMEM) {
