@@ -102,7 +102,11 @@ function M.corr_path(stack, target)
   local mat = require "hardmax.mat"
   local n = stack:shape()
   local out = {}
-  for k = 1, n do out[k] = mat.corr(stack[k], target) end
+  for k = 1, n do
+    local s = stack[k]
+    -- a zero snapshot (e.g. the W = 0 start) has no direction: NaN, not an error
+    if s:norm(math.huge) == 0 then out[k] = 0 / 0 else out[k] = mat.corr(s, target) end
+  end
   return out
 end
 
