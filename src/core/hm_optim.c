@@ -141,6 +141,8 @@ static int uses_eps(const hm_optim *o) {
 }
 
 hm_status hm_optim_validate(const hm_optim *o) {
+  if (o->rescaled && !(o->kind == HM_OPT_NGD || (o->kind == HM_OPT_MIRROR && o->normalized)))
+    return HM_EARG;
   if (o->kind != HM_OPT_POLYAK && !(o->lr >= 0.0 && isfinite(o->lr))) return HM_EARG;
   if (uses_eps(o) && !(o->eps >= 0.0 && isfinite(o->eps)) && !(isnan(o->eps) && o->neps > 0))
     return HM_EARG;
@@ -222,6 +224,44 @@ static hm_status ensure_state(hm_optim *o, const hm_objective *obj) {
 
 /* ---------------------------------------------------------------- step */
 
+double hm_scaled_norm(double n, double ls) {
+  if (ls == 0.0 || n == 0.0 || !isfinite(n)) return n;
+  return exp(log(n) + ls);
+}
+
+double hm_optim_true_norm(const hm_objective *obj, const double *nrm) {
+  const double *ls = obj->grad_log_scale;
+  double lmax = -INFINITY;
+  for (int i = 0; i < obj->nparam; i++) {
+    const hm_param *q = &obj->param[i];
+    if (!q->trainable) continue;
+    double v = nrm ? nrm[i] : hm_vnorm2(q->grad, q->size);
+    if (!isfinite(v)) return v;
+    if (v == 0.0) continue;
+    double l = log(v) + (ls ? ls[i] : 0.0);
+    if (l > lmax) lmax = l;
+  }
+  if (lmax == -INFINITY) return 0.0;
+  double s = 0.0;
+  for (int i = 0; i < obj->nparam; i++) {
+    const hm_param *q = &obj->param[i];
+    if (!q->trainable) continue;
+    double v = nrm ? nrm[i] : hm_vnorm2(q->grad, q->size);
+    if (v == 0.0) continue;
+    double r = exp(log(v) + (ls ? ls[i] : 0.0) - lmax);
+    s += r * r;
+  }
+  return exp(lmax) * sqrt(s);
+}
+
+/* eps of the normalized step in the units of a rescaled gradient: the step is
+ * g_true/(|g_true| + eps) = g/(|g| + eps exp(-ls)) with g_true = exp(ls) g. +inf when it
+ * overflows (then the step is ~0, correctly: |g_true| << eps). */
+static double eps_scaled(double eps, double ls) {
+  if (eps == 0.0 || ls == 0.0) return eps;
+  return exp(log(eps) - ls);
+}
+
 hm_status hm_optim_update(hm_optim *o, hm_objective *obj, double loss, int *bad_param) {
   return hm_optim_update_norms(o, obj, loss, NULL, bad_param);
 }
@@ -229,6 +269,9 @@ hm_status hm_optim_update(hm_optim *o, hm_objective *obj, double loss, int *bad_
 hm_status hm_optim_update_norms(hm_optim *o, hm_objective *obj, double loss,
                                 const double *gnorms, int *bad_param) {
   if (bad_param) *bad_param = -1;
+  const double *ls = obj->grad_log_scale;
+  if (ls && !(o->kind == HM_OPT_NGD || (o->kind == HM_OPT_MIRROR && o->normalized)))
+    return HM_EARG; /* only per-tensor normalized steps are invariant to the scales */
   hm_status st = ensure_state(o, obj);
   if (st != HM_OK) return st;
   /* total gradient norm over trainable tensors (also a finiteness check) */
@@ -250,7 +293,9 @@ hm_status hm_optim_update_norms(hm_optim *o, hm_objective *obj, double loss,
     if (nrm[i] > gsq_scale) gsq_scale = nrm[i];
   }
   double gtot = 0.0;
-  if (gsq_scale > 0.0) {
+  if (ls) {
+    gtot = hm_optim_true_norm(obj, nrm);
+  } else if (gsq_scale > 0.0) {
     double s = 0.0;
     for (int i = 0; i < obj->nparam; i++) {
       double r = nrm[i] / gsq_scale;
@@ -295,7 +340,8 @@ hm_status hm_optim_update_norms(hm_optim *o, hm_objective *obj, double loss,
         for (size_t j = 0; j < n; j++) x[j] -= eta * g[j];
         break;
       case HM_OPT_NGD: {
-        double den = nrm[i] + hm_optim_eps_for(o, q->name);
+        double e = hm_optim_eps_for(o, q->name);
+        double den = nrm[i] + (ls ? eps_scaled(e, ls[i]) : e);
         double sc = den > 0.0 ? eta / den : 0.0;
         if (isfinite(sc)) {
           for (size_t j = 0; j < n; j++) x[j] -= sc * g[j];
@@ -337,7 +383,8 @@ hm_status hm_optim_update_norms(hm_optim *o, hm_objective *obj, double loss,
         double sc = eta;
         if (o->normalized) {
           double qn = hm_normp(g, n, qexp);
-          double den = qn + hm_optim_eps_for(o, q->name);
+          double e = hm_optim_eps_for(o, q->name);
+          double den = qn + (ls ? eps_scaled(e, ls[i]) : e);
           sc = den > 0.0 ? eta / den : 0.0;
           if (!isfinite(sc)) { /* subnormal ||g||_q with eps = 0 (see NGD) */
             for (size_t j = 0; j < n; j++) {
