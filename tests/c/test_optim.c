@@ -375,6 +375,40 @@ static void test_rescaled(void) {
   CHECK(hm_scaled_norm(0.0, -5.0) == 0.0);
 }
 
+/* p = 2 / p = 3 fast paths in the subnormal-gradient branch (eta/|g|_q overflows with eps = 0):
+ * the general formula with pow, to 1e-15 relative */
+static void test_mirror_fast_subnormal(void) {
+  for (int p = 2; p <= 3; p++) {
+    toy_quad q;
+    toy_quad_init(&q, 1.0, 0, 0.0);
+    for (int j = 0; j < 7; j++) q.a[j] = 1e-312 * (1.0 + j);
+    double x0[7], g[7], L;
+    memcpy(x0, q.x, sizeof x0);
+    CHECK(toy_quad_eval(&q, 1, &L) == HM_OK);
+    memcpy(g, q.g, sizeof g);
+    hm_optim o;
+    hm_optim_init(&o, HM_OPT_MIRROR);
+    o.p = p;
+    o.lr = 0.05;
+    o.eps = 0.0;
+    o.normalized = 1;
+    CHECK(hm_optim_update(&o, &q.obj, L, NULL) == HM_OK);
+    double qe = p / (p - 1.0);
+    for (int k = 0; k < 2; k++) {
+      int lo = k ? 4 : 0, hi = k ? 7 : 4;
+      double den = hm_normp(g + lo, (size_t)(hi - lo), qe);
+      CHECK(!isfinite(0.05 / den)); /* really the subnormal branch */
+      for (int j = lo; j < hi; j++) {
+        double u = copysign(pow(fabs(x0[j]), p - 1.0), x0[j]) - 0.05 * (g[j] / den);
+        double want = copysign(pow(fabs(u), 1.0 / (p - 1.0)), u);
+        CHECK_CLOSE(q.x[j], want, 1e-15);
+        if (p == 2) CHECK(q.x[j] == want);
+      }
+    }
+    hm_optim_free(&o);
+  }
+}
+
 int main(void) {
   test_helpers();
   test_gd_ngd_first_step();
@@ -385,5 +419,6 @@ int main(void) {
   test_momentum_adam();
   test_nonfinite();
   test_rescaled();
+  test_mirror_fast_subnormal();
   return hm_test_report("optim");
 }

@@ -179,6 +179,44 @@ describe("lp mirror descent", function()
     end
   end)
 
+  it("p = 3 fast path (a|a|, sqrt, r sqrt(r)) agrees with the general pow() formula to 1e-15 per step", function()
+    local sgn = function(x) return x >= 0 and 1 or -1 end
+    for _, param in ipairs { "W", "KQ" } do
+      for _, normalized in ipairs { false, true } do
+        local ds = data.grand(6, 8, 10, { seed = 7 })
+        local m = model.attention { param = param, v = ds.v }
+        m:init { scheme = "normal", std = 1, rng = rng.new(3) }
+        local lr = normalized and 0.1 or 2
+        local o = optim.mirror { p = 3, lr = lr, normalized = normalized, eps = normalized and 2.22e-16 or nil }
+        local names = param == "W" and { "W" } or { "K", "Q" }
+        local worst = 0
+        for _ = 1, 60 do
+          local x0, g = {}, {}
+          local gr = m:grad(ds)
+          for _, nm in ipairs(names) do x0[nm], g[nm] = flat(m[nm]), flat(gr[nm]) end
+          o:step(m, ds)
+          for _, nm in ipairs(names) do
+            local gx, sc = g[nm], lr
+            if normalized then -- hm_normp(g, 3/2): scaled by max|g|, pow per entry
+              local amax, s = 0, 0
+              for _, v in ipairs(gx) do amax = math.max(amax, math.abs(v)) end
+              for _, v in ipairs(gx) do s = s + (math.abs(v) / amax) ^ 1.5 end
+              sc = lr / (amax * s ^ (1 / 1.5) + 2.22e-16)
+            end
+            local x1, dmax, xmax = flat(m[nm]), 0, 0
+            for j, a in ipairs(x0[nm]) do
+              local u = sgn(a) * math.abs(a) ^ 2 - sc * gx[j]
+              local want = sgn(u) * math.abs(u) ^ 0.5
+              dmax, xmax = math.max(dmax, math.abs(x1[j] - want)), math.max(xmax, math.abs(want))
+            end
+            worst = math.max(worst, dmax / xmax)
+          end
+        end
+        assert.is_true(worst <= 1e-15, string.format("%s normalized=%s: %.3e", param, tostring(normalized), worst))
+      end
+    end
+  end)
+
   it("p = 3: the mirror map step by hand (dual q-norm normalization)", function()
     local ds, m = grand_w(6)
     local W0, g = flat(m.W), flat(m:grad(ds).W)
