@@ -545,6 +545,10 @@ describe("rescaled directions (theory.md D.5): NGD / normalized MD beyond the un
     assert.is_falsy(optim.ngd { lr = 1, eps = 0 }.rescaled)
     assert.is_true(optim.ngd { lr = 1, eps = 0, rescaled = true }.rescaled)
     assert.are.equal("optim.ngd{lr=1.0, eps=0.0, rescaled=true}", tostring(optim.ngd { lr = 1, eps = 0, rescaled = true }))
+    local md = optim.mirror { p = 3, lr = 1, normalized = true, eps = 0, rescaled = true }
+    assert.are.equal("optim.mirror{p=3.0, lr=1.0, normalized=true, rescaled=true}", tostring(md))
+    assert.is_true(md:settings().rescaled)
+    assert.is_nil(optim.gd { lr = 1 }:settings().rescaled)
   end)
 end)
 
