@@ -85,8 +85,15 @@ function M.stats(results, key)
   return { mean = mu, std = n > 1 and math.sqrt(math.max(0, (s2 - n * mu * mu) / (n - 1))) or 0.0, n = n }
 end
 
---- Fraction of successful runs for which pred(metrics) is true.
+--- Fraction of successful runs for which pred(metrics) is true; pred may also be a metric
+--- name (the fraction of runs where that metric is truthy).
 function M.fraction(results, pred)
+  if type(pred) == "string" then
+    local key = pred
+    pred = function(m) return m[key] end
+  elseif type(pred) ~= "function" then
+    fail("report.fraction", "bad argument #2 (predicate or metric name expected, got %s)", type(pred))
+  end
   local k, n = 0, 0
   for _, r in ipairs(results) do
     if r.status == "ok" then
@@ -215,6 +222,11 @@ function Report:at_least(name, value, threshold)
   return self:check(fmt("%s >= %g", name, threshold), value >= threshold, fmt("%.6g", value))
 end
 
+--- check(name .. " <= threshold", value <= threshold) with the value shown.
+function Report:at_most(name, value, threshold)
+  return self:check(fmt("%s <= %g", name, threshold), value <= threshold, fmt("%.6g", value))
+end
+
 --- Print the overall verdict and, as the last line of output, one JSON object with the
 --- experiment id, pass flag, the checks and the given numbers. Returns the object.
 function Report:finish(numbers)
@@ -340,6 +352,142 @@ function M.log_grid(a, b, per)
   local out = {}
   for k = 0, n do out[k + 1] = a * (b / a) ^ (k / n) end
   return out
+end
+
+-- ---- generic helpers that keep the example scripts short ------------------------------
+
+--- The numbers in a string, in order: "4,6,8" -> {4, 6, 8}, "5x10" -> {5, 10}, "1e3,2.5" ->
+--- {1000, 2.5} (e.g. a list option of exp.args, or a grid cell name).
+function M.numbers(s)
+  if type(s) ~= "string" then fail("report.numbers", "bad argument #1 (string expected, got %s)", type(s)) end
+  local out = {}
+  for tok in s:gmatch("[%d%.eE%+%-]+") do out[#out + 1] = tok end
+  for i, tok in ipairs(out) do
+    local v = tonumber(tok) or fail("report.numbers", "malformed number '%s' in '%s'", tok, s)
+    out[i] = math.tointeger(v) or v
+  end
+  return out
+end
+
+--- {f(x[1], 1), ..., f(x[n], n)} for a Lua array, or for the slices of a mat along its first
+--- dimension (entries of a vector, rows of a matrix, snapshots of a rank-3 stack).
+function M.map(x, f)
+  if type(f) ~= "function" then fail("report.map", "bad argument #2 (function expected, got %s)", type(f)) end
+  local n
+  if type(x) == "table" then n = #x
+  elseif type(x) == "userdata" and x.shape then n = x:shape()
+  else fail("report.map", "bad argument #1 (Lua array or mat expected, got %s)", type(x)) end
+  local out = {}
+  for k = 1, n do out[k] = f(x[k], k) end
+  return out
+end
+
+--- Number of entries of a Lua array or vector mat for which pred(v) is true.
+function M.count(x, pred)
+  local k = 0
+  for _, v in ipairs(M.map(x, function(v) return v end)) do if pred(v) then k = k + 1 end end
+  return k
+end
+
+--- The sweep results whose grid parameters equal every entry of `params`, in result order
+--- (e.g. the runs of one grid cell: report.where(res, {cell = "5x5", d = 4})).
+function M.where(results, params)
+  if type(results) ~= "table" or type(params) ~= "table" then
+    fail("report.where", "bad arguments (sweep results and a parameter table expected, got %s, %s)", type(results), type(params))
+  end
+  local out = {}
+  for _, r in ipairs(results) do
+    local ok = type(r.params) == "table"
+    for k, v in pairs(params) do ok = ok and r.params[k] == v end
+    if ok then out[#out + 1] = r end
+  end
+  return out
+end
+
+--- Per-instance values: metrics[key] of every successful run, in result order (false and NaN
+--- kept). With a list of keys: {key = values} (merged into `into` when given).
+function M.collect(results, key, into)
+  if type(key) == "table" then
+    into = into or {}
+    for _, k in ipairs(key) do into[k] = M.collect(results, k) end
+    return into
+  end
+  local out = {}
+  for _, r in ipairs(results) do
+    if r.status == "ok" then out[#out + 1] = r.metrics[key] end
+  end
+  return out
+end
+
+--- Wrap a Lua array of metric tables as successful sweep results, for report.band / stats /
+--- fraction on runs that were not made by report.sweep.
+function M.results(list)
+  local out = {}
+  for i, m in ipairs(list) do out[i] = {status = "ok", key = tostring(i), metrics = m} end
+  return out
+end
+
+--- All names prefix .. sep .. suffix (sep default "_"), prefix-major:
+--- names({"GD", "NGD"}, {"loss", "corr"}) = {"GD_loss", "GD_corr", "NGD_loss", "NGD_corr"}.
+function M.names(prefixes, suffixes, sep)
+  local out = {}
+  for _, a in ipairs(prefixes) do
+    for _, b in ipairs(suffixes) do out[#out + 1] = a .. (sep or "_") .. b end
+  end
+  return out
+end
+
+--- {key = report.at_steps(steps, bands[key].mean, ks)} for every band (merged into `into`).
+function M.bands_at(bands, steps, ks, into)
+  into = into or {}
+  for k, b in pairs(bands) do into[k] = M.at_steps(steps, b.mean, ks) end
+  return into
+end
+
+--- One line per metric on a plot.figure: the mean of bands[keys[i]] against steps, labelled
+--- opts.labels[i] (default the key); opts.map(v) transforms each plotted value, opts.styles[i]
+--- adds line options (dash=, color=, ...). Returns the figure.
+function M.plot_lines(fig, steps, bands, keys, opts)
+  opts = opts or {}
+  for i, k in ipairs(keys) do
+    local b = bands[k] or fail("report.plot_lines", "no band '%s'", tostring(k))
+    local lo = {label = opts.labels and opts.labels[i] or k}
+    for kk, v in pairs(opts.styles and opts.styles[i] or {}) do lo[kk] = v end
+    fig:line(steps, opts.map and M.map(b.mean, opts.map) or b.mean, lo)
+  end
+  return fig
+end
+
+--- true iff values never grow (values[k] <= values[k-1] * (1 + rtol)) over the consecutive
+--- pairs whose earlier step is >= `from` (opts: from = -inf, rtol = 0; NaN never violates).
+--- With strict = true every such pair must decrease strictly (values[k] < values[k-1]; NaN
+--- violates). steps may be nil (then the positions 1, 2, ...).
+function M.nonincreasing(steps, values, opts)
+  opts = opts or {}
+  local s, from, rtol = steps and tolist(steps), opts.from or -math.huge, opts.rtol or 0
+  for k = 2, #values do
+    if (s and s[k - 1] or k - 1) >= from then
+      if opts.strict and not (values[k] < values[k - 1]) then return false end
+      if values[k] > values[k - 1] * (1 + rtol) then return false end
+    end
+  end
+  return true
+end
+
+--- `s` (an SVM result) when s.status == "optimal", else an error "<what> is <status>".
+function M.optimal(s, what)
+  if type(s) ~= "table" or type(s.status) ~= "string" then
+    fail("report.optimal", "bad argument #1 (SVM result expected, got %s)", type(s))
+  end
+  if s.status ~= "optimal" then error((what or "SVM") .. " is " .. s.status, 2) end
+  return s
+end
+
+--- The step at which values[] last changed (values compared with ~=; steps[1] if never).
+function M.last_change(steps, values)
+  local s, at = tolist(steps), tolist(steps)[1]
+  for k = 2, #values do if values[k] ~= values[k - 1] then at = s[k] end end
+  return at
 end
 
 return M
