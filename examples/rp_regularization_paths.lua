@@ -43,8 +43,7 @@ for _, case in ipairs{"tight", "nontight"} do
   local prel = svm.prompt(ds, {2, 2, 2}, {W = info.W, relax = report.complement(ds.n, vs.support)})
   local pmm = svm.prompt(ds, {2, 2, 2}, {W = info.W})
   local m = model.attention{param = "p", W = info.W, p = info.p0, v = info.v0, train = {"p", "v"}}
-  local balls = {}
-  for k, r in ipairs(radii) do balls[k] = {v = r, p = r} end
+  local balls = report.map(radii, function(r) return {v = r, p = r} end)
   local r = optim.regpath(m, ds, {radii = balls, iters = o.iters})   -- joint: inf L = 0 (the default)
   trace("MM-F3 " .. case .. " v(R) -> v^mm", r.v, vs.v)
   trace("MM-F3 " .. case .. " p(R) -> p^relax", r.p, prel.p, pmm.p)
@@ -57,8 +56,8 @@ local res = report.sweep(o, function(_, _, g)
     local m = model.attention{param = c[1], v = ds.v}:init{rng = g}
     local r = optim.regpath(m, ds, {radii = radii_of[c[1]], iters = o.iters, restarts = o.restarts, seed = o.seed})
     local alpha = model.attention{v = ds.v, W = r.W[#radii_of[c[1]]]}:selected(ds)
-    local pred, wrong = svm.att(ds, alpha, {norm = c[2]}), svm.att(ds, alpha, {norm = c[3]})
-    assert(pred.status == "optimal" and wrong.status == "optimal", "Att-SVM is " .. pred.status .. "/" .. wrong.status)
+    local pred = report.optimal(svm.att(ds, alpha, {norm = c[2]}), c[2] .. "-Att-SVM")
+    local wrong = report.optimal(svm.att(ds, alpha, {norm = c[3]}), c[3] .. "-Att-SVM")
     res["pred_" .. c[1]], res["wrong_" .. c[1]] = report.corr_path(r.W, pred.W), report.corr_path(r.W, wrong.W)
     res["svmcos_" .. c[1]], res["global_" .. c[1]] = mat.corr(pred.W, wrong.W), report.same(alpha, ds:optimal())
   end
@@ -72,11 +71,10 @@ for i, r in ipairs(res) do
   end
 end
 local f2 = plot.figure{xlabel = "R", ylabel = "corr(W(R), SVM), G-rand", log = "x", legend = "bottom right"}
-for _, k in ipairs{"pred_W", "wrong_W", "pred_KQ", "wrong_KQ"} do
-  local b = report.band(res, k)
-  f2:mean_std(radii_of[k:match("_(%w+)$")], b.mean, b.std, {label = ({pred_W = "W vs W^{mm}", wrong_W = "W vs W^{mm}_*", pred_KQ = "KQ^T vs W^{mm}_*", wrong_KQ = "KQ^T vs W^{mm}"})[k]})
-  out[k .. "_mean"] = b.mean[#b.mean]
-end
+local b = report.bands(res, {"pred_W", "wrong_W", "pred_KQ", "wrong_KQ"})
+report.plot_bands(f2, radii_of.W, b, {"pred_W", "wrong_W"}, {"W vs W^{mm}", "W vs W^{mm}_*"})
+report.plot_bands(f2, radii_of.KQ, b, {"pred_KQ", "wrong_KQ"}, {"KQ^T vs W^{mm}_*", "KQ^T vs W^{mm}"})
+for k, band in pairs(b) do out[k .. "_mean"] = band.final end
 plot.panels(o.out .. "/rp.png", {f1, f2}, {cols = 2, size = {14, 9}})
 out.R_max, out.R_max_nuc, out.instances = o.rmax, o.rmax_nuc, #res
 out.figure = o.out .. "/rp.png"
