@@ -14,24 +14,20 @@ for k = 0, o.iters, o.every do steps[#steps + 1] = k end
 local res = report.sweep(o, function(_, _, g)
   local ds = data.grand(o.n, o.T, o.d, {rng = g})
   local lstar = loss.logistic:value(ds:scores():max(2)):mean()   -- L_* = (1/n) sum_i l(gamma_{i,opt})
-  local opts = {GD = optim.gd{lr = 1}, NGD = optim.ngd{lr = 0.1, eps = o.eps},
-                PS = optim.polyak{lstar = lstar, lr_max = o.lr_max}}
+  local opts = {GD = optim.gd{lr = 1}, NGD = optim.ngd{lr = 0.1, eps = o.eps}, PS = optim.polyak{lstar = lstar, lr_max = o.lr_max}}
   local att, out = report.memo(function(a) return svm.att(ds, a) end), {}
   for _, name in ipairs(methods) do
-    local m, svms, corr = model.attention{v = ds.v}, {}, {}
-    local r = optim.train(m, ds, opts[name], {iters = o.iters, every = o.every, record = {"loss", "softmax_max", "param_norm", "min_logit_gap"},
-      callback = function(_, mm)
-        svms[#svms + 1] = att(mm:selected(ds))   -- W^mm of the selection at this step
-        corr[#corr + 1] = svms[#svms].status == "optimal" and optim.corr(mm.W, svms[#svms].W) or 0 / 0
-      end})
+    local m = model.attention{v = ds.v}
+    local r = optim.train(m, ds, opts[name], {iters = o.iters, every = o.every, record = {"loss", "softmax_max", "param_norm", "min_logit_gap", "W"}})
+    -- W^mm of the selection at each recorded step, and corr(W_k, W^mm_{alpha_k})
+    local svms = report.map(r.W, function(W) return att(model.attention{v = ds.v, W = W}:selected(ds)) end)
+    r.corr = report.map(r.W, function(W, k) return svms[k].status == "optimal" and optim.corr(W, svms[k].W) or 0 / 0 end)
     assert(r.status == "ok" or r.status:match("^gradient underflow"), name .. ": " .. r.status)
-    r.corr, r.gap = corr, (r.loss - lstar):totable()
+    r.gap = (r.loss - lstar):totable()
     report.pad(r, keys, #steps)
-    for _, k in ipairs(keys) do out[name .. "_" .. k] = r[k] end
-    out[name .. "_underflow"] = r.status ~= "ok" and r.status or false   -- theory.md §D.5: report, never divide
-    out[name .. "_min_logit_gap"] = r.min_logit_gap[#r.min_logit_gap]
-    out[name .. "_switch"], out[name .. "_global"] = report.last_change(steps, svms), report.same(m:selected(ds), ds:optimal())
-    out[name .. "_normmm"] = att(m:selected(ds)).objective
+    report.put(out, name .. "_", r, keys)   -- out.GD_corr = r.corr, ...; underflow: theory.md §D.5, report, never divide
+    report.put(out, name .. "_", {underflow = r.status ~= "ok" and r.status or false, min_logit_gap = r.min_logit_gap[#r.min_logit_gap],
+      switch = report.last_change(steps, svms), global = report.same(m:selected(ds), ds:optimal()), normmm = att(m:selected(ds)).objective})
   end
   local sat = report.first_reaching(steps, out.NGD_softmax_max, 1 - 1e-9) or math.huge
   local omc = report.map(out.NGD_corr, function(c) return 1 - c end)
@@ -47,10 +43,9 @@ local R, fin = report.new("FR-F2"), {k = {10, 100, 500, 2000, o.iters}}
 local b = report.bands(res, report.names(methods, keys))
 report.bands_at(b, steps, fin.k, fin)   -- fin.GD_corr = mean corr of GD at the steps fin.k, ...
 for _, name in ipairs(methods) do fin["frac_global_" .. name] = report.fraction(res, name .. "_global") end
-for _, k in ipairs{"NGD_slope", "GD_norm_ratio", "NGD_min_logit_gap", "NGD_underflow", "NGD_late_switch"} do
-  fin[k] = report.collect(res, k)   -- per run
-  print(k .. ": " .. json.encode(fin[k]):gsub("(%d%.%d%d)%d+", "%1"))
-end
+local per_run = {"NGD_slope", "GD_norm_ratio", "NGD_min_logit_gap", "NGD_underflow", "NGD_late_switch"}
+report.collect(res, per_run, fin)   -- fin.NGD_slope = {slope of run 1, ...}
+for _, k in ipairs(per_run) do print(k .. ": " .. json.encode(fin[k]):gsub("(%d%.%d%d)%d+", "%1")) end
 local at = function(key, k) return report.at(steps, b[key].mean, k) end
 local ratio, steep = report.stats(res, "GD_norm_ratio").mean, report.fraction(res, function(m) return m.NGD_slope <= -1.5 end)
 R:check("k=500: mean corr NGD >= 0.97 > GD", at("NGD_corr", 500) >= 0.97 and at("NGD_corr", 500) > at("GD_corr", 500),

@@ -474,6 +474,20 @@ function M.nonincreasing(steps, values, opts)
   return true
 end
 
+--- Copy entries into dst under prefixed names: dst[prefix .. k] = src[k] for k in `keys`
+--- (default: every key of src). Returns dst.
+function M.put(dst, prefix, src, keys)
+  if type(dst) ~= "table" or type(prefix) ~= "string" or type(src) ~= "table" then
+    fail("report.put", "bad arguments (table, prefix string, table expected, got %s, %s, %s)", type(dst), type(prefix), type(src))
+  end
+  if keys then
+    for _, k in ipairs(keys) do dst[prefix .. k] = src[k] end
+  else
+    for k, v in pairs(src) do dst[prefix .. k] = v end
+  end
+  return dst
+end
+
 --- `s` (an SVM result) when s.status == "optimal", else an error "<what> is <status>".
 function M.optimal(s, what)
   if type(s) ~= "table" or type(s.status) ~= "string" then
