@@ -22,10 +22,8 @@ local res = report.sweep(o, function(_, _, g)
     local head = svm.head(ds, alpha)   -- u^mm: hard-margin SVM (no bias) on the selected tokens
     local mm, rel = svm.att(ds, alpha), svm.att(ds, alpha, {relax = report.complement(o.n, head.support)})
     assert(head.status == "optimal" and mm.status == "optimal" and rel.status == "optimal", name .. ": SVM not solved")
-    out[name .. "_loss"], out[name .. "_soft"] = r.loss, r.softmax_max
-    out[name .. "_cos_u"] = cos_path(r.v, head.v)
-    out[name .. "_corr_mm"], out[name .. "_corr_relax"] = cos_path(r.W, mm.W), cos_path(r.W, rel.W)
-    out[name .. "_token1"], out[name .. "_nsupport"] = report.same(alpha, ds:optimal()), #head.support
+    report.put(out, name .. "_", {loss = r.loss, soft = r.softmax_max, cos_u = cos_path(r.v, head.v), corr_mm = cos_path(r.W, mm.W),
+      corr_relax = cos_path(r.W, rel.W), token1 = report.same(alpha, ds:optimal()), nsupport = #head.support})
     out.steps = r.steps
   end
   return out

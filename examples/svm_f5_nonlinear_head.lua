@@ -8,10 +8,8 @@ local base, dims, targets = rng.new(o.seed), report.numbers(o.ds), {"eq", "dir",
 
 local R, curves, all = report.new("SVM-F5"), {}, {}
 for _, d in ipairs(dims) do
-  local runs, tried = {}, 0
-  while #runs < o.accepted and tried < o.max_seeds do
-    tried = tried + 1
-    local g = base:split(("d=%d/seed=%d"):format(d, tried))
+  local runs, tried = report.accept(o.accepted, o.max_seeds, function(seed)
+    local g = base:split(("d=%d/seed=%d"):format(d, seed))
     local ds = data.relu_mode(o.n, o.T, d, {rng = g})
     local m = model.attention{param = "W", head = "relu", V = ds.V}:init{rng = g}
     local r = optim.train(m, ds, optim.ngd{lr = o.lr, eps = o.eps}, {iters = o.iters, every = o.every, record = {"W"}})
@@ -19,9 +17,9 @@ for _, d in ipairs(dims) do
     local one = svm.att(ds, m:selected(ds), {norm = "fro"})
     if gen.accept.ok and gen.W_eq and one.status == "optimal" then   -- 1 - corr(W_k, target) along the run
       local omc = function(W) return report.map(report.corr_path(r.W, W), function(c) return 1 - c end) end
-      runs[#runs + 1] = {masked = gen.accept.masked_max, eq = omc(gen.W_eq), dir = omc(gen.W_dir), ["1token"] = omc(one.W)}
+      return {masked = gen.accept.masked_max, eq = omc(gen.W_eq), dir = omc(gen.W_dir), ["1token"] = omc(one.W)}
     end
-  end
+  end)
   curves[d] = report.bands(report.results(runs), targets)
   for _, run in ipairs(runs) do all[#all + 1] = run end
   print(("d=%2d: %d accepted of %d seeds; 1-corr at the end: SVMeq %.4f  W_dir %.4f  1token %.4f"):format(

@@ -474,6 +474,20 @@ function M.nonincreasing(steps, values, opts)
   return true
 end
 
+--- Rejection sampling of instances: calls f(1), f(2), ... until `n` calls have returned a
+--- non-nil value or `max_tries` calls were made. Returns the accepted values (in order) and
+--- the number of calls made.
+function M.accept(n, max_tries, f)
+  if type(f) ~= "function" then fail("report.accept", "bad argument #3 (function expected, got %s)", type(f)) end
+  local out, tries = {}, 0
+  while #out < n and tries < max_tries do
+    tries = tries + 1
+    local v = f(tries)
+    if v ~= nil then out[#out + 1] = v end
+  end
+  return out, tries
+end
+
 --- Copy entries into dst under prefixed names: dst[prefix .. k] = src[k] for k in `keys`
 --- (default: every key of src). Returns dst.
 function M.put(dst, prefix, src, keys)
