@@ -18,14 +18,12 @@ local res = report.sweep(o, function(cfg, _, g)
           rank_nuc_official = report.count(mat.svdvals(nuc.W), function(s) return s > 1e-7 end)}
 end, {grid = {cell = cells, d = dims}})
 
-local R, fig, table_out = report.new("SVM-F2"), {}, {}
-local ok_fro, ok_nuc, ok_below = true, true, true
+local R, fig, table_out, ok_fro, ok_nuc, ok_below = report.new("SVM-F2"), {}, {}, true, true, true
 for ci, cell in ipairs(cells) do
   local n, T = table.unpack(report.numbers(cell))
-  local panel = ci <= 3 and 1 or 2
+  local panel, rf, rn = ci <= 3 and 1 or 2, {}, {}   -- panel 1: T = 5, panel 2: n = 5; mean ranks against d
   fig[panel] = fig[panel] or plot.figure{xlabel = "d", ylabel = "rank", legend = "top left",
                                          title = panel == 1 and "T = 5" or "n = 5"}
-  local rf, rn = {}, {}
   for _, d in ipairs(dims) do   -- mean ranks over the feasible instances of the cell (n, T, d)
     local sub = report.where(res, {cell = cell, d = d})
     local c = {n = n, T = T, d = d, feasible = report.fraction(sub, "feasible")}

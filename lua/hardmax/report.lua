@@ -446,9 +446,11 @@ end
 
 --- One line per metric on a plot.figure: the mean of bands[keys[i]] against steps, labelled
 --- opts.labels[i] (default the key); opts.map(v) transforms each plotted value, opts.styles[i]
---- adds line options (dash=, color=, ...). Returns the figure.
+--- adds line options (dash=, color=, ...). `fig` may also be a plain table of plot.figure
+--- options: a new figure is made from it. Returns the figure.
 function M.plot_lines(fig, steps, bands, keys, opts)
   opts = opts or {}
+  if type(fig) == "table" and getmetatable(fig) == nil then fig = require("hardmax.plot").figure(fig) end
   for i, k in ipairs(keys) do
     local b = bands[k] or fail("report.plot_lines", "no band '%s'", tostring(k))
     local lo = {label = opts.labels and opts.labels[i] or k}
@@ -486,6 +488,21 @@ function M.accept(n, max_tries, f)
     if v ~= nil then out[#out + 1] = v end
   end
   return out, tries
+end
+
+--- `r` (a result with a status, e.g. of optim.train) when r.status == "ok", else an error
+--- "<what>: <status>" (just the status without `what`).
+function M.ok(r, what)
+  if type(r) ~= "table" or type(r.status) ~= "string" then
+    fail("report.ok", "bad argument #1 (result with a status expected, got %s)", type(r))
+  end
+  if r.status ~= "ok" then error(what and (what .. ": " .. r.status) or r.status, 2) end
+  return r
+end
+
+--- true iff pred(v) holds for every entry of a Lua array or vector (vacuously for none).
+function M.all(x, pred)
+  return M.count(x, pred) == #M.map(x, function(v) return v end)
 end
 
 --- Copy entries into dst under prefixed names: dst[prefix .. k] = src[k] for k in `keys`
