@@ -16,8 +16,7 @@ local res = report.sweep(o, function(_, _, g)
   local ds, out = data.fr_joint(o.n, o.T, o.d, {rng = g}), {}
   for name, opt in pairs{GD = optim.gd{lr = 1}, NGD = optim.ngd{lr = 0.1, eps = o.eps}} do
     local m = model.attention{train = {"W", "v"}, v = mat.zeros(o.d)}   -- u_0 = 0, W_0 = 0
-    local r = optim.train(m, ds, opt, {iters = o.iters, every = o.every, record = {"loss", "softmax_max", "W", "v"}})
-    assert(r.status == "ok", name .. ": " .. r.status)
+    local r = report.ok(optim.train(m, ds, opt, {iters = o.iters, every = o.every, record = {"loss", "softmax_max", "W", "v"}}), name)
     local alpha = m:selected(ds)
     local head = svm.head(ds, alpha)   -- u^mm: hard-margin SVM (no bias) on the selected tokens
     local mm, rel = svm.att(ds, alpha), svm.att(ds, alpha, {relax = report.complement(o.n, head.support)})

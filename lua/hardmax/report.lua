@@ -446,11 +446,11 @@ end
 
 --- One line per metric on a plot.figure: the mean of bands[keys[i]] against steps, labelled
 --- opts.labels[i] (default the key); opts.map(v) transforms each plotted value, opts.styles[i]
---- adds line options (dash=, color=, ...). `fig` may also be a plain table of plot.figure
+--- adds line options (dash=, color=, ...). `fig` may also be a table of plot.figure
 --- options: a new figure is made from it. Returns the figure.
 function M.plot_lines(fig, steps, bands, keys, opts)
   opts = opts or {}
-  if type(fig) == "table" and getmetatable(fig) == nil then fig = require("hardmax.plot").figure(fig) end
+  if type(fig) == "table" and type(fig.line) ~= "function" then fig = require("hardmax.plot").figure(fig) end
   for i, k in ipairs(keys) do
     local b = bands[k] or fail("report.plot_lines", "no band '%s'", tostring(k))
     local lo = {label = opts.labels and opts.labels[i] or k}
