@@ -8,8 +8,7 @@ local report, json = require "hardmax.report", require "hardmax.json"
 local o = exp.args(arg, {runs = 10, iters = 10000, every = 10, n = 6, T = 8, d = 10, eps = 0.0,
                          lr_max = 1e4, seed = 0, out = "out/fr_f2"})
 local methods, keys = {"GD", "NGD", "PS"}, {"gap", "softmax_max", "param_norm", "corr"}
-local steps = {}
-for k = 0, o.iters, o.every do steps[#steps + 1] = k end
+local steps = report.range(0, o.iters, o.every)
 
 local res = report.sweep(o, function(_, _, g)
   local ds = data.grand(o.n, o.T, o.d, {rng = g})

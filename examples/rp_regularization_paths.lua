@@ -16,14 +16,9 @@ local radii_of = {W = radii, KQ = report.log_grid(1, o.rmax_nuc, o.per_decade)}
 local R, out = report.new("RP"), {}
 local f1 = plot.figure{xlabel = "R", ylabel = "cos(θ(R), SVM)", log = "x", legend = "bottom right", yrange = {0.85, 1.005}}
 
-local function judge(name, cp, cw, svmcos, note)  -- cos along the path with the predicted / wrong SVM
-  R:check(name .. ": cos with the predicted SVM >= 0.99 at R_max", cp[#cp] >= 0.99, ("%.4f%s%s"):format(cp[#cp],
-          cw and (", wrong SVM %.4f (SVMs' cos %.3f)"):format(cw[#cw], svmcos) or "", note or ""))
-  if cw and svmcos < 0.95 then R:check(name .. ": cos with the wrong SVM < 0.99 and below", cw[#cw] < 0.99 and cw[#cw] < cp[#cp]) end
-end
 local function trace(name, path, pred, wrong, rad) -- path: R-by-shape array of minimizers
-  local cp = report.corr_path(path, pred)
-  judge(name, cp, wrong and report.corr_path(path, wrong), wrong and mat.corr(pred, wrong))
+  local cp = report.corr_path(path, pred)   -- wrong, when given: the SVM the path should not reach
+  R:converges(name, cp, {alt = wrong and report.corr_path(path, wrong), distinct = wrong and mat.corr(pred, wrong) < 0.95, at = "R_max"})
   f1:line(rad or radii, cp, {label = (name:gsub("%^(%w+)", "^{%1}"))})
   out["cos_" .. name:gsub("[^%w]+", "_"):gsub("_$", "")] = cp[#cp]
 end
@@ -63,11 +58,10 @@ local res = report.sweep(o, function(_, _, g)
   end
   return res
 end)
-for i, r in ipairs(res) do
-  local m = r.metrics
+for i, m in ipairs(report.collect(res)) do   -- per instance: the path reaches the SVM of its norm, not the other one
   for _, c in ipairs{{"W", "W(R) -> W^mm (Frobenius)"}, {"KQ", "KQ^T(R) -> W^mm_* (nuclear)"}} do
-    judge(("G-rand #%d %s"):format(i, c[2]), m["pred_" .. c[1]], m["wrong_" .. c[1]], m["svmcos_" .. c[1]],
-          m["global_" .. c[1]] and ", global selection" or ", local selection")
+    R:converges(("G-rand #%d %s"):format(i, c[2]), m["pred_" .. c[1]], {alt = m["wrong_" .. c[1]], distinct = m["svmcos_" .. c[1]] < 0.95,
+                at = "R_max", note = m["global_" .. c[1]] and ", global selection" or ", local selection"})
   end
 end
 local f2 = plot.figure{xlabel = "R", ylabel = "corr(W(R), SVM), G-rand", log = "x", legend = "bottom right"}

@@ -227,6 +227,31 @@ function Report:at_most(name, value, threshold)
   return self:check(fmt("%s <= %g", name, threshold), value <= threshold, fmt("%.6g", value))
 end
 
+--- A path that should converge to a predicted limit and not to an alternative, e.g. the
+--- cosine of θ(R) with the predicted / the other SVM along a regularization path. Checks
+---   "<name>: cos with the <target> >= <threshold> at <at>"    (last value of `cos`)
+--- and, when opts.alt (the cosine path with the alternative) is given and opts.distinct is not
+--- false (pass false when the two limits are nearly parallel and cannot be told apart),
+---   "<name>: cos with the <alt_target> < <threshold> and below"  (last alt < threshold and
+---   < last cos).
+--- opts: threshold = 0.99, target = "predicted SVM", alt_target = "wrong SVM", at = "the end",
+--- note (appended to the printed detail). Returns the first check's result.
+function Report:converges(name, cos, opts)
+  opts = opts or {}
+  local c = tolist(cos)
+  if type(name) ~= "string" or not c or #c == 0 then
+    fail("report:converges", "bad arguments (check name and a non-empty cos path expected, got %s, %s)", type(name), type(cos))
+  end
+  local thr, last, alt = opts.threshold or 0.99, c[#c], opts.alt and tolist(opts.alt)
+  local alt_target = opts.alt_target or "wrong SVM"
+  local ok = self:check(fmt("%s: cos with the %s >= %g at %s", name, opts.target or "predicted SVM", thr, opts.at or "the end"),
+    last >= thr, fmt("%.4f", last) .. (alt and fmt(", %s %.4f", alt_target, alt[#alt]) or "") .. (opts.note or ""))
+  if alt and opts.distinct ~= false then
+    self:check(fmt("%s: cos with the %s < %g and below", name, alt_target, thr), alt[#alt] < thr and alt[#alt] < last)
+  end
+  return ok
+end
+
 --- Print the overall verdict and, as the last line of output, one JSON object with the
 --- experiment id, pass flag, the checks and the given numbers. Returns the object.
 function Report:finish(numbers)
@@ -405,8 +430,15 @@ function M.where(results, params)
 end
 
 --- Per-instance values: metrics[key] of every successful run, in result order (false and NaN
---- kept). With a list of keys: {key = values} (merged into `into` when given).
+--- kept). With a list of keys: {key = values} (merged into `into` when given). Without a
+--- key: the metrics tables of the successful runs.
 function M.collect(results, key, into)
+  if type(results) ~= "table" then fail("report.collect", "bad argument #1 (sweep results expected, got %s)", type(results)) end
+  if key == nil then
+    local out = {}
+    for _, r in ipairs(results) do if r.status == "ok" then out[#out + 1] = r.metrics end end
+    return out
+  end
   if type(key) == "table" then
     into = into or {}
     for _, k in ipairs(key) do into[k] = M.collect(results, k) end
@@ -474,6 +506,18 @@ function M.nonincreasing(steps, values, opts)
     end
   end
   return true
+end
+
+--- The integers a, a + step, ..., up to b (a Lua array; step defaults to 1), e.g. the recorded
+--- steps 0, every, ..., iters of optim.train.
+function M.range(a, b, step)
+  step = step or 1
+  if math.type(a) ~= "integer" or math.type(b) ~= "integer" or math.type(step) ~= "integer" or step == 0 then
+    fail("report.range", "bad arguments (integers a, b and a non-zero integer step expected, got %s, %s, %s)", tostring(a), tostring(b), tostring(step))
+  end
+  local out = {}
+  for k = a, b, step do out[#out + 1] = k end
+  return out
 end
 
 --- Rejection sampling of instances: calls f(1), f(2), ... until `n` calls have returned a
