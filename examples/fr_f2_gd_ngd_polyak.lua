@@ -17,7 +17,8 @@ local res = report.sweep(o, function(_, _, g)
   local att, out = report.memo(function(a) return svm.att(ds, a) end), {}
   for _, name in ipairs(methods) do
     local m = model.attention{v = ds.v}
-    local r = optim.train(m, ds, opts[name], {iters = o.iters, every = o.every, record = {"loss", "softmax_max", "param_norm", "min_logit_gap", "W"}})
+    local r = optim.train(m, ds, opts[name], {iters = o.iters, every = o.every,
+                                             record = {"loss", "softmax_max", "param_norm", "min_logit_gap", "W"}})
     -- W^mm of the selection at each recorded step, and corr(W_k, W^mm_{alpha_k})
     local svms = report.map(r.W, function(W) return att(model.attention{v = ds.v, W = W}:selected(ds)) end)
     r.corr = report.map(r.W, function(W, k) return svms[k].status == "optimal" and optim.corr(W, svms[k].W) or 0 / 0 end)
