@@ -145,12 +145,13 @@ const double *hmL_svm_getZ(lua_State *L, int oi, const svm_ds *ds, const char *f
   *query = 0;
   int t = hmL_optfield(L, oi, "Z");
   if (t != LUA_TNIL) {
+    int vi = lua_gettop(L);
     svm_arr a;
     char b[80];
-    if (!hmL_svm_toarr(L, lua_gettop(L), fn, "Z", &a) || a.rank != 2 || a.dim[0] != ds->n ||
-        a.dim[1] != ds->d)
-      hmL_error(L, fn, "option Z: %dx%d query matrix expected%s%s", (int)ds->n, (int)ds->d,
-                a.data ? ", got " : "", a.data ? hmL_svm_arrshape(&a, b) : "");
+    int isarr = hmL_svm_toarr(L, vi, fn, "Z", &a);
+    if (!isarr || a.rank != 2 || a.dim[0] != ds->n || a.dim[1] != ds->d)
+      hmL_error(L, fn, "option Z: %dx%d query matrix expected, got %s", (int)ds->n, (int)ds->d,
+                isarr ? hmL_svm_arrshape(&a, b) : luaL_typename(L, vi));
     hmL_svm_finite(L, &a, fn, "Z");
     if (hmL_optfield(L, oi, "query") != LUA_TNIL)
       hmL_error(L, fn, "options Z and query are mutually exclusive");

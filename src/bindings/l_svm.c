@@ -190,11 +190,13 @@ static int l_prompt(lua_State *L) {
   size_t dk = d;
   const double *keys = ds.X.data;
   if (hmL_optfield(L, 3, "W") != LUA_TNIL) {
+    int vi = lua_gettop(L);
     svm_arr W;
     char b[80];
-    if (!hmL_svm_toarr(L, lua_gettop(L), fn, "W", &W) || W.rank != 2 || W.dim[0] != d)
-      hmL_error(L, fn, "option W: %dxk key matrix expected%s%s", (int)d, W.data ? ", got " : "",
-                W.data ? hmL_svm_arrshape(&W, b) : "");
+    int isarr = hmL_svm_toarr(L, vi, fn, "W", &W);
+    if (!isarr || W.rank != 2 || W.dim[0] != d)
+      hmL_error(L, fn, "option W: %dxk key matrix expected, got %s", (int)d,
+                isarr ? hmL_svm_arrshape(&W, b) : luaL_typename(L, vi));
     hmL_svm_finite(L, &W, fn, "W");
     dk = W.dim[1];
     double *kx = hmL_svm_scratch(L, n * T * dk * sizeof *kx);
