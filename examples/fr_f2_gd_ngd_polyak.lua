@@ -7,57 +7,45 @@
 local report, json = require "hardmax.report", require "hardmax.json"
 local o = exp.args(arg, {runs = 10, iters = 10000, every = 10, n = 6, T = 8, d = 10, eps = 0.0,
                          lr_max = 1e4, seed = 0, out = "out/fr_f2"})
-local methods, keys, steps = {"GD", "NGD", "PS"}, {"gap", "softmax_max", "param_norm", "corr"}, {}
-for k = 0, o.iters, o.every do steps[#steps + 1] = k end
+local methods, keys = {"GD", "NGD", "PS"}, {"gap", "softmax_max", "param_norm", "corr"}
+local steps = report.range(0, o.iters, o.every)
 
 local res = report.sweep(o, function(_, _, g)
   local ds = data.grand(o.n, o.T, o.d, {rng = g})
   local lstar = loss.logistic:value(ds:scores():max(2)):mean()   -- L_* = (1/n) sum_i l(gamma_{i,opt})
-  local opts = {GD = optim.gd{lr = 1}, NGD = optim.ngd{lr = 0.1, eps = o.eps},
-                PS = optim.polyak{lstar = lstar, lr_max = o.lr_max}}
+  local opts = {GD = optim.gd{lr = 1}, NGD = optim.ngd{lr = 0.1, eps = o.eps}, PS = optim.polyak{lstar = lstar, lr_max = o.lr_max}}
   local att, out = report.memo(function(a) return svm.att(ds, a) end), {}
   for _, name in ipairs(methods) do
-    local m, cur, switch, r = model.attention{v = ds.v}, nil, 0, nil
-    local corr = {}
-    r = optim.train(m, ds, opts[name], {iters = o.iters, every = o.every, record = {"loss", "softmax_max", "param_norm", "min_logit_gap"},
-      callback = function(k, mm)
-        local s = att(mm:selected(ds))   -- W^mm of the selection at this step
-        if s ~= cur then cur, switch = s, k end
-        corr[#corr + 1] = s.status == "optimal" and optim.corr(mm.W, s.W) or 0 / 0
-      end})
+    local m = model.attention{v = ds.v}
+    local r = optim.train(m, ds, opts[name], {iters = o.iters, every = o.every,
+                                             record = {"loss", "softmax_max", "param_norm", "min_logit_gap", "W"}})
+    -- W^mm of the selection at each recorded step, and corr(W_k, W^mm_{alpha_k})
+    local svms = report.map(r.W, function(W) return att(model.attention{v = ds.v, W = W}:selected(ds)) end)
+    r.corr = report.map(r.W, function(W, k) return svms[k].status == "optimal" and optim.corr(W, svms[k].W) or 0 / 0 end)
     assert(r.status == "ok" or r.status:match("^gradient underflow"), name .. ": " .. r.status)
-    r.corr, r.gap = corr, (r.loss - lstar):totable()
+    r.gap = (r.loss - lstar):totable()
     report.pad(r, keys, #steps)
-    for _, k in ipairs(keys) do out[name .. "_" .. k] = r[k] end
-    out[name .. "_underflow"] = r.status ~= "ok" and r.status or false   -- theory.md §D.5: report, never divide
-    out[name .. "_min_logit_gap"] = r.min_logit_gap[#r.min_logit_gap]
-    out[name .. "_switch"], out[name .. "_global"] = switch, report.same(m:selected(ds), ds:optimal())
-    out[name .. "_normmm"] = att(m:selected(ds)).objective
+    report.put(out, name .. "_", r, keys)   -- out.GD_corr = r.corr, ...; underflow: theory.md §D.5, report, never divide
+    report.put(out, name .. "_", {underflow = r.status ~= "ok" and r.status or false, min_logit_gap = r.min_logit_gap[#r.min_logit_gap],
+      switch = report.last_change(steps, svms), global = report.same(m:selected(ds), ds:optimal()), normmm = att(m:selected(ds)).objective})
   end
-  local omc, sat = {}, report.first_reaching(steps, out.NGD_softmax_max, 1 - 1e-9) or math.huge
-  out.NGD_late_switch, out.NGD_monotone = sat < out.NGD_switch, true
-  for k, c in ipairs(out.NGD_corr) do   -- once saturated on its final selection, 1 - corr must not grow
-    omc[k] = 1 - c
-    if k > 1 and steps[k - 1] >= math.max(sat, out.NGD_switch) and omc[k] > omc[k - 1] * (1 + 1e-9) then out.NGD_monotone = false end
-  end
+  local sat = report.first_reaching(steps, out.NGD_softmax_max, 1 - 1e-9) or math.huge
+  local omc = report.map(out.NGD_corr, function(c) return 1 - c end)
+  -- once saturated on its final selection, 1 - corr must not grow
+  out.NGD_late_switch = sat < out.NGD_switch
+  out.NGD_monotone = report.nonincreasing(steps, omc, {from = math.max(sat, out.NGD_switch), rtol = 1e-9})
   out.NGD_slope = report.slope(steps, omc, {log = "xy", from = 1e3, to = 1e4})
   out.GD_norm_ratio = report.slope(steps, out.GD_param_norm, {log = "x", from = 1e3, to = 1e4}) / out.GD_normmm
   return out
 end)
 
-local R, b, fin = report.new("FR-F2"), {}, {k = {10, 100, 500, 2000, o.iters}}
-for _, name in ipairs(methods) do
-  for _, k in ipairs(keys) do
-    b[name .. "_" .. k] = report.band(res, name .. "_" .. k)
-    fin[name .. "_" .. k] = report.at_steps(steps, b[name .. "_" .. k].mean, fin.k)
-  end
-  fin["frac_global_" .. name] = report.fraction(res, function(m) return m[name .. "_global"] end)
-end
-for _, k in ipairs{"NGD_slope", "GD_norm_ratio", "NGD_min_logit_gap", "NGD_underflow", "NGD_late_switch"} do
-  fin[k] = {}
-  for i, r in ipairs(res) do fin[k][i] = r.metrics[k] end
-  print(k .. ": " .. json.encode(fin[k]):gsub("(%d%.%d%d)%d+", "%1"))
-end
+local R, fin = report.new("FR-F2"), {k = {10, 100, 500, 2000, o.iters}}
+local b = report.bands(res, report.names(methods, keys))
+report.bands_at(b, steps, fin.k, fin)   -- fin.GD_corr = mean corr of GD at the steps fin.k, ...
+for _, name in ipairs(methods) do fin["frac_global_" .. name] = report.fraction(res, name .. "_global") end
+local per_run = {"NGD_slope", "GD_norm_ratio", "NGD_min_logit_gap", "NGD_underflow", "NGD_late_switch"}
+report.collect(res, per_run, fin)   -- fin.NGD_slope = {slope of run 1, ...}
+for _, k in ipairs(per_run) do print(k .. ": " .. json.encode(fin[k]):gsub("(%d%.%d%d)%d+", "%1")) end
 local at = function(key, k) return report.at(steps, b[key].mean, k) end
 local ratio, steep = report.stats(res, "GD_norm_ratio").mean, report.fraction(res, function(m) return m.NGD_slope <= -1.5 end)
 R:check("k=500: mean corr NGD >= 0.97 > GD", at("NGD_corr", 500) >= 0.97 and at("NGD_corr", 500) > at("GD_corr", 500),
@@ -65,16 +53,15 @@ R:check("k=500: mean corr NGD >= 0.97 > GD", at("NGD_corr", 500) >= 0.97 and at(
 R:check("k=500: softmax NGD >= 0.999, GD <= 0.8", at("NGD_softmax_max", 500) >= 0.999 and at("GD_softmax_max", 500) <= 0.8,
         ("NGD %.5f, GD %.3f"):format(at("NGD_softmax_max", 500), at("GD_softmax_max", 500)))
 R:check("PS mean corr >= 0.9 after 10 steps", at("PS_corr", 10) >= 0.9, ("%.4f"):format(at("PS_corr", 10)))
-R:check("NGD 1-corr non-increasing after saturation", report.fraction(res, function(m) return m.NGD_monotone end) == 1)
+R:check("NGD 1-corr non-increasing after saturation", report.fraction(res, "NGD_monotone") == 1)
 R:check("NGD log-log slope of 1-corr on [1e3,1e4] <= -1.5 on >= 80% of runs", steep >= 0.8, ("%.0f%% of runs"):format(100 * steep))
 R:check("GD: slope of norm(W_k) vs ln k within 20% of norm(W^mm)", math.abs(ratio - 1) <= 0.2, ("mean ratio %.3f"):format(ratio))
 
-local function fig(ylabel, log, key, f1)
+local function fig(ylabel, log, key, map)
   local f = plot.figure{xlabel = "iteration k", ylabel = ylabel, log = log, legend = "outside right"}
-  for _, name in ipairs(methods) do f:line(steps, (f1 or mat.new)(b[name .. "_" .. key].mean), {label = name}) end
-  return f
+  return report.plot_lines(f, steps, b, report.names(methods, {key}), {labels = methods, map = map})
 end
-local fc, c3 = fig("1 - corr(W_k, W^{mm}_{\\alpha_k})", "xy", "corr", function(c) return 1 - mat.new(c) end), 1 - at("NGD_corr", 1e3)
+local fc, c3 = fig("1 - corr(W_k, W^{mm}_{\\alpha_k})", "xy", "corr", function(c) return 1 - c end), 1 - at("NGD_corr", 1e3)
 fc:line({1e3, 1e4}, {c3, c3 / 100}, {label = "k^{-2}", dash = "dashed", color = "gray"})
 fin.figure = plot.panels(o.out .. "/fr_f2.png", {fig("L(W_k) - L_*", "xy", "gap"), fig("mean_i s_{i,\\alpha_i}", "x", "softmax_max"),
                                     fc, fig("||W_k||_F", "xy", "param_norm")}, {cols = 2})

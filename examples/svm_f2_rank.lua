@@ -6,45 +6,35 @@
 -- 1e-7, infeasible = 1) to our accurate solutions, for comparison only.
 local report = require "hardmax.report"
 local o = exp.args(arg, {runs = 100, seed = 0, ds = "1,2,3,4,5,10,15,20", out = "out/svm_f2"})
-local cells, dims = {"5x5", "10x5", "15x5", "5x10", "5x15"}, {}
-for d in o.ds:gmatch("%d+") do dims[#dims + 1] = tonumber(d) end
+local cells, dims = {"5x5", "10x5", "15x5", "5x10", "5x15"}, report.numbers(o.ds)
 
 local res = report.sweep(o, function(cfg, _, g)
-  local n, T = cfg.cell:match("(%d+)x(%d+)")
-  n, T = tonumber(n), tonumber(T)
+  local n, T = table.unpack(report.numbers(cfg.cell))
   local ds = data.grand(n, T, cfg.d, {rng = g})
   local fro = svm.att(ds, ds:optimal(), {norm = "fro"})
   if fro.status ~= "optimal" then return {feasible = false, rank_nuc_official = 1} end
   local nuc = svm.att(ds, ds:optimal(), {norm = "nuc"})
-  local official = 0
-  for _, s in ipairs(mat.svdvals(nuc.W):totable()) do if s > 1e-7 then official = official + 1 end end
-  return {feasible = true, rank_fro = svm.rank(fro.W), rank_nuc = svm.rank(nuc.W), rank_nuc_official = official,
-          gap_nuc = nuc.rel_gap}
+  return {feasible = true, rank_fro = svm.rank(fro.W), rank_nuc = svm.rank(nuc.W), gap_nuc = nuc.rel_gap,
+          rank_nuc_official = report.count(mat.svdvals(nuc.W), function(s) return s > 1e-7 end)}
 end, {grid = {cell = cells, d = dims}})
 
-local R, fig = report.new("SVM-F2"), {}
-local ok_fro, ok_nuc, ok_below, table_out = true, true, true, {}
+local R, fig, table_out, ok_fro, ok_nuc, ok_below = report.new("SVM-F2"), {}, {}, true, true, true
 for ci, cell in ipairs(cells) do
-  local n, T = cell:match("(%d+)x(%d+)")
-  n, T = tonumber(n), tonumber(T)
-  local panel = ci <= 3 and 1 or 2
+  local n, T = table.unpack(report.numbers(cell))
+  local panel, rf, rn = ci <= 3 and 1 or 2, {}, {}   -- panel 1: T = 5, panel 2: n = 5; mean ranks against d
   fig[panel] = fig[panel] or plot.figure{xlabel = "d", ylabel = "rank", legend = "top left",
                                          title = panel == 1 and "T = 5" or "n = 5"}
-  local rf, rn, feas = {}, {}, {}
-  for _, d in ipairs(dims) do
-    local sub = {}
-    for _, r in ipairs(res) do if r.params.cell == cell and r.params.d == d then sub[#sub + 1] = r end end
-    local fz = report.fraction(sub, function(m) return m.feasible end)
-    local sf, sn = report.stats(sub, "rank_fro"), report.stats(sub, "rank_nuc")
-    rf[#rf + 1], rn[#rn + 1], feas[#feas + 1] = sf.mean, sn.mean, fz
-    table_out[#table_out + 1] = {n = n, T = T, d = d, feasible = fz, rank_fro = sf.mean, rank_nuc = sn.mean,
-                                 rank_nuc_official = report.stats(sub, "rank_nuc_official").mean}
+  for _, d in ipairs(dims) do   -- mean ranks over the feasible instances of the cell (n, T, d)
+    local sub = report.where(res, {cell = cell, d = d})
+    local c = {n = n, T = T, d = d, feasible = report.fraction(sub, "feasible")}
+    for _, k in ipairs{"rank_fro", "rank_nuc", "rank_nuc_official"} do c[k] = report.stats(sub, k).mean end
+    rf[#rf + 1], rn[#rn + 1], table_out[#table_out + 1] = c.rank_fro, c.rank_nuc, c
     print(("n=%2d T=%2d d=%2d  feasible %.2f  rank fro %.2f  nuc %.2f  (official convention %.2f)"):format(
-      n, T, d, fz, sf.mean, sn.mean, table_out[#table_out].rank_nuc_official))
-    if sf.n > 0 then
-      if d >= 4 and math.abs(sf.mean - math.min(n, d)) > 0.15 then ok_fro = false end
-      if sn.mean > sf.mean + 1e-12 or sn.mean > n then ok_nuc = false end
-      if d >= n and n >= 5 and sn.mean >= math.min(n, d) then ok_below = false end
+      n, T, d, c.feasible, c.rank_fro, c.rank_nuc, c.rank_nuc_official))
+    if c.feasible > 0 then
+      if d >= 4 and math.abs(c.rank_fro - math.min(n, d)) > 0.15 then ok_fro = false end
+      if c.rank_nuc > c.rank_fro + 1e-12 or c.rank_nuc > n then ok_nuc = false end
+      if d >= n and n >= 5 and c.rank_nuc >= math.min(n, d) then ok_below = false end
     end
   end
   local lab = panel == 1 and ("n = " .. n) or ("T = " .. T)

@@ -85,8 +85,15 @@ function M.stats(results, key)
   return { mean = mu, std = n > 1 and math.sqrt(math.max(0, (s2 - n * mu * mu) / (n - 1))) or 0.0, n = n }
 end
 
---- Fraction of successful runs for which pred(metrics) is true.
+--- Fraction of successful runs for which pred(metrics) is true; pred may also be a metric
+--- name (the fraction of runs where that metric is truthy).
 function M.fraction(results, pred)
+  if type(pred) == "string" then
+    local key = pred
+    pred = function(m) return m[key] end
+  elseif type(pred) ~= "function" then
+    fail("report.fraction", "bad argument #2 (predicate or metric name expected, got %s)", type(pred))
+  end
   local k, n = 0, 0
   for _, r in ipairs(results) do
     if r.status == "ok" then
@@ -102,7 +109,11 @@ function M.corr_path(stack, target)
   local mat = require "hardmax.mat"
   local n = stack:shape()
   local out = {}
-  for k = 1, n do out[k] = mat.corr(stack[k], target) end
+  for k = 1, n do
+    local s = stack[k]
+    -- a zero snapshot (e.g. the W = 0 start) has no direction: NaN, not an error
+    if s:norm(math.huge) == 0 then out[k] = 0 / 0 else out[k] = mat.corr(s, target) end
+  end
   return out
 end
 
@@ -209,6 +220,36 @@ end
 --- check(name .. " >= threshold", value >= threshold) with the value shown.
 function Report:at_least(name, value, threshold)
   return self:check(fmt("%s >= %g", name, threshold), value >= threshold, fmt("%.6g", value))
+end
+
+--- check(name .. " <= threshold", value <= threshold) with the value shown.
+function Report:at_most(name, value, threshold)
+  return self:check(fmt("%s <= %g", name, threshold), value <= threshold, fmt("%.6g", value))
+end
+
+--- A path that should converge to a predicted limit and not to an alternative, e.g. the
+--- cosine of θ(R) with the predicted / the other SVM along a regularization path. Checks
+---   "<name>: cos with the <target> >= <threshold> at <at>"    (last value of `cos`)
+--- and, when opts.alt (the cosine path with the alternative) is given and opts.distinct is not
+--- false (pass false when the two limits are nearly parallel and cannot be told apart),
+---   "<name>: cos with the <alt_target> < <threshold> and below"  (last alt < threshold and
+---   < last cos).
+--- opts: threshold = 0.99, target = "predicted SVM", alt_target = "wrong SVM", at = "the end",
+--- note (appended to the printed detail). Returns the first check's result.
+function Report:converges(name, cos, opts)
+  opts = opts or {}
+  local c = tolist(cos)
+  if type(name) ~= "string" or not c or #c == 0 then
+    fail("report:converges", "bad arguments (check name and a non-empty cos path expected, got %s, %s)", type(name), type(cos))
+  end
+  local thr, last, alt = opts.threshold or 0.99, c[#c], opts.alt and tolist(opts.alt)
+  local alt_target = opts.alt_target or "wrong SVM"
+  local ok = self:check(fmt("%s: cos with the %s >= %g at %s", name, opts.target or "predicted SVM", thr, opts.at or "the end"),
+    last >= thr, fmt("%.4f", last) .. (alt and fmt(", %s %.4f", alt_target, alt[#alt]) or "") .. (opts.note or ""))
+  if alt and opts.distinct ~= false then
+    self:check(fmt("%s: cos with the %s < %g and below", name, alt_target, thr), alt[#alt] < thr and alt[#alt] < last)
+  end
+  return ok
 end
 
 --- Print the overall verdict and, as the last line of output, one JSON object with the
@@ -336,6 +377,206 @@ function M.log_grid(a, b, per)
   local out = {}
   for k = 0, n do out[k + 1] = a * (b / a) ^ (k / n) end
   return out
+end
+
+-- ---- generic helpers that keep the example scripts short ------------------------------
+
+--- The numbers in a string, in order: "4,6,8" -> {4, 6, 8}, "5x10" -> {5, 10}, "1e3,2.5" ->
+--- {1000, 2.5} (e.g. a list option of exp.args, or a grid cell name).
+function M.numbers(s)
+  if type(s) ~= "string" then fail("report.numbers", "bad argument #1 (string expected, got %s)", type(s)) end
+  local out = {}
+  for tok in s:gmatch("[%d%.eE%+%-]+") do out[#out + 1] = tok end
+  for i, tok in ipairs(out) do
+    local v = tonumber(tok) or fail("report.numbers", "malformed number '%s' in '%s'", tok, s)
+    out[i] = math.tointeger(v) or v
+  end
+  return out
+end
+
+--- {f(x[1], 1), ..., f(x[n], n)} for a Lua array, or for the slices of a mat along its first
+--- dimension (entries of a vector, rows of a matrix, snapshots of a rank-3 stack).
+function M.map(x, f)
+  if type(f) ~= "function" then fail("report.map", "bad argument #2 (function expected, got %s)", type(f)) end
+  local n
+  if type(x) == "table" then n = #x
+  elseif type(x) == "userdata" and x.shape then n = x:shape()
+  else fail("report.map", "bad argument #1 (Lua array or mat expected, got %s)", type(x)) end
+  local out = {}
+  for k = 1, n do out[k] = f(x[k], k) end
+  return out
+end
+
+--- Number of entries of a Lua array or vector mat for which pred(v) is true.
+function M.count(x, pred)
+  local k = 0
+  for _, v in ipairs(M.map(x, function(v) return v end)) do if pred(v) then k = k + 1 end end
+  return k
+end
+
+--- The sweep results whose grid parameters equal every entry of `params`, in result order
+--- (e.g. the runs of one grid cell: report.where(res, {cell = "5x5", d = 4})).
+function M.where(results, params)
+  if type(results) ~= "table" or type(params) ~= "table" then
+    fail("report.where", "bad arguments (sweep results and a parameter table expected, got %s, %s)", type(results), type(params))
+  end
+  local out = {}
+  for _, r in ipairs(results) do
+    local ok = type(r.params) == "table"
+    for k, v in pairs(params) do ok = ok and r.params[k] == v end
+    if ok then out[#out + 1] = r end
+  end
+  return out
+end
+
+--- Per-instance values: metrics[key] of every successful run, in result order (false and NaN
+--- kept). With a list of keys: {key = values} (merged into `into` when given). Without a
+--- key: the metrics tables of the successful runs.
+function M.collect(results, key, into)
+  if type(results) ~= "table" then fail("report.collect", "bad argument #1 (sweep results expected, got %s)", type(results)) end
+  if key == nil then
+    local out = {}
+    for _, r in ipairs(results) do if r.status == "ok" then out[#out + 1] = r.metrics end end
+    return out
+  end
+  if type(key) == "table" then
+    into = into or {}
+    for _, k in ipairs(key) do into[k] = M.collect(results, k) end
+    return into
+  end
+  local out = {}
+  for _, r in ipairs(results) do
+    if r.status == "ok" then out[#out + 1] = r.metrics[key] end
+  end
+  return out
+end
+
+--- Wrap a Lua array of metric tables as successful sweep results, for report.band / stats /
+--- fraction on runs that were not made by report.sweep.
+function M.results(list)
+  local out = {}
+  for i, m in ipairs(list) do out[i] = {status = "ok", key = tostring(i), metrics = m} end
+  return out
+end
+
+--- All names prefix .. sep .. suffix (sep default "_"), prefix-major:
+--- names({"GD", "NGD"}, {"loss", "corr"}) = {"GD_loss", "GD_corr", "NGD_loss", "NGD_corr"}.
+function M.names(prefixes, suffixes, sep)
+  local out = {}
+  for _, a in ipairs(prefixes) do
+    for _, b in ipairs(suffixes) do out[#out + 1] = a .. (sep or "_") .. b end
+  end
+  return out
+end
+
+--- {key = report.at_steps(steps, bands[key].mean, ks)} for every band (merged into `into`).
+function M.bands_at(bands, steps, ks, into)
+  into = into or {}
+  for k, b in pairs(bands) do into[k] = M.at_steps(steps, b.mean, ks) end
+  return into
+end
+
+--- One line per metric on a plot.figure: the mean of bands[keys[i]] against steps, labelled
+--- opts.labels[i] (default the key); opts.map(v) transforms each plotted value, opts.styles[i]
+--- adds line options (dash=, color=, ...). `fig` may also be a table of plot.figure
+--- options: a new figure is made from it. Returns the figure.
+function M.plot_lines(fig, steps, bands, keys, opts)
+  opts = opts or {}
+  if type(fig) == "table" and type(fig.line) ~= "function" then fig = require("hardmax.plot").figure(fig) end
+  for i, k in ipairs(keys) do
+    local b = bands[k] or fail("report.plot_lines", "no band '%s'", tostring(k))
+    local lo = {label = opts.labels and opts.labels[i] or k}
+    for kk, v in pairs(opts.styles and opts.styles[i] or {}) do lo[kk] = v end
+    fig:line(steps, opts.map and M.map(b.mean, opts.map) or b.mean, lo)
+  end
+  return fig
+end
+
+--- true iff values never grow (values[k] <= values[k-1] * (1 + rtol)) over the consecutive
+--- pairs whose earlier step is >= `from` (opts: from = -inf, rtol = 0; NaN never violates).
+--- With strict = true every such pair must decrease strictly (values[k] < values[k-1]; NaN
+--- violates). steps may be nil (then the positions 1, 2, ...).
+function M.nonincreasing(steps, values, opts)
+  opts = opts or {}
+  local s, from, rtol = steps and tolist(steps), opts.from or -math.huge, opts.rtol or 0
+  for k = 2, #values do
+    if (s and s[k - 1] or k - 1) >= from then
+      if opts.strict and not (values[k] < values[k - 1]) then return false end
+      if values[k] > values[k - 1] * (1 + rtol) then return false end
+    end
+  end
+  return true
+end
+
+--- The integers a, a + step, ..., up to b (a Lua array; step defaults to 1), e.g. the recorded
+--- steps 0, every, ..., iters of optim.train.
+function M.range(a, b, step)
+  step = step or 1
+  if math.type(a) ~= "integer" or math.type(b) ~= "integer" or math.type(step) ~= "integer" or step == 0 then
+    fail("report.range", "bad arguments (integers a, b and a non-zero integer step expected, got %s, %s, %s)", tostring(a), tostring(b), tostring(step))
+  end
+  local out = {}
+  for k = a, b, step do out[#out + 1] = k end
+  return out
+end
+
+--- Rejection sampling of instances: calls f(1), f(2), ... until `n` calls have returned a
+--- non-nil value or `max_tries` calls were made. Returns the accepted values (in order) and
+--- the number of calls made.
+function M.accept(n, max_tries, f)
+  if type(f) ~= "function" then fail("report.accept", "bad argument #3 (function expected, got %s)", type(f)) end
+  local out, tries = {}, 0
+  while #out < n and tries < max_tries do
+    tries = tries + 1
+    local v = f(tries)
+    if v ~= nil then out[#out + 1] = v end
+  end
+  return out, tries
+end
+
+--- `r` (a result with a status, e.g. of optim.train) when r.status == "ok", else an error
+--- "<what>: <status>" (just the status without `what`).
+function M.ok(r, what)
+  if type(r) ~= "table" or type(r.status) ~= "string" then
+    fail("report.ok", "bad argument #1 (result with a status expected, got %s)", type(r))
+  end
+  if r.status ~= "ok" then error(what and (what .. ": " .. r.status) or r.status, 2) end
+  return r
+end
+
+--- true iff pred(v) holds for every entry of a Lua array or vector (vacuously for none).
+function M.all(x, pred)
+  return M.count(x, pred) == #M.map(x, function(v) return v end)
+end
+
+--- Copy entries into dst under prefixed names: dst[prefix .. k] = src[k] for k in `keys`
+--- (default: every key of src). Returns dst.
+function M.put(dst, prefix, src, keys)
+  if type(dst) ~= "table" or type(prefix) ~= "string" or type(src) ~= "table" then
+    fail("report.put", "bad arguments (table, prefix string, table expected, got %s, %s, %s)", type(dst), type(prefix), type(src))
+  end
+  if keys then
+    for _, k in ipairs(keys) do dst[prefix .. k] = src[k] end
+  else
+    for k, v in pairs(src) do dst[prefix .. k] = v end
+  end
+  return dst
+end
+
+--- `s` (an SVM result) when s.status == "optimal", else an error "<what> is <status>".
+function M.optimal(s, what)
+  if type(s) ~= "table" or type(s.status) ~= "string" then
+    fail("report.optimal", "bad argument #1 (SVM result expected, got %s)", type(s))
+  end
+  if s.status ~= "optimal" then error((what or "SVM") .. " is " .. s.status, 2) end
+  return s
+end
+
+--- The step at which values[] last changed (values compared with ~=; steps[1] if never).
+function M.last_change(steps, values)
+  local s, at = tolist(steps), tolist(steps)[1]
+  for k = 2, #values do if values[k] ~= values[k - 1] then at = s[k] end end
+  return at
 end
 
 return M

@@ -1,7 +1,8 @@
 -- Benchmark of the optim step path: 2000 NGD steps (eta = 0.1, eps = 2.22e-16) on
 -- G-rand(6,8,10) for the W and (K,Q) models, through optim.train (loop in C, no Lua per
 -- step) and through opt:step from Lua, plus the flagship SVM-F3 workload estimate
--- (100 runs x 2000 its x both models). Run: build/hardmax scripts/bench.d/optim.lua
+-- (100 runs x 2000 its x both models), and normalized lp mirror descent for p = 2, 3, 1.75.
+-- Run: build/hardmax scripts/bench.d/optim.lua
 local data = require "hardmax.data"
 local model = require "hardmax.model"
 local optim = require "hardmax.optim"
@@ -56,6 +57,21 @@ for _, param in ipairs { "W", "KQ" } do
     1e3 * t_lua, 1e6 * t_lua / iters))
   print(string.format("%-3s   m:grad from Lua (reference):       %8.3f ms  (%.2f us/call)", param,
     1e3 * t_grad, 1e6 * t_grad / iters))
+end
+-- lp mirror descent (normalized, as in MD-F2) on the same W workload: p = 2 and p = 3 have
+-- pow-free fast paths, other p (here 1.75) take the general pow() path
+do
+  local ds, m0 = setup("W", 0)
+  for _, p in ipairs { 2, 3, 1.75 } do
+    local t = best_of(15, function()
+      local m = m0:clone()
+      local r = optim.train(m, ds, optim.mirror { p = p, lr = 0.1, normalized = true, eps = 2.22e-16 },
+        { iters = iters, every = iters })
+      assert(r.status == "ok", r.status)
+    end)
+    print(string.format("W   normalized l%g-MD %d steps via optim.train: %8.3f ms  (%.2f us/step)", p, iters,
+      1e3 * t, 1e6 * t / iters))
+  end
 end
 local flagship = 100 * (per.W + per.KQ)
 print(string.format("SVM-F3 estimate: 100 runs x %d its x {W, KQ} = %.3f s (target <= 1.5 s)", iters, flagship))

@@ -1,9 +1,12 @@
-/* Split of the svm binding: l_svm.c (QP family, checks) owns the module table and calls
- * hmL_svm_open_conic to add the conic solvers (nuclear norm, l_p) of l_svm_conic.c. */
+/* Split of the svm binding: l_svm.c (solvers) owns the module table and calls
+ * hmL_svm_open_checks to add the theory checks of l_svm_checks.c and hmL_svm_open_conic to
+ * add the conic solvers (nuclear norm, l_p) of l_svm_conic.c. Shared argument and result
+ * helpers of l_svm.c and l_svm_checks.c: hm_lsvm_args.h. */
 #ifndef HM_LSVM_H
 #define HM_LSVM_H
 #include "hm_lua.h"
 
-/* Adds functions to the table at the top of the stack. */
+/* Add functions to the table at the top of the stack. */
+void hmL_svm_open_checks(lua_State *L);
 void hmL_svm_open_conic(lua_State *L);
 #endif

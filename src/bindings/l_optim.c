@@ -107,12 +107,13 @@ static int optim_gd(lua_State *L) {
 
 static int optim_ngd(lua_State *L) {
   const char *fn = "optim.ngd";
-  static const char *const keys[] = {"lr", "eps", NULL};
+  static const char *const keys[] = {"lr", "eps", "rescaled", NULL};
   luaL_checktype(L, 1, LUA_TTABLE);
   hmL_checkoptions(L, 1, fn, keys);
   hm_loptim *u = new_opt(L, HM_OPT_NGD);
   u->o.lr = req_number(L, 1, "lr", fn);
   read_eps(L, 1, &u->o, 1, fn);
+  u->o.rescaled = hmL_optboolean(L, 1, "rescaled", 0, fn);
   finish_opt(L, &u->o, fn);
   return 1;
 }
@@ -159,7 +160,7 @@ static int optim_adam(lua_State *L) {
 
 static int optim_mirror(lua_State *L) {
   const char *fn = "optim.mirror";
-  static const char *const keys[] = {"p", "lr", "normalized", "eps", NULL};
+  static const char *const keys[] = {"p", "lr", "normalized", "eps", "rescaled", NULL};
   luaL_checktype(L, 1, LUA_TTABLE);
   hmL_checkoptions(L, 1, fn, keys);
   hm_loptim *u = new_opt(L, HM_OPT_MIRROR);
@@ -169,6 +170,10 @@ static int optim_mirror(lua_State *L) {
   u->o.lr = req_number(L, 1, "lr", fn);
   u->o.normalized = hmL_optboolean(L, 1, "normalized", 0, fn);
   read_eps(L, 1, &u->o, u->o.normalized, fn);
+  u->o.rescaled = hmL_optboolean(L, 1, "rescaled", 0, fn);
+  if (u->o.rescaled && !u->o.normalized)
+    hmL_error(L, fn, "option 'rescaled' only applies with normalized = true (a plain mirror "
+                     "step needs the gradient's magnitude)");
   if (!u->o.normalized) {
     if (hmL_optfield(L, 1, "eps") != LUA_TNIL)
       hmL_error(L, fn, "option 'eps' only applies with normalized = true");
@@ -202,6 +207,10 @@ static void push_settings(lua_State *L, const hm_optim *o) {
   if (o->kind == HM_OPT_NGD || o->kind == HM_OPT_ADAM || (o->kind == HM_OPT_MIRROR && o->normalized)) {
     push_eps(L, o);
     lua_setfield(L, -2, "eps");
+  }
+  if (o->kind == HM_OPT_NGD || (o->kind == HM_OPT_MIRROR && o->normalized)) {
+    lua_pushboolean(L, o->rescaled);
+    lua_setfield(L, -2, "rescaled");
   }
   switch (o->kind) {
     case HM_OPT_MOMENTUM:
@@ -280,8 +289,14 @@ static int opt_tostring(lua_State *L) {
   hm_loptim *u = checkopt(L, 1, "optimizer.__tostring");
   const hm_optim *o = &u->o;
   switch (o->kind) {
-    case HM_OPT_NGD: lua_pushfstring(L, "optim.ngd{lr=%f, eps=%s}", o->lr, o->neps ? "{...}" : lua_pushfstring(L, "%f", o->eps)); break;
-    case HM_OPT_MIRROR: lua_pushfstring(L, "optim.mirror{p=%f, lr=%f, normalized=%s}", o->p, o->lr, o->normalized ? "true" : "false"); break;
+    case HM_OPT_NGD:
+      lua_pushfstring(L, "optim.ngd{lr=%f, eps=%s%s}", o->lr, o->neps ? "{...}" : lua_pushfstring(L, "%f", o->eps),
+                      o->rescaled ? ", rescaled=true" : "");
+      break;
+    case HM_OPT_MIRROR:
+      lua_pushfstring(L, "optim.mirror{p=%f, lr=%f, normalized=%s%s}", o->p, o->lr, o->normalized ? "true" : "false",
+                      o->rescaled ? ", rescaled=true" : "");
+      break;
     case HM_OPT_POLYAK: lua_pushfstring(L, "optim.polyak{c=%f}", o->c); break;
     default: lua_pushfstring(L, "optim.%s{lr=%f}", kind_names[o->kind], o->lr); break;
   }
@@ -309,6 +324,16 @@ static void check_polyak(lua_State *L, const hm_optim *o, const hm_objective *ob
                      "its loss infimum)");
 }
 
+/* rescaled = true: switch the objective to the rescaled-direction mode (theory.md D.5) */
+static void set_rescaled(lua_State *L, const hm_optim *o, hm_objective *obj, int on, const char *fn) {
+  if (!o->rescaled) return;
+  const double *ls = NULL;
+  if (!hmL_model_objective_rescale(obj, on, &ls))
+    hmL_error(L, fn, "rescaled = true needs a built-in loss (logistic, exponential, correlation); "
+                     "the model has a custom Lua loss");
+  obj->grad_log_scale = on ? ls : NULL;
+}
+
 static int opt_step(lua_State *L) {
   const char *fn = "opt:step";
   hm_loptim *u = checkopt(L, 1, fn);
@@ -317,7 +342,9 @@ static int opt_step(lua_State *L) {
   check_polyak(L, &u->o, obj, fn);
   double loss;
   int bad = -1;
+  set_rescaled(L, &u->o, obj, 1, fn);
   hm_status s = hm_optim_step(&u->o, obj, &loss, &bad);
+  set_rescaled(L, &u->o, obj, 0, fn);
   if (s == HM_ENONFINITE) {
     if (!isfinite(loss)) return hmL_error(L, fn, "loss is inf/nan");
     if (bad >= 0)
@@ -569,7 +596,9 @@ static int optim_train(lua_State *L) {
     cfg.cb_ud = &cbs;
   }
   hm_train_result res;
+  set_rescaled(L, &u->o, obj, 1, fn);
   hm_status st = hm_train_run(&u->o, obj, &cfg, &res);
+  set_rescaled(L, &u->o, obj, 0, fn);
   hmL_check(L, fn, st);
   if (res.status == HM_TRAIN_CALLBACK_ERROR) {
     lua_pushvalue(L, err_idx);

@@ -36,6 +36,13 @@ typedef struct hm_objective {
    * samples) and whether some gradient underflowed to exactly zero */
   double min_logit_gap;
   int grad_underflow;
+  /* Rescaled-direction mode (theory.md D.5), NULL when off (the default: exact gradients).
+   * When non-NULL, the last eval wrote grad_k = exp(-grad_log_scale[k]) dL/dx_k for every
+   * parameter k (one scale per tensor, same order as param), so the true gradient is
+   * exp(grad_log_scale[k]) * grad_k even where it underflows. Only per-tensor normalized
+   * methods (NGD, normalized mirror descent) accept such an objective; the training loop
+   * records true gradient norms from it. */
+  const double *grad_log_scale;
 } hm_objective;
 
 #endif

@@ -141,6 +141,8 @@ static int uses_eps(const hm_optim *o) {
 }
 
 hm_status hm_optim_validate(const hm_optim *o) {
+  if (o->rescaled && !(o->kind == HM_OPT_NGD || (o->kind == HM_OPT_MIRROR && o->normalized)))
+    return HM_EARG;
   if (o->kind != HM_OPT_POLYAK && !(o->lr >= 0.0 && isfinite(o->lr))) return HM_EARG;
   if (uses_eps(o) && !(o->eps >= 0.0 && isfinite(o->eps)) && !(isnan(o->eps) && o->neps > 0))
     return HM_EARG;
@@ -222,6 +224,79 @@ static hm_status ensure_state(hm_optim *o, const hm_objective *obj) {
 
 /* ---------------------------------------------------------------- step */
 
+double hm_scaled_norm(double n, double ls) {
+  if (ls == 0.0 || n == 0.0 || !isfinite(n)) return n;
+  return exp(log(n) + ls);
+}
+
+double hm_optim_true_norm(const hm_objective *obj, const double *nrm) {
+  const double *ls = obj->grad_log_scale;
+  double lmax = -INFINITY;
+  for (int i = 0; i < obj->nparam; i++) {
+    const hm_param *q = &obj->param[i];
+    if (!q->trainable) continue;
+    double v = nrm ? nrm[i] : hm_vnorm2(q->grad, q->size);
+    if (!isfinite(v)) return v;
+    if (v == 0.0) continue;
+    double l = log(v) + (ls ? ls[i] : 0.0);
+    if (l > lmax) lmax = l;
+  }
+  if (lmax == -INFINITY) return 0.0;
+  double s = 0.0;
+  for (int i = 0; i < obj->nparam; i++) {
+    const hm_param *q = &obj->param[i];
+    if (!q->trainable) continue;
+    double v = nrm ? nrm[i] : hm_vnorm2(q->grad, q->size);
+    if (v == 0.0) continue;
+    double r = exp(log(v) + (ls ? ls[i] : 0.0) - lmax);
+    s += r * r;
+  }
+  return exp(lmax) * sqrt(s);
+}
+
+/* |x|_{3/2} (the dual norm of p = 3) as hm_normp(x, n, 1.5) computes it, with
+ * |r|^{3/2} = r sqrt(r) instead of pow (the outer power stays pow: once per tensor) */
+static double norm_three_halves(const double *x, size_t n) {
+  double amax = 0.0;
+  for (size_t j = 0; j < n; j++) {
+    double a = fabs(x[j]);
+    if (!(a <= amax)) amax = a;
+  }
+  if (amax == 0.0 || !isfinite(amax)) return amax;
+  double s = 0.0;
+  for (size_t j = 0; j < n; j++) {
+    double r = fabs(x[j]) / amax;
+    s += r * sqrt(r);
+  }
+  return amax * pow(s, 1.0 / 1.5);
+}
+
+/* mirror step for p = 2 (kind 2) or p = 3 (kind 3): u = psi'(x) - sc g (div: - sc (g/den)),
+ * x = (psi')^{-1}(u). The expression order matches the general path. */
+static void mirror_fast(int kind, double *x, const double *g, size_t n, double sc, double den,
+                        int div) {
+  if (kind == 2) {
+    if (div)
+      for (size_t j = 0; j < n; j++) x[j] = x[j] - sc * (g[j] / den);
+    else
+      for (size_t j = 0; j < n; j++) x[j] = x[j] - sc * g[j];
+    return;
+  }
+  for (size_t j = 0; j < n; j++) {
+    double a = x[j];
+    double u = a * fabs(a) - (div ? sc * (g[j] / den) : sc * g[j]);
+    x[j] = copysign(sqrt(fabs(u)), u);
+  }
+}
+
+/* eps of the normalized step in the units of a rescaled gradient: the step is
+ * g_true/(|g_true| + eps) = g/(|g| + eps exp(-ls)) with g_true = exp(ls) g. +inf when it
+ * overflows (then the step is ~0, correctly: |g_true| << eps). */
+static double eps_scaled(double eps, double ls) {
+  if (eps == 0.0 || ls == 0.0) return eps;
+  return exp(log(eps) - ls);
+}
+
 hm_status hm_optim_update(hm_optim *o, hm_objective *obj, double loss, int *bad_param) {
   return hm_optim_update_norms(o, obj, loss, NULL, bad_param);
 }
@@ -229,6 +304,9 @@ hm_status hm_optim_update(hm_optim *o, hm_objective *obj, double loss, int *bad_
 hm_status hm_optim_update_norms(hm_optim *o, hm_objective *obj, double loss,
                                 const double *gnorms, int *bad_param) {
   if (bad_param) *bad_param = -1;
+  const double *ls = obj->grad_log_scale;
+  if (ls && !(o->kind == HM_OPT_NGD || (o->kind == HM_OPT_MIRROR && o->normalized)))
+    return HM_EARG; /* only per-tensor normalized steps are invariant to the scales */
   hm_status st = ensure_state(o, obj);
   if (st != HM_OK) return st;
   /* total gradient norm over trainable tensors (also a finiteness check) */
@@ -250,7 +328,9 @@ hm_status hm_optim_update_norms(hm_optim *o, hm_objective *obj, double loss,
     if (nrm[i] > gsq_scale) gsq_scale = nrm[i];
   }
   double gtot = 0.0;
-  if (gsq_scale > 0.0) {
+  if (ls) {
+    gtot = hm_optim_true_norm(obj, nrm);
+  } else if (gsq_scale > 0.0) {
     double s = 0.0;
     for (int i = 0; i < obj->nparam; i++) {
       double r = nrm[i] / gsq_scale;
@@ -295,7 +375,8 @@ hm_status hm_optim_update_norms(hm_optim *o, hm_objective *obj, double loss,
         for (size_t j = 0; j < n; j++) x[j] -= eta * g[j];
         break;
       case HM_OPT_NGD: {
-        double den = nrm[i] + hm_optim_eps_for(o, q->name);
+        double e = hm_optim_eps_for(o, q->name);
+        double den = nrm[i] + (ls ? eps_scaled(e, ls[i]) : e);
         double sc = den > 0.0 ? eta / den : 0.0;
         if (isfinite(sc)) {
           for (size_t j = 0; j < n; j++) x[j] -= sc * g[j];
@@ -335,11 +416,19 @@ hm_status hm_optim_update_norms(hm_optim *o, hm_objective *obj, double loss,
       }
       case HM_OPT_MIRROR: {
         double sc = eta;
+        /* fast paths: p = 2 (identity maps, |.|^1 is exact: bit for bit the general path) and
+         * p = 3 (a|a| and sqrt; q = 3/2 via r sqrt(r)), within ~1 ulp of the pow() path */
+        const int fast = o->p == 2.0 ? 2 : o->p == 3.0 ? 3 : 0;
         if (o->normalized) {
-          double qn = hm_normp(g, n, qexp);
-          double den = qn + hm_optim_eps_for(o, q->name);
+          double qn = fast == 2 ? hm_vnorm2(g, n) : fast == 3 ? norm_three_halves(g, n) : hm_normp(g, n, qexp);
+          double e = hm_optim_eps_for(o, q->name);
+          double den = qn + (ls ? eps_scaled(e, ls[i]) : e);
           sc = den > 0.0 ? eta / den : 0.0;
           if (!isfinite(sc)) { /* subnormal ||g||_q with eps = 0 (see NGD) */
+            if (fast) {
+              mirror_fast(fast, x, g, n, eta, den, 1);
+              break;
+            }
             for (size_t j = 0; j < n; j++) {
               double a = x[j];
               double u = copysign(pow(fabs(a), pm1), a) - eta * (g[j] / den);
@@ -347,6 +436,10 @@ hm_status hm_optim_update_norms(hm_optim *o, hm_objective *obj, double loss,
             }
             break;
           }
+        }
+        if (fast) {
+          mirror_fast(fast, x, g, n, sc, 1.0, 0);
+          break;
         }
         for (size_t j = 0; j < n; j++) {
           double a = x[j];

@@ -41,6 +41,8 @@ typedef struct hm_optim {
   double lr_max;   /* Polyak cap (may be +inf) */
   double p;        /* mirror potential exponent, p > 1 */
   int normalized;  /* mirror: normalize by the dual q-norm */
+  int rescaled;    /* NGD / normalized mirror: evaluate in the rescaled-direction mode (the
+                    * caller sets obj->grad_log_scale; theory.md D.5) */
   /* state */
   long t;          /* number of completed steps */
   double last_lr;  /* step size of the last step (Polyak: eta_t; others: lr) */
@@ -70,6 +72,14 @@ hm_status hm_optim_update(hm_optim *o, hm_objective *obj, double loss, int *bad_
  * entries of non-trainable parameters are ignored); gnorms may be NULL. */
 hm_status hm_optim_update_norms(hm_optim *o, hm_objective *obj, double loss,
                                 const double *gnorms, int *bad_param);
+
+/* Joint Frobenius norm of the TRUE trainable gradient: sqrt(sum_i (exp(ls_i) nrm_i)^2) with
+ * ls = obj->grad_log_scale (0 when NULL) and nrm_i the norm of obj->param[i].grad (taken from
+ * nrm when non-NULL, else computed). Formed in the log domain: may underflow to 0, never
+ * overflows spuriously. */
+double hm_optim_true_norm(const hm_objective *obj, const double *nrm);
+/* Norm of the true gradient of one tensor: exp(ls) * n without spurious over/underflow. */
+double hm_scaled_norm(double n, double ls);
 
 /* ---- vector helpers (also used by the recorders and exposed to Lua) ---- */
 /* Euclidean norm, overflow/underflow safe (exact fast path when no rescaling is needed). */

@@ -439,6 +439,7 @@ hm_status hm_regpath_run(hm_objective *obj, hm_regpath_cfg *cfg) {
     return HM_EARG;
   if (cfg->ball == HM_BALL_NUC && (cfg->nsel != 1)) return HM_EARG;
   if (cfg->wsol && !obj->effective_w) return HM_EARG;
+  if (obj->grad_log_scale) return HM_EARG; /* needs exact gradients */
   rp_ctx c;
   memset(&c, 0, sizeof c);
   c.obj = obj;

@@ -98,8 +98,10 @@ static hm_status record_row(const hm_objective *obj, hm_train_cfg *cfg, long row
     }
     switch (c->kind) {
       case HM_REC_LOSS: *out = loss; break;
-      case HM_REC_GRAD_NORM:
-        *out = c->param < 0 ? gnorm : hm_vnorm2(obj->param[c->param].grad, obj->param[c->param].size);
+      case HM_REC_GRAD_NORM: /* the true norm also in the rescaled-direction mode */
+        *out = c->param < 0 ? gnorm
+                            : hm_scaled_norm(hm_vnorm2(obj->param[c->param].grad, obj->param[c->param].size),
+                                             obj->grad_log_scale ? obj->grad_log_scale[c->param] : 0.0);
         break;
       case HM_REC_PARAM_NORM:
         *out = c->param < 0 ? total_norm(obj, 0, NULL)
@@ -184,6 +186,9 @@ hm_status hm_train_run(hm_optim *o, hm_objective *obj, hm_train_cfg *cfg, hm_tra
       res->step = k;
       break;
     }
+    /* gn: norm of the gradient buffers (zero iff there is no direction); gt: the true norm
+     * (differs in the rescaled-direction mode, where it may underflow to 0) */
+    double gt = obj->grad_log_scale ? hm_optim_true_norm(obj, obj->nparam <= 64 ? gnorms : NULL) : gn;
     int final = (k == cfg->iters);
     if (!final) {
       if (gn == 0.0) {
@@ -191,7 +196,7 @@ hm_status hm_train_run(hm_optim *o, hm_objective *obj, hm_train_cfg *cfg, hm_tra
       } else if (L <= sp->loss_below) {
         res->status = HM_TRAIN_STOPPED;
         res->stop_reason = 0;
-      } else if (gn <= sp->grad_norm_below) {
+      } else if (gt <= sp->grad_norm_below) {
         res->status = HM_TRAIN_STOPPED;
         res->stop_reason = 1;
       } else if (sp->param_norm_above > 0.0 && total_norm(obj, 0, NULL) >= sp->param_norm_above) {
@@ -205,7 +210,7 @@ hm_status hm_train_run(hm_optim *o, hm_objective *obj, hm_train_cfg *cfg, hm_tra
     }
     int recorded = 0;
     if (k % cfg->every == 0 || final) {
-      st = record_row(obj, cfg, row, L, gn);
+      st = record_row(obj, cfg, row, L, gt);
       if (st != HM_OK) {
         res->status = HM_TRAIN_ERROR;
         res->err = st;

@@ -10,7 +10,8 @@
 
 typedef enum hm_rec_kind {
   HM_REC_LOSS = 0,       /* L(theta_k)                                   width 1 */
-  HM_REC_GRAD_NORM,      /* |grad| over trainable params (param<0) or one  width 1 */
+  HM_REC_GRAD_NORM,      /* |grad| over trainable params (param<0) or one  width 1;
+                          * the TRUE norm when obj->grad_log_scale is set (may underflow) */
   HM_REC_PARAM_NORM,     /* |theta| (Frobenius) over trainable (param<0) or one, width 1 */
   HM_REC_VALUE,          /* snapshot of a parameter (param>=0) or effective W (param<0) */
   HM_REC_SOFTMAX_MAX,    /* mean over attention rows of max_t s                width 1 */

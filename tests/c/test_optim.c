@@ -305,6 +305,110 @@ static void test_nonfinite(void) {
   CHECK(isinf(L));
 }
 
+/* rescaled-direction mode: grad_k = exp(-ls_k) * true gradient; NGD / normalized MD use
+ * g/(|g| + eps exp(-ls)), the recorded norm is the true one, other kinds refuse */
+static void test_rescaled(void) {
+  const double lsv[2] = {-2.0, 3.0};
+  for (int pass = 0; pass < 2; pass++) {
+    toy_quad q;
+    toy_quad_init(&q, 2.0, 0, 0.0);
+    double x0[7], L;
+    memcpy(x0, q.x, sizeof x0);
+    CHECK(toy_quad_eval(&q, 1, &L) == HM_OK);
+    double g[7];
+    memcpy(g, q.g, sizeof g); /* the buffer handed to the optimizer */
+    q.obj.grad_log_scale = lsv;
+    hm_optim o;
+    hm_optim_init(&o, pass == 0 ? HM_OPT_NGD : HM_OPT_MIRROR);
+    o.lr = 0.25;
+    o.eps = 0.1;
+    o.p = 2.0;
+    o.normalized = 1;
+    o.rescaled = 1;
+    CHECK(hm_optim_validate(&o) == HM_OK);
+    CHECK(hm_optim_update(&o, &q.obj, L, NULL) == HM_OK);
+    double nA = sqrt(g[0] * g[0] + g[1] * g[1] + g[2] * g[2] + g[3] * g[3]);
+    double nb = sqrt(g[4] * g[4] + g[5] * g[5] + g[6] * g[6]);
+    for (int j = 0; j < 7; j++) {
+      double s = j < 4 ? lsv[0] : lsv[1], n = j < 4 ? nA : nb;
+      double gt = exp(s) * g[j], nt = exp(s) * n; /* the true gradient, no underflow here */
+      CHECK_CLOSE(q.x[j], x0[j] - 0.25 * gt / (nt + 0.1), 1e-14);
+    }
+    CHECK_CLOSE(o.last_grad_norm, hypot(exp(lsv[0]) * nA, exp(lsv[1]) * nb), 1e-14);
+    hm_optim_free(&o);
+  }
+  /* a scale far below the underflow: eps = 0 gives the unit step, eps > 0 gives no step */
+  toy_quad q;
+  toy_quad_init(&q, 2.0, 0, 0.0);
+  double L, x0[7];
+  CHECK(toy_quad_eval(&q, 1, &L) == HM_OK);
+  const double deep[2] = {-900.0, -1000.0};
+  q.obj.grad_log_scale = deep;
+  hm_optim o;
+  hm_optim_init(&o, HM_OPT_NGD);
+  o.lr = 0.5;
+  o.eps = 0.0;
+  o.rescaled = 1;
+  memcpy(x0, q.x, sizeof x0);
+  CHECK(hm_optim_update(&o, &q.obj, L, NULL) == HM_OK);
+  double dA = 0, db = 0;
+  for (int j = 0; j < 7; j++) *(j < 4 ? &dA : &db) += (q.x[j] - x0[j]) * (q.x[j] - x0[j]);
+  CHECK_CLOSE(sqrt(dA), 0.5, 1e-14);
+  CHECK_CLOSE(sqrt(db), 0.5, 1e-14);
+  CHECK(o.last_grad_norm == 0.0); /* exp(-900) |g| underflows: recorded truthfully */
+  CHECK(hm_optim_true_norm(&q.obj, NULL) == 0.0);
+  o.eps = 1e-300;
+  memcpy(x0, q.x, sizeof x0);
+  CHECK(hm_optim_update(&o, &q.obj, L, NULL) == HM_OK);
+  for (int j = 0; j < 7; j++) CHECK(q.x[j] == x0[j]);
+  hm_optim_free(&o);
+  /* GD on a rescaled gradient would take a wrong-size step: refused */
+  hm_optim_init(&o, HM_OPT_GD);
+  o.lr = 0.1;
+  CHECK(hm_optim_update(&o, &q.obj, L, NULL) == HM_EARG);
+  o.rescaled = 1;
+  CHECK(hm_optim_validate(&o) == HM_EARG);
+  hm_optim_free(&o);
+  /* helpers */
+  CHECK(hm_scaled_norm(2.0, 0.0) == 2.0);
+  CHECK_CLOSE(hm_scaled_norm(1e-300, 600.0), 1e-300 * exp(600.0), 1e-13);
+  CHECK(hm_scaled_norm(0.0, -5.0) == 0.0);
+}
+
+/* p = 2 / p = 3 fast paths in the subnormal-gradient branch (eta/|g|_q overflows with eps = 0):
+ * the general formula with pow, to 1e-15 relative */
+static void test_mirror_fast_subnormal(void) {
+  for (int p = 2; p <= 3; p++) {
+    toy_quad q;
+    toy_quad_init(&q, 1.0, 0, 0.0);
+    for (int j = 0; j < 7; j++) q.a[j] = 1e-312 * (1.0 + j);
+    double x0[7], g[7], L;
+    memcpy(x0, q.x, sizeof x0);
+    CHECK(toy_quad_eval(&q, 1, &L) == HM_OK);
+    memcpy(g, q.g, sizeof g);
+    hm_optim o;
+    hm_optim_init(&o, HM_OPT_MIRROR);
+    o.p = p;
+    o.lr = 0.05;
+    o.eps = 0.0;
+    o.normalized = 1;
+    CHECK(hm_optim_update(&o, &q.obj, L, NULL) == HM_OK);
+    double qe = p / (p - 1.0);
+    for (int k = 0; k < 2; k++) {
+      int lo = k ? 4 : 0, hi = k ? 7 : 4;
+      double den = hm_normp(g + lo, (size_t)(hi - lo), qe);
+      CHECK(!isfinite(0.05 / den)); /* really the subnormal branch */
+      for (int j = lo; j < hi; j++) {
+        double u = copysign(pow(fabs(x0[j]), p - 1.0), x0[j]) - 0.05 * (g[j] / den);
+        double want = copysign(pow(fabs(u), 1.0 / (p - 1.0)), u);
+        CHECK_CLOSE(q.x[j], want, 1e-15);
+        if (p == 2) CHECK(q.x[j] == want);
+      }
+    }
+    hm_optim_free(&o);
+  }
+}
+
 int main(void) {
   test_helpers();
   test_gd_ngd_first_step();
@@ -314,5 +418,7 @@ int main(void) {
   test_polyak();
   test_momentum_adam();
   test_nonfinite();
+  test_rescaled();
+  test_mirror_fast_subnormal();
   return hm_test_report("optim");
 }

@@ -7,6 +7,7 @@ local model = require "hardmax.model"
 local optim = require "hardmax.optim"
 local rng = require "hardmax.rng"
 local mat = require "hardmax.mat"
+local loss = require "hardmax.loss"
 
 local function tt(a) return a:totable() end
 local function flat(a)
@@ -174,6 +175,44 @@ describe("lp mirror descent", function()
                                   eps = normalized and 2.22e-16 or nil }
         for _ = 1, 100 do assert.are.equal(o1:step(a, ds), o2:step(b, ds)) end
         assert.are.same(tt(a:effective_w()), tt(b:effective_w()))
+      end
+    end
+  end)
+
+  it("p = 3 fast path (a|a|, sqrt, r sqrt(r)) agrees with the general pow() formula to 1e-15 per step", function()
+    local sgn = function(x) return x >= 0 and 1 or -1 end
+    for _, param in ipairs { "W", "KQ" } do
+      for _, normalized in ipairs { false, true } do
+        local ds = data.grand(6, 8, 10, { seed = 7 })
+        local m = model.attention { param = param, v = ds.v }
+        m:init { scheme = "normal", std = 1, rng = rng.new(3) }
+        local lr = normalized and 0.1 or 2
+        local o = optim.mirror { p = 3, lr = lr, normalized = normalized, eps = normalized and 2.22e-16 or nil }
+        local names = param == "W" and { "W" } or { "K", "Q" }
+        local worst = 0
+        for _ = 1, 60 do
+          local x0, g = {}, {}
+          local gr = m:grad(ds)
+          for _, nm in ipairs(names) do x0[nm], g[nm] = flat(m[nm]), flat(gr[nm]) end
+          o:step(m, ds)
+          for _, nm in ipairs(names) do
+            local gx, sc = g[nm], lr
+            if normalized then -- hm_normp(g, 3/2): scaled by max|g|, pow per entry
+              local amax, s = 0, 0
+              for _, v in ipairs(gx) do amax = math.max(amax, math.abs(v)) end
+              for _, v in ipairs(gx) do s = s + (math.abs(v) / amax) ^ 1.5 end
+              sc = lr / (amax * s ^ (1 / 1.5) + 2.22e-16)
+            end
+            local x1, dmax, xmax = flat(m[nm]), 0, 0
+            for j, a in ipairs(x0[nm]) do
+              local u = sgn(a) * math.abs(a) ^ 2 - sc * gx[j]
+              local want = sgn(u) * math.abs(u) ^ 0.5
+              dmax, xmax = math.max(dmax, math.abs(x1[j] - want)), math.max(xmax, math.abs(want))
+            end
+            worst = math.max(worst, dmax / xmax)
+          end
+        end
+        assert.is_true(worst <= 1e-15, string.format("%s normalized=%s: %.3e", param, tostring(normalized), worst))
       end
     end
   end)
@@ -394,6 +433,122 @@ describe("saturated regime (issue 3)", function()
       prev = e
     end
     assert.is_true(prev < 1e-2)
+  end)
+end)
+
+describe("rescaled directions (theory.md D.5): NGD / normalized MD beyond the underflow of the gradient", function()
+  local svm = require "hardmax.svm"
+  local function onecorr(W, Wmm) return 1 - optim.corr(W, Wmm) end
+
+  it("G-rand(6,8,10) seed 1, NGD eta = 0.1, eps = 0, W_0 = 0: exact stops at gap ~741, rescaled keeps aligning past gap 800", function()
+    local ds = data.grand(6, 8, 10, { seed = 1 })
+    local rec = { "W", "min_logit_gap", "grad_norm", "grad_norm_W", "loss", "grad_underflow" }
+    local me = model.attention { v = ds.v }
+    local re = optim.train(me, ds, optim.ngd { lr = 0.1, eps = 0 }, { iters = 30000, every = 3000, record = rec })
+    local ke = tonumber(re.status:match("^gradient underflow at step (%d+): the gradient is exactly zero$"))
+    assert.is_truthy(ke, re.status)
+    assert.is_true(ke > 18000 and ke < 21000, re.status)
+    local mr = model.attention { v = ds.v }
+    local rr = optim.train(mr, ds, optim.ngd { lr = 0.1, eps = 0, rescaled = true },
+      { iters = 30000, every = 3000, record = rec })
+    assert.are.equal("ok", rr.status)
+    assert.are.equal(30000, rr.iters)
+    assert.is_true(rr.optimizer.rescaled)
+    local gaps, gn, gnw, loss, uf = tt(rr.min_logit_gap), tt(rr.grad_norm), tt(rr.grad_norm_W), tt(rr.loss), tt(rr.grad_underflow)
+    assert.are.equal(11, #gaps)
+    assert.is_true(gaps[11] > 800, gaps[11]) -- far beyond the float64 underflow of the gradient (~745)
+    local Wmm = svm.att(ds, mr:selected(ds), { norm = "fro" }).W
+    local prev = math.huge
+    for k = 2, 11 do
+      local e = onecorr(rr.W[k], Wmm)
+      assert.is_true(e < prev, string.format("k = %d: 1 - corr = %.6e, previous %.6e", (k - 1) * 3000, e, prev))
+      prev = e
+      assert.are.equal(0, uf[k])
+    end
+    -- below the underflow regime both runs are the same algorithm (rows 1..7: k <= 18000, gap < 700)
+    local we, gne, losse = tt(re.W), tt(re.grad_norm), tt(re.loss)
+    local wr = tt(rr.W)
+    for k = 1, 7 do
+      for a = 1, 10 do for b = 1, 10 do close(wr[k][a][b], we[k][a][b], 1e-9) end end
+      close(gn[k], gne[k], 1e-9)          -- the true gradient norm is recorded ...
+      assert.are.equal(gn[k], gnw[k])     -- (W is the only trained tensor)
+      close(loss[k], losse[k], 1e-15)     -- ... and the loss
+    end
+    assert.is_true(gn[7] < 1e-300 and gn[7] > 0)
+    assert.are.equal(0, gn[11]) -- the true norm underflows (truthfully); the direction does not
+    assert.is_true(loss[11] > 0.47 and loss[11] < 0.48)
+    -- the exact run never got below the rescaled run's final error
+    assert.is_true(prev < onecorr(re.W[#tt(re.min_logit_gap)], Wmm))
+    assert.is_true(prev < 0.5 * onecorr(re.W[7], Wmm))
+
+    -- one more step at gap > 800: the exact NGD step cannot move (gradient 0), the rescaled one
+    -- moves W by exactly eta in Frobenius norm; eps > 0 is ~0 in this regime (|g_true| << eps)
+    local W0 = mr.W:clone()
+    local o = optim.ngd { lr = 0.1, eps = 0, rescaled = true }
+    local L = o:step(mr, ds)
+    close(L, loss[11], 1e-15)
+    close((mr.W - W0):norm(), 0.1, 1e-10)
+    assert.are.equal(0, o.last_grad_norm)
+    local W1 = mr.W:clone()
+    optim.ngd { lr = 0.1, eps = 0 }:step(mr, ds)
+    assert.are.equal(0, (mr.W - W1):norm())
+    optim.ngd { lr = 0.1, eps = 1e-3, rescaled = true }:step(mr, ds)
+    assert.are.equal(0, (mr.W - W1):norm())
+  end)
+
+  it("eps in rescaled units: the step is g_true/(|g_true| + eps), equal to the exact mode where nothing underflows", function()
+    local ds, m1 = grand_w(4)
+    local m2 = m1:clone()
+    for _, e in ipairs { 0, 1e-3, 0.05 } do
+      local a, b = optim.ngd { lr = 0.3, eps = e }, optim.ngd { lr = 0.3, eps = e, rescaled = true }
+      for _ = 1, 5 do
+        close(b:step(m2, ds), a:step(m1, ds), 1e-15)
+        close(b.last_grad_norm, a.last_grad_norm, 1e-12)
+      end
+      for i, x in ipairs(flat(m1.W)) do close(flat(m2.W)[i], x, 1e-12) end
+    end
+    -- mirror descent (normalized, p = 3) likewise
+    local c, d = optim.mirror { p = 3, lr = 0.2, normalized = true, eps = 1e-2 },
+      optim.mirror { p = 3, lr = 0.2, normalized = true, eps = 1e-2, rescaled = true }
+    for _ = 1, 5 do c:step(m1, ds); d:step(m2, ds) end
+    for i, x in ipairs(flat(m1.W)) do close(flat(m2.W)[i], x, 1e-12) end
+  end)
+
+  it("normalized MD: p = 2 equals rescaled NGD bit for bit in the underflow regime; p = 3 keeps going", function()
+    local ds = data.grand(6, 8, 10, { seed = 1 })
+    local ma, mb, mc = model.attention { v = ds.v }, model.attention { v = ds.v }, model.attention { v = ds.v }
+    local ra = optim.train(ma, ds, optim.ngd { lr = 1, eps = 0, rescaled = true }, { iters = 2500, every = 500, record = { "W", "min_logit_gap" } })
+    local rb = optim.train(mb, ds, optim.mirror { p = 2, lr = 1, normalized = true, eps = 0, rescaled = true },
+      { iters = 2500, every = 500, record = { "W" } })
+    assert.are.equal("ok", ra.status)
+    assert.are.equal("ok", rb.status)
+    assert.is_true(tt(ra.min_logit_gap)[6] > 800)
+    assert.are.same(flat(ra.W), flat(rb.W))
+    local rc = optim.train(mc, ds, optim.mirror { p = 3, lr = 1000, normalized = true, eps = 0, rescaled = true },
+      { iters = 4000, every = 1000, record = { "min_logit_gap", "grad_underflow" } })
+    assert.are.equal("ok", rc.status)
+    assert.is_true(tt(rc.min_logit_gap)[5] > 800, tt(rc.min_logit_gap)[5])
+    local re = optim.train(model.attention { v = ds.v }, ds, optim.mirror { p = 3, lr = 1000, normalized = true, eps = 0 },
+      { iters = 4000 })
+    assert.is_truthy(re.status:match("^gradient underflow at step"), re.status)
+  end)
+
+  it("rejects rescaled where it does not apply", function()
+    assert.has_error(function() optim.mirror { p = 3, lr = 1, rescaled = true } end,
+      "optim.mirror: option 'rescaled' only applies with normalized = true (a plain mirror step needs the gradient's magnitude)")
+    assert.has_error(function() optim.gd { lr = 1, rescaled = true } end)
+    assert.has_error(function() optim.ngd { lr = 1, eps = 0, rescaled = 1 } end)
+    local ds = data.grand(3, 4, 2, { seed = 1 })
+    local m = model.attention { d = 2, v = { 1, 1 }, loss = loss.custom(math.exp, math.exp) }
+    assert.has_error(function() optim.ngd { lr = 1, eps = 0, rescaled = true }:step(m, ds) end,
+      "opt:step: rescaled = true needs a built-in loss (logistic, exponential, correlation); the model has a custom Lua loss")
+    assert.is_falsy(optim.ngd { lr = 1, eps = 0 }.rescaled)
+    assert.is_true(optim.ngd { lr = 1, eps = 0, rescaled = true }.rescaled)
+    assert.are.equal("optim.ngd{lr=1.0, eps=0.0, rescaled=true}", tostring(optim.ngd { lr = 1, eps = 0, rescaled = true }))
+    local md = optim.mirror { p = 3, lr = 1, normalized = true, eps = 0, rescaled = true }
+    assert.are.equal("optim.mirror{p=3.0, lr=1.0, normalized=true, rescaled=true}", tostring(md))
+    assert.is_true(md:settings().rescaled)
+    assert.is_nil(optim.gd { lr = 1 }:settings().rescaled)
   end)
 end)
 

@@ -57,6 +57,16 @@ describe("report", function()
     for i, want in ipairs{1, 1, 0} do assert.is_true(math.abs(c[i] - want) < 1e-15) end
   end)
 
+  it("corr_path gives NaN for a zero snapshot (the W = 0 start) and keeps the others", function()
+    local S = mat.new{{{0, 0}, {0, 0}}, {{3, 0}, {0, 3}}, {{0, 1}, {0, 0}}}
+    local c = report.corr_path(S, mat.eye(2))
+    assert.are.equal(3, #c)
+    assert.is_true(c[1] ~= c[1])
+    assert.is_true(math.abs(c[2] - 1) < 1e-15)
+    assert.are.equal(0, c[3])
+    assert.has_error(function() report.corr_path(S, mat.zeros(2, 2)) end)
+  end)
+
   it("at, first_reaching, same", function()
     local steps = {0, 10, 20}
     assert.are.equal(0.5, report.at(steps, {0.1, 0.5, 0.9}, 12))

@@ -205,6 +205,12 @@ describe("svm.att (Frobenius W-SVM)", function()
       "svm.att: X contains NaN or Inf")
     assert.has_error(function() svm.att({ { { 1, 1 }, { 1, 0 } } }, { 1 }, { Z = { { 1, 0, 0 } } }) end,
       "svm.att: option Z: 1x2 query matrix expected, got 1x3")
+    assert.has_error(function() svm.att({ { { 1, 1 }, { 1, 0 } } }, { 1 }, { Z = "z" }) end,
+      "svm.att: option Z: 1x2 query matrix expected, got string")
+    assert.has_error(function() svm.prompt({ { { 1, 1 }, { 1, 0 } } }, { 1 }, { W = true }) end,
+      "svm.prompt: option W: 2xk key matrix expected, got boolean")
+    assert.has_error(function() svm.prompt({ { { 1, 1 }, { 1, 0 } } }, { 1 }, { W = { { 1, 0 } } }) end,
+      "svm.prompt: option W: 2xk key matrix expected, got 1x2")
     assert.has_error(function() svm.att({ { { 1, 1 }, { 1, 0 } } }, { 1 }, { query = 3 }) end,
       "svm.att: option query: token index in [1, 2] expected, got 3")
     assert.has_error(function() svm.att({ { { 1, 1 }, { 1, 0 } } }, { 1 }, { norm = "max" }) end,
