@@ -183,6 +183,8 @@ typedef struct shrink_rule {
   int enabled;   /* 0: keep every row */
   int from_it;   /* first iteration at which rows may leave */
   double tau;    /* a row leaves when D_k < tau * max D and s_k > 10 sqrt(mu) */
+  int single;    /* form H in single precision (ssyrk) while merit > 1e-2: an inexact Newton
+                    matrix early on, where H is well conditioned; the residuals stay exact */
 } shrink_rule;
 
 static int ipm_primal(size_t m, size_t N, size_t nfree, const double *F, const double *b,
@@ -203,6 +205,8 @@ static int ipm_primal(size_t m, size_t N, size_t nfree, const double *F, const d
   size_t mact = m;
   int since_best = 0;
   double *xb = malloc(N * sizeof *xb), *zb = malloc(m * sizeof *zb), *sb = malloc(m * sizeof *sb);
+  float *Ff = NULL, *Hf = NULL;
+  int was_double = 0;
   double best_merit = INFINITY;
   if (!s || !Fx || !rs || !D || !ds || !dz || !dsa || !dza || !tmp || !rx || !dx || !H || !Fs ||
       !rows || !xb || !zb || !sb || !gone) {
@@ -283,14 +287,33 @@ static int ipm_primal(size_t m, size_t N, size_t nfree, const double *F, const d
         }
     /* H = P + sum_k D_k f_k f_k^T over rows whose weight matters */
     size_t nr = 0;
+    int single = sr->single && !was_double && merit > 1e-2;
+    if (!single) was_double = 1; /* never back: later H are ill-conditioned */
+    if (single && !Ff) {
+      Ff = malloc(m * N * sizeof *Ff);
+      Hf = malloc(N * N * sizeof *Hf);
+      if (!Ff || !Hf) {
+        ret = IPM_NOMEM;
+        goto done;
+      }
+    }
     for (size_t k = 0; k < m; k++)
       if (D[k] > 1e-12 * Dmax) {
         double sq = sqrt(D[k]);
-        for (size_t j = 0; j < N; j++) Fs[nr * N + j] = sq * F[k * N + j];
+        if (single)
+          for (size_t j = 0; j < N; j++) Ff[nr * N + j] = (float)(sq * F[k * N + j]);
+        else
+          for (size_t j = 0; j < N; j++) Fs[nr * N + j] = sq * F[k * N + j];
         rows[nr++] = k;
       }
-    cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, (int)N, (int)nr, 1.0, Fs, (int)N, 0.0, H,
-                (int)N);
+    if (single) {
+      cblas_ssyrk(CblasRowMajor, CblasLower, CblasTrans, (int)N, (int)nr, 1.0f, Ff, (int)N, 0.0f,
+                  Hf, (int)N);
+      for (size_t j = 0; j < N * N; j++) H[j] = (double)Hf[j];
+    } else {
+      cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, (int)N, (int)nr, 1.0, Fs, (int)N, 0.0, H,
+                  (int)N);
+    }
     for (size_t j = 0; j < np; j++) H[j * N + j] += 1.0;
     double tr = 0;
     for (size_t j = 0; j < N; j++) tr += H[j * N + j];
@@ -302,8 +325,11 @@ static int ipm_primal(size_t m, size_t N, size_t nfree, const double *F, const d
         for (size_t j = 0; j < N; j++) H[j * N + j] += add;
         delta += add;
         /* dpotrf destroyed H: rebuild */
-        cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, (int)N, (int)nr, 1.0, Fs, (int)N, 0.0,
-                    H, (int)N);
+        if (single)
+          for (size_t j = 0; j < N * N; j++) H[j] = (double)Hf[j];
+        else
+          cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, (int)N, (int)nr, 1.0, Fs, (int)N,
+                      0.0, H, (int)N);
         for (size_t j = 0; j < N; j++) H[j * N + j] += (j < np ? 1.0 : 0.0) + delta;
       }
       fail = LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'U', (lapack_int)N, H, (lapack_int)N) != 0;
@@ -364,6 +390,8 @@ static int ipm_primal(size_t m, size_t N, size_t nfree, const double *F, const d
   }
   *iters = it;
 done:
+  free(Ff);
+  free(Hf);
   free(gone);
   free(sb);
   free(xb);
@@ -716,7 +744,7 @@ static hm_status ws_solve(const hm_svm_prob *p, const size_t *R, size_t mr, cons
       zs[j] = zr_[W[j]];
     }
     int it = 0;
-    shrink_rule sr = {nw > N + N / 4, 4, 1e-8};
+    shrink_rule sr = {nw > N + N / 4, 4, 1e-8, 1};
     /* round 0 only needs a rough solution: its x ranks the rows for the next working set */
     double stop = round == 0 && M0 > M1 ? 1e-3 : 1e-9;
     int ips = ipm_primal(nw, N, p->nfree, Fs, bs, maxit, &sr, stop, ss, xs, zs, &it);
@@ -1044,7 +1072,7 @@ hm_status hm_svm_solve_prob(const hm_svm_prob *p, const hm_svm_opts *o, hm_svm_r
       }
       for (size_t i = 0; i < mr; i++)
         for (size_t j = 0; j < N; j++) Fs[i * N + j] = p->F[R[i] * N + j] / nrm[R[i]];
-      shrink_rule sr = {mr > 2 * N, 4, 1e-8};
+      shrink_rule sr = {mr > 2 * N, 4, 1e-8, 0};
       ipm_status = ipm_primal(mr, N, p->nfree, Fs, bs, maxit, &sr, 1e-9, NULL, xs, ls, &iters);
       if (p->nfree) beta = xs[N - 1];
     } else {
