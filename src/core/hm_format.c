@@ -1,6 +1,7 @@
 #include "hm_format.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -86,12 +87,11 @@ typedef struct shown {
   int rank;
 } shown;
 
-static void choose_format(const hm_mat *m, const shown *s, int precision, fmt *f, size_t *width,
-                          int *has_ellipsis) {
-  int allint = 1, any = 0;
-  double maxa = 0, mina = INFINITY;
+/* The elements that will be printed (edge items of truncated axes), in printing order;
+ * writes them to dst (when not NULL) and returns how many there are. */
+static size_t shown_values(const hm_mat *m, const shown *s, double *dst) {
   const axis *A = &s->ax[0], *B = &s->ax[1], *C = &s->ax[2];
-  *has_ellipsis = A->trunc || B->trunc || C->trunc;
+  size_t count = 0;
   for (size_t p = 0; p < ax_count(A); p++) {
     size_t i = ax_index(A, p);
     if (i == NIL) continue;
@@ -101,16 +101,33 @@ static void choose_format(const hm_mat *m, const shown *s, int precision, fmt *f
       for (size_t r = 0; r < ax_count(C); r++) {
         size_t k = ax_index(C, r);
         if (k == NIL) continue;
-        double x = *elem(m, m->rank == 3 ? i : (m->rank == 2 ? j : k),
-                         m->rank == 3 ? j : k, k);
-        if (!isfinite(x)) continue;
-        any = 1;
-        double a = fabs(x);
-        if (a != floor(a) || a >= 1e15) allint = 0;
-        if (a > maxa) maxa = a;
-        if (a > 0 && a < mina) mina = a;
+        if (dst)
+          dst[count] = *elem(m, m->rank == 3 ? i : (m->rank == 2 ? j : k), m->rank == 3 ? j : k, k);
+        count++;
       }
     }
+  }
+  return count;
+}
+
+static void choose_format(const hm_mat *m, const shown *s, int precision, fmt *f, size_t *width,
+                          int *has_ellipsis) {
+  int allint = 1, any = 0;
+  double maxa = 0, mina = INFINITY;
+  const axis *A = &s->ax[0], *B = &s->ax[1], *C = &s->ax[2];
+  *has_ellipsis = A->trunc || B->trunc || C->trunc;
+  size_t nshown = shown_values(m, s, NULL);
+  double *vals = nshown ? malloc(nshown * sizeof *vals) : NULL;
+  if (nshown && !vals) nshown = 0; /* out of memory: format as if nothing were shown */
+  shown_values(m, s, vals);
+  for (size_t e = 0; e < nshown; e++) {
+    double x = vals[e];
+    if (!isfinite(x)) continue;
+    any = 1;
+    double a = fabs(x);
+    if (a != floor(a) || a >= 1e15) allint = 0;
+    if (a > maxa) maxa = a;
+    if (a > 0 && a < mina) mina = a;
   }
   f->digits = precision;
   if (!any || allint) f->mode = 0;
@@ -120,43 +137,22 @@ static void choose_format(const hm_mat *m, const shown *s, int precision, fmt *f
   char b[64];
   if (f->mode == 1) {
     int need = 0;
-    for (size_t p = 0; p < ax_count(A); p++) {
-      size_t i = ax_index(A, p);
-      if (i == NIL) continue;
-      for (size_t q = 0; q < ax_count(B); q++) {
-        size_t j = ax_index(B, q);
-        if (j == NIL) continue;
-        for (size_t r = 0; r < ax_count(C); r++) {
-          size_t k = ax_index(C, r);
-          if (k == NIL) continue;
-          double x = *elem(m, m->rank == 3 ? i : (m->rank == 2 ? j : k),
-                           m->rank == 3 ? j : k, k);
-          if (!isfinite(x)) continue;
-          int n = snprintf(b, sizeof b, "%.*f", precision, x);
-          int d = precision;
-          while (d > 0 && b[n - 1 - (precision - d)] == '0') d--;
-          if (d > need) need = d;
-        }
-      }
+    for (size_t e = 0; e < nshown; e++) {
+      double x = vals[e];
+      if (!isfinite(x)) continue;
+      int n = snprintf(b, sizeof b, "%.*f", precision, x);
+      int d = precision;
+      while (d > 0 && b[n - 1 - (precision - d)] == '0') d--;
+      if (d > need) need = d;
     }
     f->digits = need < 1 ? 1 : need;
   }
   size_t w = *has_ellipsis ? 3 : 1;
-  for (size_t p = 0; p < ax_count(A); p++) {
-    size_t i = ax_index(A, p);
-    if (i == NIL) continue;
-    for (size_t q = 0; q < ax_count(B); q++) {
-      size_t j = ax_index(B, q);
-      if (j == NIL) continue;
-      for (size_t r = 0; r < ax_count(C); r++) {
-        size_t k = ax_index(C, r);
-        if (k == NIL) continue;
-        double x = *elem(m, m->rank == 3 ? i : (m->rank == 2 ? j : k), m->rank == 3 ? j : k, k);
-        size_t n = (size_t)fmtnum(b, sizeof b, f, x);
-        if (n > w) w = n;
-      }
-    }
+  for (size_t e = 0; e < nshown; e++) {
+    size_t n = (size_t)fmtnum(b, sizeof b, f, vals[e]);
+    if (n > w) w = n;
   }
+  free(vals);
   *width = w;
 }
 
