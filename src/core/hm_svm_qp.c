@@ -622,6 +622,17 @@ static hm_status set_infeasible(const hm_svm_prob *p, const double *cert, hm_svm
   return HM_OK;
 }
 
+/* Infeasible with a Farkas certificate supported on the rows R[0..mr) (active-set multipliers
+ * ls in equilibrated scaling, nrm the row norms), built directly in res->farkas. */
+static void set_infeasible_rows(const hm_svm_prob *p, const size_t *R, size_t mr,
+                                const double *ls, const double *nrm, hm_svm_result *res,
+                                double t0) {
+  memset(res->farkas, 0, p->m * sizeof *res->farkas);
+  for (size_t i = 0; i < mr; i++) res->farkas[R[i]] = ls[i] / nrm[R[i]];
+  res->method_used = HM_SVM_ACTIVESET;
+  set_infeasible(p, res->farkas, res, t0); /* normalizes in place */
+}
+
 /* ---- working-set IPM for tall vector problems (m >> N) ------------------------------
  *
  * The primal IPM's cost is dominated by H = P + F^T D F over all m rows, although only
@@ -927,16 +938,11 @@ hm_status hm_svm_solve_prob(const hm_svm_prob *p, const hm_svm_opts *o, hm_svm_r
   hm_status st = HM_OK;
   for (size_t k = 0; k < m; k++) {
     if (nrm[k] <= 1e-14 * maxn || nrm[k] == 0) {
-      if (p->b[k] > 0) {
-        double *cert = calloc(m, sizeof *cert);
-        if (!cert) {
-          st = HM_ENOMEM;
-          goto out0;
-        }
-        cert[k] = 1;
+      if (p->b[k] > 0) { /* a zero row with b > 0: e_k is the certificate */
+        memset(res->farkas, 0, m * sizeof *res->farkas);
+        res->farkas[k] = 1;
         res->method_used = HM_SVM_ACTIVESET;
-        set_infeasible(p, cert, res, t0);
-        free(cert);
+        set_infeasible(p, res->farkas, res, t0);
         goto out0;
       }
       continue;
@@ -1041,15 +1047,7 @@ hm_status hm_svm_solve_prob(const hm_svm_prob *p, const hm_svm_opts *o, hm_svm_r
     res->iterations += steps;
     as_done = 1;
     if (gi == 1) {
-      double *cert = calloc(m, sizeof *cert);
-      if (!cert) {
-        st = HM_ENOMEM;
-        goto out;
-      }
-      for (size_t i = 0; i < mr; i++) cert[R[i]] = ls[i] / nrm[R[i]];
-      res->method_used = HM_SVM_ACTIVESET;
-      set_infeasible(p, cert, res, t0);
-      free(cert);
+      set_infeasible_rows(p, R, mr, ls, nrm, res, t0);
       goto out;
     }
     if (gi == 0) {
@@ -1146,15 +1144,7 @@ hm_status hm_svm_solve_prob(const hm_svm_prob *p, const hm_svm_opts *o, hm_svm_r
     }
     res->iterations += steps;
     if (gi == 1) {
-      double *cert = calloc(m, sizeof *cert);
-      if (!cert) {
-        st = HM_ENOMEM;
-        goto out;
-      }
-      for (size_t i = 0; i < mr; i++) cert[R[i]] = ls[i] / nrm[R[i]];
-      res->method_used = HM_SVM_ACTIVESET;
-      set_infeasible(p, cert, res, t0);
-      free(cert);
+      set_infeasible_rows(p, R, mr, ls, nrm, res, t0);
       goto out;
     }
     if (gi == 0 && !p->nfree && o->method != HM_SVM_IPM) {
