@@ -518,17 +518,8 @@ function M.curves(results, metric)
   table.sort(order, function(a, b) return trial_less(a.first, b.first) end)
   local rows = {}
   for _, g in ipairs(order) do
-    local n, len = #g.curves, #g.curves[1]
-    local mean, std = {}, {}
-    for i = 1, len do
-      local sum = 0
-      for _, c in ipairs(g.curves) do sum = sum + c[i] end
-      local m = sum / n
-      local ss = 0
-      for _, c in ipairs(g.curves) do ss = ss + (c[i] - m) ^ 2 end
-      mean[i], std[i] = m, n > 1 and math.sqrt(ss / (n - 1)) or 0.0
-    end
-    rows[#rows + 1] = { params = g.params, n = n, mean = mean, std = std }
+    local mean, std = util.column_mean_std(g.curves)
+    rows[#rows + 1] = { params = g.params, n = #g.curves, mean = mean, std = std }
   end
   return rows
 end

@@ -12,7 +12,8 @@ local json = require "hardmax.json"
 local M = {}
 local fmt = string.format
 
-local fail = require("hardmax.util").fail
+local util = require "hardmax.util"
+local fail = util.fail
 
 local function tolist(v)
   if type(v) == "table" then return v end
@@ -38,19 +39,10 @@ function M.band(results, key)
   end
   if #rows == 0 then fail(fn, "no successful run has metric '%s'", key) end
   local len = #rows[1]
-  local mean, std = {}, {}
-  for j = 1, len do
-    local s = 0.0
-    for i, l in ipairs(rows) do
-      if #l ~= len then fail(fn, "metric '%s': run %d has length %d, run 1 has %d", key, i, #l, len) end
-      s = s + l[j]
-    end
-    local mu = s / #rows
-    local v = 0.0
-    for _, l in ipairs(rows) do v = v + (l[j] - mu) ^ 2 end
-    mean[j] = mu
-    std[j] = #rows > 1 and math.sqrt(v / (#rows - 1)) or 0.0
+  for i, l in ipairs(rows) do
+    if #l ~= len then fail(fn, "metric '%s': run %d has length %d, run 1 has %d", key, i, #l, len) end
   end
+  local mean, std = util.column_mean_std(rows)
   return { mean = mean, std = std, n = #rows, len = len, final = mean[len] }
 end
 

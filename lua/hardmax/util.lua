@@ -30,4 +30,19 @@ function M.check_options(fn, opts, allowed, argn)
   return opts
 end
 
+--- Elementwise mean and sample standard deviation (0 for one row) of equally long arrays:
+--- the statistics of curves over runs (exp.curves, report.band). Returns mean, std.
+function M.column_mean_std(rows)
+  local n, mean, std = #rows, {}, {}
+  for j = 1, #rows[1] do
+    local sum = 0.0
+    for _, r in ipairs(rows) do sum = sum + r[j] end
+    local mu = sum / n
+    local ss = 0.0
+    for _, r in ipairs(rows) do ss = ss + (r[j] - mu) ^ 2 end
+    mean[j], std[j] = mu, n > 1 and math.sqrt(ss / (n - 1)) or 0.0
+  end
+  return mean, std
+end
+
 return M
