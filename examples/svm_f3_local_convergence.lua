@@ -14,10 +14,11 @@ local res = report.sweep(o, function(_, _, g)
   for name, m in pairs(models) do
     local r = optim.train(m, ds, optim.ngd{lr = o.lr, eps = o.eps},
                           {iters = o.iters, every = o.every, record = {"W", "softmax_max"}})
+    local alpha = m:selected(ds)
     out.steps, out["soft_" .. name] = r.steps, r.softmax_max
-    out["global_" .. name] = report.same(m:selected(ds), ds:optimal())
+    out["global_" .. name] = report.same(alpha, ds:optimal())
     for _, norm in ipairs{"fro", "nuc"} do
-      local s = svm.att(ds, m:selected(ds), {norm = norm})
+      local s = svm.att(ds, alpha, {norm = norm})
       assert(s.status == "optimal", name .. ": Att-SVM(" .. norm .. ") is " .. s.status)
       out[("corr_%s_%s"):format(name, norm)] = report.corr_path(r.W, s.W)
     end
