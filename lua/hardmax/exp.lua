@@ -18,6 +18,15 @@ end
 local util = require "hardmax.util"
 local fail, check_options = util.fail, util.check_options
 
+local trial = require "hardmax.trial"
+local args = require "hardmax.args"
+local summary = require "hardmax.exp_summary"
+local keyval, trial_less, parse_shard = trial.keyval, trial.less, args.parse_shard
+M.trial_key, M.trial_less = trial.key, trial.less
+M.parse_shard = function(s) return parse_shard("exp.parse_shard", s) end
+M.args = args.parse
+for k, f in pairs(summary) do M[k] = f end -- quantile, summary, curves, print_summary, write_json, write_csv
+
 local function read_file(path)
   local f, err = io.open(path, "rb")
   if not f then return nil, err end
@@ -32,55 +41,6 @@ local function isdir(path)
 end
 
 local function join(a, b) return (a:gsub("/+$", "")) .. "/" .. b end
-
--- canonical trial keys ------------------------------------------------------------------
-local function keyval(v)
-  local tv = type(v)
-  if tv == "number" then
-    if mtype(v) == "integer" then return fmt("%d", v) end
-    if v == math.floor(v) and math.abs(v) < 2 ^ 53 then return fmt("%d", math.tointeger(v)) end
-    return fmt("%.17g", v)
-  elseif tv == "string" then
-    return (v:gsub("[%%;=%c]", function(c) return fmt("%%%02X", c:byte()) end))
-  elseif tv == "boolean" then
-    return tostring(v)
-  end
-end
-
---- The canonical key of a trial: "name=value;...;run=R" with names sorted bytewise.
-function M.trial_key(params, run)
-  local names = {}
-  for k in pairs(params) do names[#names + 1] = k end
-  table.sort(names)
-  local parts = {}
-  for _, k in ipairs(names) do parts[#parts + 1] = k .. "=" .. keyval(params[k]) end
-  parts[#parts + 1] = "run=" .. fmt("%d", run)
-  return concat(parts, ";")
-end
-
--- total order on trials: by parameters (names sorted; numbers numerically, then strings,
--- then booleans) and then by run. Independent of grid order, shard count and completion order.
-local rank = { number = 1, string = 2, boolean = 3 }
-local function cmpval(a, b)
-  local ta, tb = type(a), type(b)
-  if ta ~= tb then return (rank[ta] or 9) < (rank[tb] or 9) and -1 or 1 end
-  if ta == "boolean" then a, b = a and 1 or 0, b and 1 or 0 end
-  if a == b then return 0 end
-  return a < b and -1 or 1
-end
-local function trial_less(x, y)
-  local names = {}
-  for k in pairs(x.params) do names[#names + 1] = k end
-  for k in pairs(y.params) do if x.params[k] == nil then names[#names + 1] = k end end
-  table.sort(names)
-  for _, k in ipairs(names) do
-    local c = cmpval(x.params[k], y.params[k])
-    if c ~= 0 then return c < 0 end
-  end
-  if x.run ~= y.run then return x.run < y.run end
-  return x.key < y.key
-end
-M.trial_less = trial_less
 
 -- grid ---------------------------------------------------------------------------------
 local RESERVED = { run = true, key = true }
@@ -149,21 +109,6 @@ local function make_cfg(params, names)
   })
 end
 
-local function parse_shard(fn, s)
-  if s == nil or s == "" or s == false then return nil end
-  local i, n
-  if type(s) == "string" then
-    i, n = s:match("^%s*(%d+)%s*/%s*(%d+)%s*$")
-    i, n = tonumber(i), tonumber(n)
-  elseif type(s) == "table" then
-    i, n = s[1], s[2]
-  end
-  if not i or not n or mtype(i) ~= "integer" or mtype(n) ~= "integer" or n < 1 or i < 1 or i > n then
-    fail(fn, "option 'shard': expected 'i/N' with 1 <= i <= N (e.g. '2/4'), got '%s'", tostring(s))
-  end
-  return { i, n }
-end
-M.parse_shard = function(s) return parse_shard("exp.parse_shard", s) end
 
 -- trial records -------------------------------------------------------------------------
 local function trial_file(dir, key)
@@ -414,315 +359,6 @@ function M.load(dir)
   return list
 end
 
--- summaries --------------------------------------------------------------------------------
-local function quantile(sorted, q)
-  local n = #sorted
-  if n == 0 then return 0 / 0 end
-  local h = (n - 1) * q + 1
-  local lo = math.floor(h)
-  local hi = math.min(lo + 1, n)
-  return sorted[lo] + (h - lo) * (sorted[hi] - sorted[lo])
-end
-M.quantile = function(values, q)
-  local s = {}
-  for i, v in ipairs(values) do s[i] = v end
-  table.sort(s)
-  return quantile(s, q)
-end
-
---- Per grid point and scalar metric: n, mean, std (sample), min, quantiles, max, plus the
---- number of failed trials and of non-finite values (left out of the statistics).
-function M.summary(results, opts)
-  local fn = "exp.summary"
-  opts = check_options(fn, opts, { "quantiles" }, 2)
-  local qs = opts.quantiles or { 0.25, 0.5, 0.75 }
-  if type(results) ~= "table" then fail(fn, "bad argument #1 (results expected, got %s)", type(results)) end
-  local groups, order = {}, {}
-  for _, t in ipairs(results) do
-    local pkey = M.trial_key(t.params, 0)
-    local g = groups[pkey]
-    if not g then
-      g = { params = t.params, metrics = {}, failed = 0, trials = 0, first = t }
-      groups[pkey] = g
-      order[#order + 1] = g
-    end
-    g.trials = g.trials + 1
-    if t.status ~= "ok" then
-      g.failed = g.failed + 1
-    else
-      for name, v in pairs(t.metrics or {}) do
-        if type(v) == "number" then
-          local m = g.metrics[name] or { values = {}, nonfinite = 0 }
-          g.metrics[name] = m
-          if v == v and v ~= math.huge and v ~= -math.huge then
-            m.values[#m.values + 1] = v
-          else
-            m.nonfinite = m.nonfinite + 1
-          end
-        end
-      end
-    end
-  end
-  table.sort(order, function(a, b) return trial_less(a.first, b.first) end)
-  local rows = {}
-  for _, g in ipairs(order) do
-    local names = {}
-    for k in pairs(g.metrics) do names[#names + 1] = k end
-    table.sort(names)
-    for _, name in ipairs(names) do
-      local vals = g.metrics[name].values
-      table.sort(vals)
-      local n, sum = #vals, 0
-      for _, v in ipairs(vals) do sum = sum + v end
-      local mean = n > 0 and sum / n or 0 / 0
-      local ss = 0
-      for _, v in ipairs(vals) do ss = ss + (v - mean) ^ 2 end
-      local row = {
-        params = g.params, metric = name, n = n, trials = g.trials, failed = g.failed,
-        nonfinite = g.metrics[name].nonfinite, mean = mean,
-        std = n > 1 and math.sqrt(ss / (n - 1)) or (n == 1 and 0.0 or 0 / 0),
-        min = n > 0 and vals[1] or 0 / 0, max = n > 0 and vals[n] or 0 / 0, quantiles = {},
-      }
-      for i, q in ipairs(qs) do row.quantiles[i] = { q = q, value = quantile(vals, q) } end
-      rows[#rows + 1] = row
-    end
-  end
-  return rows
-end
-
---- Element-wise mean and sample std of an array-valued metric (e.g. a loss curve) per grid
---- point: rows {params, n, mean = {...}, std = {...}} sorted like the merge. Arrays of
---- different lengths are an error; failed trials are skipped.
-function M.curves(results, metric)
-  local fn = "exp.curves"
-  if type(results) ~= "table" then fail(fn, "bad argument #1 (results expected, got %s)", type(results)) end
-  if type(metric) ~= "string" then fail(fn, "bad argument #2 (metric name expected, got %s)", type(metric)) end
-  local groups, order = {}, {}
-  for _, t in ipairs(results) do
-    if t.status == "ok" then
-      local v = t.metrics and t.metrics[metric]
-      if type(v) ~= "table" then fail(fn, "trial %s: metric '%s' is not an array (got %s)", t.key, metric, type(v)) end
-      local pkey = M.trial_key(t.params, 0)
-      local g = groups[pkey]
-      if not g then
-        g = { params = t.params, curves = {}, first = t }
-        groups[pkey] = g
-        order[#order + 1] = g
-      end
-      if #g.curves > 0 and #v ~= #g.curves[1] then
-        fail(fn, "trial %s: metric '%s' has length %d, other runs %d", t.key, metric, #v, #g.curves[1])
-      end
-      g.curves[#g.curves + 1] = v
-    end
-  end
-  table.sort(order, function(a, b) return trial_less(a.first, b.first) end)
-  local rows = {}
-  for _, g in ipairs(order) do
-    local mean, std = util.column_mean_std(g.curves)
-    rows[#rows + 1] = { params = g.params, n = #g.curves, mean = mean, std = std }
-  end
-  return rows
-end
-
-local function g6(x)
-  if type(x) ~= "number" then return tostring(x) end
-  if mtype(x) == "integer" then return fmt("%d", x) end
-  return fmt("%.6g", x)
-end
-
---- Print a summary (from exp.summary) as an aligned table.
-function M.print_summary(rows, opts)
-  opts = check_options("exp.print_summary", opts, { "file" }, 2)
-  local f = opts.file or io.stdout
-  local header = { "params", "metric", "n", "mean", "std", "min" }
-  local qs = rows[1] and rows[1].quantiles or {}
-  for _, q in ipairs(qs) do header[#header + 1] = fmt("q%g", q.q * 100) end
-  header[#header + 1] = "max"
-  header[#header + 1] = "failed"
-  local lines = { header }
-  for _, r in ipairs(rows) do
-    local p = {}
-    local names = {}
-    for k in pairs(r.params) do names[#names + 1] = k end
-    table.sort(names)
-    for _, k in ipairs(names) do p[#p + 1] = k .. "=" .. tostring(r.params[k]) end
-    local line = { concat(p, " "), r.metric, g6(r.n), g6(r.mean), g6(r.std), g6(r.min) }
-    for _, q in ipairs(r.quantiles) do line[#line + 1] = g6(q.value) end
-    line[#line + 1] = g6(r.max)
-    line[#line + 1] = g6(r.failed)
-    lines[#lines + 1] = line
-  end
-  local w = {}
-  for _, l in ipairs(lines) do
-    for i, c in ipairs(l) do w[i] = math.max(w[i] or 0, #c) end
-  end
-  for _, l in ipairs(lines) do
-    local cells = {}
-    for i, c in ipairs(l) do
-      cells[i] = i <= 2 and (c .. (" "):rep(w[i] - #c)) or ((" "):rep(w[i] - #c) .. c)
-    end
-    f:write(concat(cells, "  "), "\n")
-  end
-end
-
--- writers -----------------------------------------------------------------------------------
---- Write a value as JSON (sorted keys, %.17g numbers) atomically.
-function M.write_json(path, value, opts)
-  opts = check_options("exp.write_json", opts, { "pretty" }, 3)
-  if type(path) ~= "string" then fail("exp.write_json", "bad argument #1 (path expected, got %s)", type(path)) end
-  local ok, s = pcall(json.encode, value, opts.pretty and { indent = "  " } or nil)
-  if not ok then fail("exp.write_json", "%s", s) end
-  sys.write_atomic(path, s .. "\n")
-end
-
-local function csv_cell(v)
-  if v == nil then return "" end
-  local s
-  if type(v) == "number" then
-    s = json.number(v)
-  elseif type(v) == "boolean" then
-    s = tostring(v)
-  elseif type(v) == "string" then
-    s = v
-  else
-    error(("exp.write_csv: cells must be numbers, strings or booleans, got %s"):format(type(v)), 0)
-  end
-  if s:find('[,"\r\n]') or s:match("^%s") or s:match("%s$") then s = '"' .. s:gsub('"', '""') .. '"' end
-  return s
-end
-
---- Write rows (array of tables) as CSV (RFC 4180) atomically. opts.columns fixes the order;
---- by default the sorted union of the rows' keys. Nested tables (e.g. params) are flattened
---- as "params.name".
-function M.write_csv(path, rows, opts)
-  local fn = "exp.write_csv"
-  opts = check_options(fn, opts, { "columns" }, 3)
-  if type(path) ~= "string" then fail(fn, "bad argument #1 (path expected, got %s)", type(path)) end
-  if type(rows) ~= "table" then fail(fn, "bad argument #2 (array of rows expected, got %s)", type(rows)) end
-  local flat = {}
-  local cols, seen = {}, {}
-  for i, r in ipairs(rows) do
-    if type(r) ~= "table" then fail(fn, "row %d: table expected, got %s", i, type(r)) end
-    local f = {}
-    local function put(prefix, t)
-      for k, v in pairs(t) do
-        local name = prefix .. tostring(k)
-        if type(v) == "table" then put(name .. ".", v) else
-          f[name] = v
-          if not seen[name] then seen[name] = true; cols[#cols + 1] = name end
-        end
-      end
-    end
-    put("", r)
-    flat[i] = f
-  end
-  table.sort(cols)
-  cols = opts.columns or cols
-  local out = { concat((function() local h = {} for i, c in ipairs(cols) do h[i] = csv_cell(c) end return h end)(), ",") }
-  for _, f in ipairs(flat) do
-    local cells = {}
-    for i, c in ipairs(cols) do
-      local ok, s = pcall(csv_cell, f[c])
-      if not ok then fail(fn, "column '%s': %s", c, s) end
-      cells[i] = s
-    end
-    out[#out + 1] = concat(cells, ",")
-  end
-  sys.write_atomic(path, concat(out, "\r\n") .. "\r\n")
-end
-
--- script arguments -------------------------------------------------------------------------
-local STANDARD = { jobs = 1, shard = "", resume = false }
-
---- Parse `--key value`, `--key=value`, `--flag`, `--no-flag` from a script's arg table with
---- types taken from the defaults; jobs/shard/resume are always available. Unknown keys are
---- errors; --help prints the options and exits.
-function M.args(argt, defaults, usage)
-  local fn = "exp.args"
-  if type(argt) ~= "table" then fail(fn, "bad argument #1 (the script's arg table expected, got %s)", type(argt)) end
-  if type(defaults) ~= "table" then fail(fn, "bad argument #2 (table of defaults expected, got %s)", type(defaults)) end
-  local d = {}
-  for k, v in pairs(defaults) do
-    if type(k) ~= "string" then fail(fn, "bad argument #2 (option names must be strings)") end
-    if type(v) ~= "number" and type(v) ~= "string" and type(v) ~= "boolean" then
-      fail(fn, "bad argument #2 (default of '%s' must be a number, string or boolean, got %s)", k, type(v))
-    end
-    d[k] = v
-  end
-  for k, v in pairs(STANDARD) do if d[k] == nil then d[k] = v end end
-  local names = {}
-  for k in pairs(d) do names[#names + 1] = k end
-  table.sort(names)
-  local function dashed(k) return "--" .. k:gsub("_", "-") end
-  local lookup = {}
-  for _, k in ipairs(names) do lookup[k] = k; lookup[(k:gsub("_", "-"))] = k end
-  local res = {}
-  for k, v in pairs(d) do res[k] = v end
-  local i = 1
-  while i <= #argt do
-    local a = tostring(argt[i])
-    if a == "--help" or a == "-h" then
-      local out = { usage or ("usage: " .. tostring(argt[0] or "script") .. " [options]"), "options:" }
-      for _, k in ipairs(names) do
-        local v = d[k]
-        out[#out + 1] = fmt("  %-18s %s (default: %s)", dashed(k) .. (type(v) == "boolean" and "" or " " .. (mtype(v) == "integer" and "INT" or type(v) == "number" and "NUM" or "STR")),
-          type(v) == "boolean" and "flag" or (mtype(v) == "integer" and "integer" or type(v)), tostring(v == "" and '""' or v))
-      end
-      io.stdout:write(concat(out, "\n"), "\n")
-      os.exit(0)
-    end
-    local name, val = a:match("^%-%-([%w_%-]+)=(.*)$")
-    if not name then name = a:match("^%-%-([%w_%-]+)$") end
-    if not name then
-      fail(fn, "unexpected argument '%s' (options are --name value; try --help)", a)
-    end
-    local neg = false
-    local key = lookup[name]
-    if not key and name:match("^no%-") then
-      key = lookup[name:sub(4)]
-      neg = key ~= nil and type(d[key]) == "boolean"
-      if not neg then key = nil end
-    end
-    if not key then
-      local valid = {}
-      for _, k in ipairs(names) do valid[#valid + 1] = dashed(k) end
-      fail(fn, "unknown option '--%s' (valid options: %s)", name, concat(valid, ", "))
-    end
-    local def = d[key]
-    if type(def) == "boolean" then
-      if val ~= nil then
-        if val == "true" or val == "1" then res[key] = not neg
-        elseif val == "false" or val == "0" then res[key] = neg
-        else fail(fn, "option '--%s': true or false expected, got '%s'", name, val) end
-      else
-        res[key] = not neg
-      end
-    else
-      if val == nil then
-        i = i + 1
-        val = argt[i]
-        if val == nil then fail(fn, "option '--%s' needs a value", name) end
-        val = tostring(val)
-      end
-      if mtype(def) == "integer" then
-        local v = math.tointeger(tonumber(val))
-        if not v then fail(fn, "option '--%s': integer expected, got '%s'", name, val) end
-        res[key] = v
-      elseif type(def) == "number" then
-        local v = tonumber(val)
-        if not v then fail(fn, "option '--%s': number expected, got '%s'", name, val) end
-        res[key] = v + 0.0
-      else
-        res[key] = val
-      end
-    end
-    i = i + 1
-  end
-  if mtype(res.jobs) ~= "integer" or res.jobs < 1 then fail(fn, "option '--jobs': positive integer expected, got %s", tostring(res.jobs)) end
-  if res.shard ~= "" then parse_shard(fn, res.shard) end
-  return res
-end
-
 -- the sweep ------------------------------------------------------------------------------------
 local sweep_count = 0
 
@@ -868,7 +504,7 @@ function M.sweep(o)
   local trials = {}
   for _, p in ipairs(points) do
     for r = 1, runs do
-      trials[#trials + 1] = { params = p, run = r, key = M.trial_key(p, r), index = #trials + 1 }
+      trials[#trials + 1] = { params = p, run = r, key = trial.key(p, r), index = #trials + 1 }
     end
   end
   local mine = trials
