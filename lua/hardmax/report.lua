@@ -67,14 +67,19 @@ end
 
 --- Mean, std and count of a scalar metric over successful runs (NaN-free values only).
 function M.stats(results, key)
-  local s, s2, n = 0.0, 0.0, 0
+  local vals = {}
   for _, r in ipairs(results) do
     local v = r.status == "ok" and r.metrics and r.metrics[key]
-    if type(v) == "number" and v == v then s, s2, n = s + v, s2 + v * v, n + 1 end
+    if type(v) == "number" and v == v then vals[#vals + 1] = v end
   end
+  local n = #vals
   if n == 0 then return { mean = 0 / 0, std = 0 / 0, n = 0 } end
+  -- two passes: sum(v^2) - n mu^2 cancels badly for metrics near 1 with a tiny spread
+  local s, ss = 0.0, 0.0
+  for _, v in ipairs(vals) do s = s + v end
   local mu = s / n
-  return { mean = mu, std = n > 1 and math.sqrt(math.max(0, (s2 - n * mu * mu) / (n - 1))) or 0.0, n = n }
+  for _, v in ipairs(vals) do ss = ss + (v - mu) ^ 2 end
+  return { mean = mu, std = n > 1 and math.sqrt(ss / (n - 1)) or 0.0, n = n }
 end
 
 --- Fraction of successful runs for which pred(metrics) is true; pred may also be a metric
@@ -566,9 +571,15 @@ end
 
 --- The step at which values[] last changed (values compared with ~=; steps[1] if never).
 function M.last_change(steps, values)
-  local s, at = tolist(steps), tolist(steps)[1]
-  for k = 2, #values do if values[k] ~= values[k - 1] then at = s[k] end end
-  return at
+  local ch = M.changes(steps, values)
+  return ch[#ch] or tolist(steps)[1]
+end
+
+--- The steps at which `values` changed (values[k] ~= values[k-1]), in order.
+function M.changes(steps, values)
+  local s, out = tolist(steps), {}
+  for k = 2, #values do if values[k] ~= values[k - 1] then out[#out + 1] = s[k] end end
+  return out
 end
 
 return M

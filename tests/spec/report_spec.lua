@@ -48,6 +48,9 @@ describe("report", function()
     assert.are.equal(2, s.n)
     assert.is_true(math.abs(s.std - math.sqrt(2)) < 1e-15)
     assert.are.equal(2 / 3, report.fraction(r, function(m) return m.ok end))
+    -- values near 1 with a tiny spread: sum(v^2) - n mu^2 would lose every digit
+    local near = report.stats(runs{{a = 1 - 1e-9}, {a = 1 + 1e-9}}, "a")
+    assert.is_true(math.abs(near.std - math.sqrt(2) * 1e-9) < 1e-15)
   end)
 
   it("corr_path correlates every snapshot with the target", function()
