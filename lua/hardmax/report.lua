@@ -146,20 +146,9 @@ end
 --- without --resume starts fresh (stale trial files of an earlier run are removed), with
 --- --resume it continues where an interrupted run stopped. `extra` may add grid=.
 function M.sweep(o, run, extra)
-  local exp, sys = require "hardmax.exp", require "hardmax.sys"
-  local dir = o.out .. "/sweep"
-  if not o.resume then
-    for _, sub in ipairs{dir, dir .. "/trials"} do
-      local ok, names = pcall(sys.listdir, sub)
-      if ok and type(names) == "table" then
-        for _, f in ipairs(names) do
-          if f:match("%.json$") or f:match("%.jsonl$") then os.remove(sub .. "/" .. f) end
-        end
-      end
-    end
-  end
-  local spec = {runs = o.runs, seed = o.seed, jobs = o.jobs, resume = o.resume, out = dir, run = run,
-                shard = (o.shard and o.shard ~= "") and o.shard or nil}
+  local exp = require "hardmax.exp"
+  local spec = {runs = o.runs, seed = o.seed, jobs = o.jobs, resume = o.resume, fresh = true,
+                out = o.out .. "/sweep", run = run, shard = (o.shard and o.shard ~= "") and o.shard or nil}
   for k, v in pairs(extra or {}) do spec[k] = v end
   return exp.sweep(spec)
 end
@@ -256,7 +245,9 @@ function Report:finish(numbers)
   local pass = true
   for _, k in ipairs(self.order) do pass = pass and self.checks[k] end
   out.pass = pass
-  out.cpu_seconds = os.clock()  -- whole process: the script is the experiment
+  -- the script is the experiment: its own CPU time plus that of its sweep workers
+  out.cpu_seconds_process = os.clock()   -- without the workers and gnuplot
+  out.cpu_seconds = require("hardmax.sys").cpu()
   if numbers and numbers.figure then print("figure: " .. tostring(numbers.figure)) end
   for k, v in pairs(numbers or {}) do
     if out[k] ~= nil then fail("report:finish", "number '%s' clashes with a reserved key", k) end
