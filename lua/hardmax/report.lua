@@ -10,7 +10,7 @@
 local json = require "hardmax.json"
 
 local M = {}
-local fmt = string.format
+local fmt, mtype = string.format, math.type
 
 local util = require "hardmax.util"
 local fail = util.fail
@@ -400,6 +400,28 @@ function M.count(x, pred)
   local k = 0
   for _, v in ipairs(M.map(x, function(v) return v end)) do if pred(v) then k = k + 1 end end
   return k
+end
+
+--- The 1-based positions i of a Lua array or vector whose entry satisfies pred(x[i], i).
+function M.indices(x, pred)
+  local out = {}
+  for i, v in ipairs(M.map(x, function(v) return v end)) do if pred(v, i) then out[#out + 1] = i end end
+  return out
+end
+
+--- Means of consecutive blocks of `size` entries (a trailing partial block is left out):
+--- e.g. the statistic of every batch of 10 runs.
+function M.block_means(x, size)
+  if mtype(size) ~= "integer" or size < 1 then
+    fail("report.block_means", "bad argument #2 (positive integer block size expected, got %s)", tostring(size))
+  end
+  local v, out = M.map(x, function(e) return e end), {}
+  for b = 1, #v // size do
+    local sum = 0
+    for i = (b - 1) * size + 1, b * size do sum = sum + v[i] end
+    out[b] = sum / size
+  end
+  return out
 end
 
 --- The sweep results whose grid parameters equal every entry of `params`, in result order

@@ -93,6 +93,17 @@ describe("report short-script helpers", function()
     assert.are.same({}, report.changes(steps, {a, a, a}))
   end)
 
+  it("indices and block_means", function()
+    assert.are.same({2, 4}, report.indices({5, 1, 7, 0}, function(v) return v < 2 end))
+    assert.are.same({3}, report.indices(mat.new{1, 2, 3}, function(_, i) return i == 3 end))
+    assert.are.same({}, report.indices({}, function() return true end))
+    assert.are.same({1.5, 3.5}, report.block_means({1, 2, 3, 4, 5}, 2))   -- the partial block is left out
+    assert.are.same({2}, report.block_means(mat.new{1, 2, 3}, 3))
+    assert.are.same({}, report.block_means({1}, 2))
+    assert.has_error(function() report.block_means({1}, 0) end,
+      "report.block_means: bad argument #2 (positive integer block size expected, got 0)")
+  end)
+
   it("optimal and R:at_most", function()
     local s = {status = "optimal", W = 1}
     assert.are.equal(s, report.optimal(s, "Att-SVM"))
