@@ -9,10 +9,13 @@ hm_status hm_loss_eval(const hm_loss *l, double x, double *value, double *deriv)
   if (isnan(x)) return HM_ENONFINITE;
   double v = 0, dv = 0;
   switch (l->kind) {
-    case HM_LOSS_LOGISTIC:
-      v = hm_softplus(-x);
-      dv = -exp(-hm_softplus(x));
+    case HM_LOSS_LOGISTIC: {
+      /* hm_softplus(-x) and -exp(-hm_softplus(x)) share log1p(exp(-|x|)): computed once */
+      double l1p = log1p(exp(-fabs(x)));
+      v = fmax(-x, 0.0) + l1p;
+      dv = -exp(-(fmax(x, 0.0) + l1p));
       break;
+    }
     case HM_LOSS_EXPONENTIAL:
       v = exp(-x);
       dv = -v;

@@ -24,20 +24,6 @@ static double sumsq(const double *x, size_t n) {
   return (s0 + s1) + (s2 + s3);
 }
 
-/* 1 if all finite: x - x is 0 for finite x and NaN for inf/nan */
-static int finite_all(const double *x, size_t n) {
-  double c0 = 0.0, c1 = 0.0, c2 = 0.0, c3 = 0.0;
-  size_t j = 0;
-  for (; j + 4 <= n; j += 4) {
-    c0 += x[j] - x[j];
-    c1 += x[j + 1] - x[j + 1];
-    c2 += x[j + 2] - x[j + 2];
-    c3 += x[j + 3] - x[j + 3];
-  }
-  for (; j < n; j++) c0 += x[j] - x[j];
-  return (c0 + c1) + (c2 + c3) == 0.0;
-}
-
 double hm_vnorm2(const double *x, size_t n) {
   double s = sumsq(x, n);
   if (s >= 1e-290 && s <= 1e290) return sqrt(s);
@@ -454,7 +440,7 @@ hm_status hm_optim_update_norms(hm_optim *o, hm_objective *obj, double loss,
   o->t = t;
   for (int i = 0; i < obj->nparam; i++) {
     const hm_param *q = &obj->param[i];
-    if (q->trainable && !finite_all(q->x, q->size)) {
+    if (q->trainable && !hm_all_finite(q->x, q->size)) {
       if (bad_param) *bad_param = i;
       return HM_ENONFINITE;
     }
