@@ -106,12 +106,36 @@ hm_status hm_model_check_data(const hm_model *m, const hm_dataset *ds, char *msg
 
 /* y = op(A) x and C = op(A) op(B) (row-major, beta = 0). Small problems run as plain loops:
  * at the sizes of the paper experiments (n=6, T=8, d=10) BLAS call overhead dominates.
- * The loops work on blocks of HM_NB outputs held in registers, each output summed over the
- * inner index in increasing order from 0.0 exactly as the one-output-at-a-time loop does
- * (bit-identical results): the blocks only remove the serial add/store chains. */
+ * The loops compute blocks of 4, then 2, then 1 outputs with the accumulators in registers,
+ * each output summed over the inner index in increasing order from 0.0 exactly as a
+ * one-output-at-a-time loop does (bit-identical results): the blocks only remove the serial
+ * add chains and the stores/reloads of partial sums. */
 #define HM_SMALL_MV 1024
 #define HM_SMALL_MM 4096
-#define HM_NB 4
+
+/* out[b] = sum_k a[k*sa] * p[b*sb + k*sk] for b < w (w <= 4, a compile-time constant after
+ * inlining) */
+static inline void dot_block(size_t w, size_t K, const double *a, size_t sa, const double *p,
+                             size_t sb, size_t sk, double *out) {
+  double acc[4] = {0.0, 0.0, 0.0, 0.0};
+  for (size_t k = 0; k < K; k++) {
+    const double ak = a[k * sa];
+    for (size_t b = 0; b < w; b++) acc[b] += ak * p[b * sb + k * sk];
+  }
+  for (size_t b = 0; b < w; b++) out[b] = acc[b];
+}
+
+/* out_b = sum_k a[k*sa] * p[b*sb + k*sk] for b < N, in blocks of 4, 2, 1 */
+static void dots(size_t N, size_t K, const double *a, size_t sa, const double *p, size_t sb,
+                 size_t sk, double *out) {
+  size_t b = 0;
+  for (; b + 4 <= N; b += 4) dot_block(4, K, a, sa, p + b * sb, sb, sk, out + b);
+  if (b + 2 <= N) {
+    dot_block(2, K, a, sa, p + b * sb, sb, sk, out + b);
+    b += 2;
+  }
+  if (b < N) dot_block(1, K, a, sa, p + b * sb, sb, sk, out + b);
+}
 
 static void mv(int trans, size_t M, size_t N, const double *A, size_t lda, const double *x,
                double *y) {
@@ -120,39 +144,10 @@ static void mv(int trans, size_t M, size_t N, const double *A, size_t lda, const
                 (int)lda, x, 1, 0.0, y, 1);
     return;
   }
-  if (!trans) { /* y_i = sum_j A_ij x_j: HM_NB rows at a time */
-    size_t i = 0;
-    for (; i + HM_NB <= M; i += HM_NB) {
-      double acc[HM_NB] = {0.0};
-      for (size_t j = 0; j < N; j++) {
-        const double xj = x[j];
-        for (size_t b = 0; b < HM_NB; b++) acc[b] += A[(i + b) * lda + j] * xj;
-      }
-      for (size_t b = 0; b < HM_NB; b++) y[i + b] = acc[b];
-    }
-    for (; i < M; i++) {
-      const double *a = A + i * lda;
-      double acc = 0.0;
-      for (size_t j = 0; j < N; j++) acc += a[j] * x[j];
-      y[i] = acc;
-    }
-  } else { /* y_j = sum_i A_ij x_i: HM_NB columns at a time */
-    size_t j = 0;
-    for (; j + HM_NB <= N; j += HM_NB) {
-      double acc[HM_NB] = {0.0};
-      for (size_t i = 0; i < M; i++) {
-        const double *a = A + i * lda + j;
-        const double xi = x[i];
-        for (size_t b = 0; b < HM_NB; b++) acc[b] += a[b] * xi;
-      }
-      for (size_t b = 0; b < HM_NB; b++) y[j + b] = acc[b];
-    }
-    for (; j < N; j++) {
-      double acc = 0.0;
-      for (size_t i = 0; i < M; i++) acc += A[i * lda + j] * x[i];
-      y[j] = acc;
-    }
-  }
+  if (!trans) /* y_i = sum_j x_j A_ij */
+    dots(M, N, x, 1, A, lda, 1, y);
+  else /* y_j = sum_i x_i A_ij */
+    dots(N, M, x, 1, A, 1, lda, y);
 }
 
 static void mm(int ta, int tb, size_t M, size_t N, size_t K, const double *A, size_t lda,
@@ -162,43 +157,13 @@ static void mm(int ta, int tb, size_t M, size_t N, size_t K, const double *A, si
                 (int)M, (int)N, (int)K, 1.0, A, (int)lda, B, (int)ldb, 0.0, C, (int)ldc);
     return;
   }
-  /* op(A)_ik */
+  /* row i of C: c_j = sum_k op(A)_ik op(B)_kj */
   const size_t ai = ta ? 1 : lda, ak = ta ? lda : 1;
   for (size_t i = 0; i < M; i++) {
-    const double *a = A + i * ai;
-    double *c = C + i * ldc;
-    size_t j = 0;
-    if (tb) { /* c_j = sum_k a_k B_jk */
-      for (; j + HM_NB <= N; j += HM_NB) {
-        double acc[HM_NB] = {0.0};
-        for (size_t k = 0; k < K; k++) {
-          const double aik = a[k * ak];
-          for (size_t b = 0; b < HM_NB; b++) acc[b] += aik * B[(j + b) * ldb + k];
-        }
-        for (size_t b = 0; b < HM_NB; b++) c[j + b] = acc[b];
-      }
-      for (; j < N; j++) {
-        const double *bj = B + j * ldb;
-        double acc = 0.0;
-        for (size_t k = 0; k < K; k++) acc += a[k * ak] * bj[k];
-        c[j] = acc;
-      }
-    } else { /* c_j = sum_k a_k B_kj */
-      for (; j + HM_NB <= N; j += HM_NB) {
-        double acc[HM_NB] = {0.0};
-        for (size_t k = 0; k < K; k++) {
-          const double aik = a[k * ak];
-          const double *bk = B + k * ldb + j;
-          for (size_t b = 0; b < HM_NB; b++) acc[b] += aik * bk[b];
-        }
-        for (size_t b = 0; b < HM_NB; b++) c[j + b] = acc[b];
-      }
-      for (; j < N; j++) {
-        double acc = 0.0;
-        for (size_t k = 0; k < K; k++) acc += a[k * ak] * B[k * ldb + j];
-        c[j] = acc;
-      }
-    }
+    if (tb)
+      dots(N, K, A + i * ai, ak, B, ldb, 1, C + i * ldc);
+    else
+      dots(N, K, A + i * ai, ak, B, 1, ldb, C + i * ldc);
   }
 }
 
@@ -351,7 +316,7 @@ hm_status hm_model_eval(hm_model *m, const hm_dataset *ds, int want_grad, int mo
     double second = -INFINITY, se = 0.0;
     for (size_t t = 0; t < L; t++) {
       if (t != mi && a[t] > second) second = a[t];
-      s[t] = exp(a[t] - a[mi]);
+      s[t] = t == mi ? 1.0 : exp(a[t] - a[mi]); /* exp(0) = 1 exactly */
       se += s[t];
     }
     for (size_t t = 0; t < L; t++) s[t] /= se;
