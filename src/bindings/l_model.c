@@ -14,6 +14,7 @@ typedef struct hm_lmodel {
   const hm_dataset *obj_ds;
   int obj_mode;                     /* 0 exact, 1 rescaled (hm_model_eval mode) */
   double obj_scale[HM_MP_COUNT];    /* per objective parameter, see hmL_model_objective_rescale */
+  int obj_slot[HM_MP_COUNT];        /* model slot of each objective parameter */
   int closed;
 } hm_lmodel;
 
@@ -586,11 +587,12 @@ int hmL_model_scores(lua_State *L, int model_idx, const hm_dataset *ds, double *
 
 static hm_status obj_eval(void *ctx, int want_grad, double *loss) {
   hm_lmodel *u = (hm_lmodel *)ctx;
-  for (int k = 0; k < u->obj.nparam; k++) u->m.trainable[slot_of(u->params[k].name)] = u->params[k].trainable;
+  for (int k = 0; k < u->obj.nparam; k++) u->m.trainable[u->obj_slot[k]] = u->params[k].trainable;
   hm_status s = hm_model_eval(&u->m, u->obj_ds, want_grad, u->obj_mode, loss);
-  for (int k = 0; k < u->obj.nparam; k++) u->obj_scale[k] = u->m.log_scale[slot_of(u->params[k].name)];
+  for (int k = 0; k < u->obj.nparam; k++) u->obj_scale[k] = u->m.log_scale[u->obj_slot[k]];
   u->obj.min_logit_gap = u->m.min_logit_gap;
   u->obj.grad_underflow = u->m.grad_underflow;
+  u->obj.eval_probs = s == HM_OK ? u->m.S : NULL; /* the forward pass is the same in every mode */
   return s;
 }
 
@@ -617,6 +619,7 @@ hm_objective *hmL_model_objective(lua_State *L, int model_idx, int data_idx, con
   int np = 0;
   for (int k = 0; k < HM_MP_COUNT; k++) {
     if (!m->x[k]) continue;
+    u->obj_slot[np] = k;
     hm_param *p = &u->params[np++];
     p->name = hm_model_param_names[k];
     p->x = m->x[k];

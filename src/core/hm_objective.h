@@ -43,6 +43,11 @@ typedef struct hm_objective {
    * methods (NGD, normalized mirror descent) accept such an objective; the training loop
    * records true gradient norms from it. */
   const double *grad_log_scale;
+  /* Optional, NULL when not available: the attention probabilities (probs_size doubles) of
+   * the last successful eval, valid until the next call into the objective or a change of
+   * its parameters. The training loop records from it instead of calling probs (which
+   * evaluates the model again). */
+  const double *eval_probs;
 } hm_objective;
 
 #endif

@@ -72,6 +72,7 @@ static double total_norm(const hm_objective *obj, int grad, double *out) {
 static hm_status record_row(const hm_objective *obj, hm_train_cfg *cfg, long row, double loss,
                             double gnorm) {
   int have_w = 0, have_s = 0;
+  const double *probs = cfg->sbuf;
   for (int r = 0; r < cfg->nrec; r++) {
     hm_recorder *c = &cfg->rec[r];
     double *out = c->out + (size_t)row * c->width;
@@ -92,8 +93,12 @@ static hm_status record_row(const hm_objective *obj, hm_train_cfg *cfg, long row
       }
     }
     if ((c->kind == HM_REC_SOFTMAX_MAX || c->kind == HM_REC_SOFTMAX_AT) && !have_s) {
-      hm_status s = obj->probs(obj->ctx, cfg->sbuf);
-      if (s != HM_OK) return s;
+      if (obj->eval_probs) { /* recorded right after the eval: its probabilities */
+        probs = obj->eval_probs;
+      } else {
+        hm_status s = obj->probs(obj->ctx, cfg->sbuf);
+        if (s != HM_OK) return s;
+      }
       have_s = 1;
     }
     switch (c->kind) {
@@ -114,7 +119,7 @@ static hm_status record_row(const hm_objective *obj, hm_train_cfg *cfg, long row
         size_t T = obj->T, rows = obj->probs_size / T;
         double s = 0.0;
         for (size_t i = 0; i < rows; i++) {
-          const double *pr = cfg->sbuf + i * T;
+          const double *pr = probs + i * T;
           double mx = pr[0];
           for (size_t t = 1; t < T; t++)
             if (pr[t] > mx) mx = pr[t];
@@ -125,7 +130,7 @@ static hm_status record_row(const hm_objective *obj, hm_train_cfg *cfg, long row
       }
       case HM_REC_SOFTMAX_AT: {
         double s = 0.0;
-        for (size_t i = 0; i < obj->n; i++) s += cfg->sbuf[i * obj->T + c->idx[i]];
+        for (size_t i = 0; i < obj->n; i++) s += probs[i * obj->T + c->idx[i]];
         *out = s / (double)obj->n;
         break;
       }
