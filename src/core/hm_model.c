@@ -106,18 +106,18 @@ hm_status hm_model_check_data(const hm_model *m, const hm_dataset *ds, char *msg
 
 /* y = op(A) x and C = op(A) op(B) (row-major, beta = 0). Small problems run as plain loops:
  * at the sizes of the paper experiments (n=6, T=8, d=10) BLAS call overhead dominates.
- * The loops compute blocks of 4, then 2, then 1 outputs with the accumulators in registers,
+ * The loops compute blocks of up to 8 outputs with the accumulators in registers,
  * each output summed over the inner index in increasing order from 0.0 exactly as a
  * one-output-at-a-time loop does (bit-identical results): the blocks only remove the serial
  * add chains and the stores/reloads of partial sums. */
 #define HM_SMALL_MV 1024
 #define HM_SMALL_MM 4096
 
-/* out[b] = sum_k a[k*sa] * p[b*sb + k*sk] for b < w (w <= 4, a compile-time constant after
- * inlining) */
+/* out[b] = sum_k a[k*sa] * p[b*sb + k*sk] for b < w (w <= 8 and the unit strides are
+ * compile-time constants after inlining, so the b loop is unrolled into registers) */
 static inline void dot_block(size_t w, size_t K, const double *a, size_t sa, const double *p,
                              size_t sb, size_t sk, double *out) {
-  double acc[4] = {0.0, 0.0, 0.0, 0.0};
+  double acc[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
   for (size_t k = 0; k < K; k++) {
     const double ak = a[k * sa];
     for (size_t b = 0; b < w; b++) acc[b] += ak * p[b * sb + k * sk];
@@ -125,16 +125,32 @@ static inline void dot_block(size_t w, size_t K, const double *a, size_t sa, con
   for (size_t b = 0; b < w; b++) out[b] = acc[b];
 }
 
-/* out_b = sum_k a[k*sa] * p[b*sb + k*sk] for b < N, in blocks of 4, 2, 1 */
-static void dots(size_t N, size_t K, const double *a, size_t sa, const double *p, size_t sb,
-                 size_t sk, double *out) {
+/* out_b = sum_k a[k*sa] * P[b*ldp + k] for b < N (dot products with the rows of P) */
+static void dots_rows(size_t N, size_t K, const double *a, size_t sa, const double *P,
+                      size_t ldp, double *out) {
   size_t b = 0;
-  for (; b + 4 <= N; b += 4) dot_block(4, K, a, sa, p + b * sb, sb, sk, out + b);
+  for (; b + 4 <= N; b += 4) dot_block(4, K, a, sa, P + b * ldp, ldp, 1, out + b);
   if (b + 2 <= N) {
-    dot_block(2, K, a, sa, p + b * sb, sb, sk, out + b);
+    dot_block(2, K, a, sa, P + b * ldp, ldp, 1, out + b);
     b += 2;
   }
-  if (b < N) dot_block(1, K, a, sa, p + b * sb, sb, sk, out + b);
+  if (b < N) dot_block(1, K, a, sa, P + b * ldp, ldp, 1, out + b);
+}
+
+/* out_b = sum_k a[k*sa] * P[k*ldp + b] for b < N (combination of the rows of P) */
+static void dots_cols(size_t N, size_t K, const double *a, size_t sa, const double *P,
+                      size_t ldp, double *out) {
+  size_t b = 0;
+  for (; b + 8 <= N; b += 8) dot_block(8, K, a, sa, P + b, 1, ldp, out + b);
+  if (b + 4 <= N) {
+    dot_block(4, K, a, sa, P + b, 1, ldp, out + b);
+    b += 4;
+  }
+  if (b + 2 <= N) {
+    dot_block(2, K, a, sa, P + b, 1, ldp, out + b);
+    b += 2;
+  }
+  if (b < N) dot_block(1, K, a, sa, P + b, 1, ldp, out + b);
 }
 
 static void mv(int trans, size_t M, size_t N, const double *A, size_t lda, const double *x,
@@ -145,9 +161,9 @@ static void mv(int trans, size_t M, size_t N, const double *A, size_t lda, const
     return;
   }
   if (!trans) /* y_i = sum_j x_j A_ij */
-    dots(M, N, x, 1, A, lda, 1, y);
+    dots_rows(M, N, x, 1, A, lda, y);
   else /* y_j = sum_i x_i A_ij */
-    dots(N, M, x, 1, A, 1, lda, y);
+    dots_cols(N, M, x, 1, A, lda, y);
 }
 
 static void mm(int ta, int tb, size_t M, size_t N, size_t K, const double *A, size_t lda,
@@ -161,9 +177,9 @@ static void mm(int ta, int tb, size_t M, size_t N, size_t K, const double *A, si
   const size_t ai = ta ? 1 : lda, ak = ta ? lda : 1;
   for (size_t i = 0; i < M; i++) {
     if (tb)
-      dots(N, K, A + i * ai, ak, B, ldb, 1, C + i * ldc);
+      dots_rows(N, K, A + i * ai, ak, B, ldb, C + i * ldc);
     else
-      dots(N, K, A + i * ai, ak, B, 1, ldb, C + i * ldc);
+      dots_cols(N, K, A + i * ai, ak, B, ldb, C + i * ldc);
   }
 }
 
