@@ -5,6 +5,7 @@
  *   l_optim_train.c    optim.train: options, recorders, callback, result table
  *   l_optim_regpath.c  optim.regpath
  *   l_optim_metrics.c  optim.corr, bregman, lp_norm, lp_normalize, project
+ *   l_optim_claim.c    runs in progress: optim.train's claim on its model and optimizer
  * Models are reached only through hm_lmodel.h (hmL_model_objective). */
 #ifndef HM_LOPTIM_H
 #define HM_LOPTIM_H
@@ -32,6 +33,16 @@ void hmL_optim_check_objective(lua_State *L, const hm_optim *o, const hm_objecti
 /* rescaled = true: switch obj to (on = 1) or from (on = 0) the rescaled-direction mode
  * (theory.md D.5); nothing for other optimizers. Raises for custom Lua losses. */
 void hmL_optim_set_rescaled(lua_State *L, const hm_optim *o, hm_objective *obj, int on, const char *fn);
+
+/* ---- l_optim_claim.c: runs in progress --------------------------------------------------- */
+
+/* Raise "fn: the model is already being trained by an enclosing optim.train ..." (or the
+ * same for the optimizer) if the value at model_idx (opt_idx; 0 = none) is claimed by a run
+ * in progress. Call it before hmL_model_objective, which re-initializes the model's objective. */
+void hmL_optim_check_idle(lua_State *L, int model_idx, int opt_idx, const char *fn);
+/* Check as above, then claim both values until the calling C function returns or raises:
+ * pushes a to-be-closed lease, which must stay on the stack. */
+void hmL_optim_claim(lua_State *L, int model_idx, int opt_idx, const char *fn);
 
 /* Index of the parameter called name in obj, or -2 if there is none (-1 means the effective
  * W in recorder and target lookups). */

@@ -333,6 +333,7 @@ void hmL_optim_set_rescaled(lua_State *L, const hm_optim *o, hm_objective *obj, 
 int hmL_opt_step(lua_State *L) {
   const char *fn = "opt:step";
   hm_loptim *u = hmL_checkopt(L, 1, fn);
+  hmL_optim_check_idle(L, 2, 1, fn);
   hm_objective *obj = hmL_model_objective(L, 2, 3, fn);
   hmL_optim_check_objective(L, &u->o, obj, fn);
   double loss;

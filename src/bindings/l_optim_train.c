@@ -9,15 +9,32 @@
 typedef struct cb_state {
   lua_State *L;
   int fn_idx, model_idx, err_idx;
+  hm_objective *obj;
+  double *gsave; /* the trainable gradients of step k while the callback runs */
 } cb_state;
 
+/* Copy the gradients of the trainable parameters to (save = 1) or back from buf. */
+static void copy_grads(hm_objective *obj, double *buf, int save) {
+  for (int i = 0; i < obj->nparam; i++) {
+    const hm_param *p = &obj->param[i];
+    if (!p->trainable) continue;
+    memcpy(save ? buf : p->grad, save ? p->grad : buf, p->size * sizeof(double));
+    buf += p->size;
+  }
+}
+
+/* The callback may evaluate the model (m:grad on other data overwrites its gradient
+ * buffers); the step from theta_k must still use the gradient at theta_k. */
 static int train_callback(void *ud, long k) {
   cb_state *c = (cb_state *)ud;
   lua_State *L = c->L;
+  copy_grads(c->obj, c->gsave, 1);
   lua_pushvalue(L, c->fn_idx);
   lua_pushinteger(L, (lua_Integer)k);
   lua_pushvalue(L, c->model_idx);
-  if (lua_pcall(L, 2, 1, 0) != LUA_OK) {
+  int st = lua_pcall(L, 2, 1, 0);
+  copy_grads(c->obj, c->gsave, 0);
+  if (st != LUA_OK) {
     lua_replace(L, c->err_idx);
     return -1;
   }
@@ -74,6 +91,7 @@ int hmL_optim_train(lua_State *L) {
   static const char *const keys[] = {"iters", "every", "record", "callback", "stop", "targets",
                                      "indices", "bregman_p", NULL};
   lua_settop(L, 4);
+  hmL_optim_claim(L, 1, 3, fn); /* stack slot 5: the lease */
   hm_objective *obj = hmL_model_objective(L, 1, 2, fn);
   hm_loptim *u = hmL_checkopt(L, 3, fn);
   hmL_checkoptions(L, 4, fn, keys);
@@ -226,6 +244,11 @@ int hmL_optim_train(lua_State *L) {
     cbs.fn_idx = lua_gettop(L);
     cbs.model_idx = 1;
     cbs.err_idx = err_idx;
+    cbs.obj = obj;
+    size_t ng = 0;
+    for (int i = 0; i < obj->nparam; i++)
+      if (obj->param[i].trainable) ng += obj->param[i].size;
+    cbs.gsave = hmL_newvec(L, ng, fn)->data;
     cfg.callback = train_callback;
     cfg.cb_ud = &cbs;
   }
