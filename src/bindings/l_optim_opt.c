@@ -63,11 +63,16 @@ static hm_loptim *new_opt(lua_State *L, hm_optim_kind kind) {
   return u;
 }
 
+/* NGD, Adam and normalized mirror descent have an eps */
+static int uses_eps(const hm_optim *o) {
+  return o->kind == HM_OPT_NGD || o->kind == HM_OPT_ADAM || (o->kind == HM_OPT_MIRROR && o->normalized);
+}
+
 static void finish_opt(lua_State *L, hm_optim *o, const char *fn) {
   if (hm_optim_validate(o) == HM_OK) return;
   if (o->kind != HM_OPT_POLYAK && !(o->lr >= 0.0 && isfinite(o->lr)))
     hmL_error(L, fn, "option 'lr': finite number >= 0 expected, got %f", o->lr);
-  if (!(o->eps >= 0.0 && isfinite(o->eps)) && o->neps == 0)
+  if (uses_eps(o) && !(o->eps >= 0.0 && isfinite(o->eps)) && o->neps == 0)
     hmL_error(L, fn, "option 'eps': finite number >= 0 expected, got %f", o->eps);
   if (o->kind == HM_OPT_MOMENTUM) hmL_error(L, fn, "option 'beta': number in [0, 1) expected, got %f", o->beta);
   if (o->kind == HM_OPT_ADAM)
@@ -195,7 +200,7 @@ void hmL_optim_push_settings(lua_State *L, const hm_optim *o) {
     lua_pushnumber(L, o->lr);
     lua_setfield(L, -2, "lr");
   }
-  if (o->kind == HM_OPT_NGD || o->kind == HM_OPT_ADAM || (o->kind == HM_OPT_MIRROR && o->normalized)) {
+  if (uses_eps(o)) {
     push_eps(L, o);
     lua_setfield(L, -2, "eps");
   }

@@ -63,9 +63,13 @@ describe("optimizer objects", function()
       "optim.mirror: option 'eps' only applies with normalized = true")
     assert.has_error(function() optim.gd {} end, "optim.gd: option 'lr' is required")
     assert.has_error(function() optim.gd { lr = -1 } end)
-    assert.has_error(function() optim.momentum { lr = 1, beta = 1 } end)
+    assert.has_error(function() optim.momentum { lr = 1, beta = 1 } end,
+      "optim.momentum: option 'beta': number in [0, 1) expected, got 1.0")
     assert.has_error(function() optim.adam { beta2 = 1.5 } end)
-    assert.has_error(function() optim.polyak { c = 0 } end)
+    assert.has_error(function() optim.polyak { c = 0 } end,
+      "optim.polyak: options: c > 0, lr_max > 0 and a finite lstar expected (got c = 0.0, lr_max = inf, lstar = nan)")
+    assert.has_error(function() optim.polyak { lstar = math.huge } end,
+      "optim.polyak: options: c > 0, lr_max > 0 and a finite lstar expected (got c = 1.0, lr_max = inf, lstar = inf)")
     assert.has_error(function() o.lr = 3 end)
   end)
 
