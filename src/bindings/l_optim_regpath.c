@@ -188,6 +188,7 @@ int hmL_optim_regpath(lua_State *L) {
   int separate;
   hm_mat *rad, *radR;
   size_t nr = read_radii(L, obj, sel, nsel, kq, &separate, &rad, &radR, fn);
+  kq = kq && !separate; /* separate balls on K and Q are plain Frobenius balls */
   int nb = separate ? nsel : 1;
   lua_Integer iters = hmL_optinteger(L, 3, "iters", 2000, fn);
   if (iters < 0) hmL_error(L, fn, "option 'iters': integer >= 0 expected");

@@ -646,6 +646,16 @@ describe("optim.regpath", function()
       assert.is_true(tt(rn.loss)[k] <= tt(r.loss)[k] * (1 + 1e-6))
     end
     assert.has_error(function() optim.regpath(mk, ds, { radii = { 1 }, norm = "nuc" }) end)
+    -- separate balls on K and Q: plain Frobenius norms per tensor
+    local rs = optim.regpath(mk, ds, { radii = { { K = 1, Q = 2 }, { K = 3, Q = 0.5 } }, iters = 300 })
+    assert.are.equal("fro", rs.ball)
+    for k, R in ipairs { { 1, 2 }, { 3, 0.5 } } do
+      for b, nm in ipairs { "K", "Q" } do
+        local nb = tt(rs.norm)[k][b]
+        close(nb, optim.lp_norm(mat.new(tt(rs[nm])[k])), 1e-12)
+        assert.is_true(nb <= R[b] * (1 + 1e-12))
+      end
+    end
     assert.has_error(function() optim.regpath(mw, ds, { radii = { 0 } }) end,
       "optim.regpath: option 'radii': entry 1: radius > 0 expected, got 0.0")
     assert.has_error(function() optim.regpath(mw, ds, { radii = { 1 }, norm = 3 }) end)
