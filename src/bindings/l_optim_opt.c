@@ -56,11 +56,16 @@ static void read_eps(lua_State *L, int idx, hm_optim *o, int required, const cha
   lua_pop(L, 1);
 }
 
-static hm_loptim *new_opt(lua_State *L, hm_optim_kind kind) {
+/* A constructor's start: check its options table at 1 (optional = may be absent) against
+ * keys, then push a new optimizer of the kind with default settings. */
+static hm_optim *new_opt(lua_State *L, hm_optim_kind kind, const char *const *keys, int optional,
+                         const char *fn) {
+  if (!optional || !lua_isnoneornil(L, 1)) luaL_checktype(L, 1, LUA_TTABLE);
+  hmL_checkoptions(L, 1, fn, keys);
   hm_loptim *u = (hm_loptim *)lua_newuserdatauv(L, sizeof(hm_loptim), 0);
   hm_optim_init(&u->o, kind);
   luaL_setmetatable(L, HM_OPTIM_TNAME);
-  return u;
+  return &u->o;
 }
 
 /* NGD, Adam and normalized mirror descent have an eps */
@@ -93,89 +98,77 @@ static double req_number(lua_State *L, int idx, const char *key, const char *fn)
 int hmL_optim_gd(lua_State *L) {
   const char *fn = "optim.gd";
   static const char *const keys[] = {"lr", NULL};
-  luaL_checktype(L, 1, LUA_TTABLE);
-  hmL_checkoptions(L, 1, fn, keys);
-  hm_loptim *u = new_opt(L, HM_OPT_GD);
-  u->o.lr = req_number(L, 1, "lr", fn);
-  finish_opt(L, &u->o, fn);
+  hm_optim *o = new_opt(L, HM_OPT_GD, keys, 0, fn);
+  o->lr = req_number(L, 1, "lr", fn);
+  finish_opt(L, o, fn);
   return 1;
 }
 
 int hmL_optim_ngd(lua_State *L) {
   const char *fn = "optim.ngd";
   static const char *const keys[] = {"lr", "eps", "rescaled", NULL};
-  luaL_checktype(L, 1, LUA_TTABLE);
-  hmL_checkoptions(L, 1, fn, keys);
-  hm_loptim *u = new_opt(L, HM_OPT_NGD);
-  u->o.lr = req_number(L, 1, "lr", fn);
-  read_eps(L, 1, &u->o, 1, fn);
-  u->o.rescaled = hmL_optboolean(L, 1, "rescaled", 0, fn);
-  finish_opt(L, &u->o, fn);
+  hm_optim *o = new_opt(L, HM_OPT_NGD, keys, 0, fn);
+  o->lr = req_number(L, 1, "lr", fn);
+  read_eps(L, 1, o, 1, fn);
+  o->rescaled = hmL_optboolean(L, 1, "rescaled", 0, fn);
+  finish_opt(L, o, fn);
   return 1;
 }
 
 int hmL_optim_polyak(lua_State *L) {
   const char *fn = "optim.polyak";
   static const char *const keys[] = {"lstar", "c", "lr_max", NULL};
-  if (!lua_isnoneornil(L, 1)) luaL_checktype(L, 1, LUA_TTABLE);
-  hmL_checkoptions(L, 1, fn, keys);
-  hm_loptim *u = new_opt(L, HM_OPT_POLYAK);
-  u->o.lstar = hmL_optnumber(L, 1, "lstar", NAN, fn);
-  u->o.c = hmL_optnumber(L, 1, "c", 1.0, fn);
-  u->o.lr_max = hmL_optnumber(L, 1, "lr_max", INFINITY, fn);
-  finish_opt(L, &u->o, fn);
+  hm_optim *o = new_opt(L, HM_OPT_POLYAK, keys, 1, fn);
+  o->lstar = hmL_optnumber(L, 1, "lstar", NAN, fn);
+  o->c = hmL_optnumber(L, 1, "c", 1.0, fn);
+  o->lr_max = hmL_optnumber(L, 1, "lr_max", INFINITY, fn);
+  finish_opt(L, o, fn);
   return 1;
 }
 
 int hmL_optim_momentum(lua_State *L) {
   const char *fn = "optim.momentum";
   static const char *const keys[] = {"lr", "beta", "nesterov", NULL};
-  luaL_checktype(L, 1, LUA_TTABLE);
-  hmL_checkoptions(L, 1, fn, keys);
-  hm_loptim *u = new_opt(L, HM_OPT_MOMENTUM);
-  u->o.lr = req_number(L, 1, "lr", fn);
-  u->o.beta = hmL_optnumber(L, 1, "beta", 0.9, fn);
-  u->o.nesterov = hmL_optboolean(L, 1, "nesterov", 0, fn);
-  finish_opt(L, &u->o, fn);
+  hm_optim *o = new_opt(L, HM_OPT_MOMENTUM, keys, 0, fn);
+  o->lr = req_number(L, 1, "lr", fn);
+  o->beta = hmL_optnumber(L, 1, "beta", 0.9, fn);
+  o->nesterov = hmL_optboolean(L, 1, "nesterov", 0, fn);
+  finish_opt(L, o, fn);
   return 1;
 }
 
 int hmL_optim_adam(lua_State *L) {
   const char *fn = "optim.adam";
   static const char *const keys[] = {"lr", "beta1", "beta2", "eps", NULL};
-  if (!lua_isnoneornil(L, 1)) luaL_checktype(L, 1, LUA_TTABLE);
-  hmL_checkoptions(L, 1, fn, keys);
-  hm_loptim *u = new_opt(L, HM_OPT_ADAM);
-  u->o.lr = hmL_optnumber(L, 1, "lr", 1e-3, fn);
-  u->o.beta1 = hmL_optnumber(L, 1, "beta1", 0.9, fn);
-  u->o.beta2 = hmL_optnumber(L, 1, "beta2", 0.999, fn);
-  u->o.eps = hmL_optnumber(L, 1, "eps", 1e-8, fn);
-  finish_opt(L, &u->o, fn);
+  hm_optim *o = new_opt(L, HM_OPT_ADAM, keys, 1, fn);
+  o->lr = hmL_optnumber(L, 1, "lr", 1e-3, fn);
+  o->beta1 = hmL_optnumber(L, 1, "beta1", 0.9, fn);
+  o->beta2 = hmL_optnumber(L, 1, "beta2", 0.999, fn);
+  o->eps = hmL_optnumber(L, 1, "eps", 1e-8, fn);
+  finish_opt(L, o, fn);
   return 1;
 }
 
 int hmL_optim_mirror(lua_State *L) {
   const char *fn = "optim.mirror";
   static const char *const keys[] = {"p", "lr", "normalized", "eps", "rescaled", NULL};
-  luaL_checktype(L, 1, LUA_TTABLE);
-  hmL_checkoptions(L, 1, fn, keys);
-  hm_loptim *u = new_opt(L, HM_OPT_MIRROR);
-  u->o.p = req_number(L, 1, "p", fn);
-  if (!(u->o.p > 1.0 && isfinite(u->o.p)))
-    hmL_error(L, fn, "option 'p': number > 1 expected (lp mirror descent needs p > 1), got %f", u->o.p);
-  u->o.lr = req_number(L, 1, "lr", fn);
-  u->o.normalized = hmL_optboolean(L, 1, "normalized", 0, fn);
-  read_eps(L, 1, &u->o, u->o.normalized, fn);
-  u->o.rescaled = hmL_optboolean(L, 1, "rescaled", 0, fn);
-  if (u->o.rescaled && !u->o.normalized)
+  hm_optim *o = new_opt(L, HM_OPT_MIRROR, keys, 0, fn);
+  o->p = req_number(L, 1, "p", fn);
+  if (!(o->p > 1.0 && isfinite(o->p)))
+    hmL_error(L, fn, "option 'p': number > 1 expected (lp mirror descent needs p > 1), got %f", o->p);
+  o->lr = req_number(L, 1, "lr", fn);
+  o->normalized = hmL_optboolean(L, 1, "normalized", 0, fn);
+  read_eps(L, 1, o, o->normalized, fn);
+  o->rescaled = hmL_optboolean(L, 1, "rescaled", 0, fn);
+  if (o->rescaled && !o->normalized)
     hmL_error(L, fn, "option 'rescaled' only applies with normalized = true (a plain mirror "
                      "step needs the gradient's magnitude)");
-  if (!u->o.normalized) {
+  if (!o->normalized) {
     if (hmL_optfield(L, 1, "eps") != LUA_TNIL)
       hmL_error(L, fn, "option 'eps' only applies with normalized = true");
     lua_pop(L, 1);
   }
-  finish_opt(L, &u->o, fn);
+  finish_opt(L, o, fn);
   return 1;
 }
 
