@@ -25,193 +25,6 @@ void hm_svm_opts_default(hm_svm_opts *o) {
   o->wset = 0;
 }
 
-/* Polish: solve K_SS mu = b_S (bordered with the free column) on a support guess. Writes
- * the full multiplier vector into lam (zeros off S). Returns 0 on success. */
-static int polish(const hm_svm_prob *p, const size_t *S, size_t ns, double *lam) {
-  size_t n1 = ns + (p->nfree ? 1 : 0);
-  if (ns == 0) return 1;
-  double *K = malloc(ns * ns * sizeof *K), *M = malloc(n1 * n1 * sizeof *M);
-  double *rhs = malloc(n1 * sizeof *rhs);
-  int ret = 1;
-  if (!K || !M || !rhs) goto done;
-  if (hm_svm_prob_gram(p, S, ns, K) != HM_OK) goto done;
-  for (size_t i = 0; i < ns; i++) {
-    for (size_t j = 0; j < ns; j++) M[i * n1 + j] = K[i * ns + j];
-    if (p->nfree) {
-      double c = hm_svm_prob_free(p, S[i]);
-      M[i * n1 + ns] = c;
-      M[ns * n1 + i] = c;
-    }
-    rhs[i] = p->b[S[i]];
-  }
-  if (p->nfree) {
-    M[ns * n1 + ns] = 0;
-    rhs[ns] = 0;
-  }
-  int ok = 0;
-  if (!p->nfree) {
-    double *Lc = malloc(ns * ns * sizeof *Lc);
-    if (Lc) {
-      memcpy(Lc, M, ns * ns * sizeof *Lc);
-      if (LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'U', (lapack_int)ns, Lc, (lapack_int)ns) == 0) {
-        /* reject a numerically singular factor */
-        double dmin = INFINITY, dmax = 0;
-        for (size_t i = 0; i < ns; i++) {
-          double v = Lc[i * ns + i];
-          if (v < dmin) dmin = v;
-          if (v > dmax) dmax = v;
-        }
-        if (dmin > 1e-7 * dmax) {
-          LAPACKE_dpotrs_work(LAPACK_COL_MAJOR, 'U', (lapack_int)ns, 1, Lc, (lapack_int)ns, rhs, (lapack_int)ns);
-          ok = 1;
-        }
-      }
-      free(Lc);
-    }
-  }
-  if (!ok) {
-    /* least-norm solution via SVD (handles duplicate/dependent rows and the border) */
-    double *sv = malloc(n1 * sizeof *sv);
-    lapack_int rank;
-    if (sv && LAPACKE_dgelsd(LAPACK_ROW_MAJOR, (lapack_int)n1, (lapack_int)n1, 1, M,
-                             (lapack_int)n1, rhs, 1, sv, 1e-12, &rank) == 0)
-      ok = 1;
-    free(sv);
-  }
-  if (ok) {
-    memset(lam, 0, p->m * sizeof *lam);
-    for (size_t i = 0; i < ns; i++) lam[S[i]] = rhs[i];
-    ret = 0;
-  }
-done:
-  free(K);
-  free(M);
-  free(rhs);
-  return ret;
-}
-
-/* x from multipliers: x_pen = F_pen^T lambda; the free entry from the active rows
- * (beta_in when given). */
-static hm_status primal_from_dual(const hm_svm_prob *p, const double *lam, double beta,
-                                  int have_beta, double *x) {
-  hm_status st = hm_svm_prob_adjoint(p, lam, x);
-  if (st != HM_OK) return st;
-  if (p->nfree) {
-    size_t N = p->N;
-    x[N - 1] = 0;
-    if (!have_beta) {
-      /* beta: average of (b_k - f_k,pen . x_pen)/c_k over rows with lambda > 0 */
-      double *mg = malloc(p->m * sizeof *mg);
-      if (!mg) return HM_ENOMEM;
-      st = hm_svm_prob_margins(p, x, mg);
-      if (st != HM_OK) {
-        free(mg);
-        return st;
-      }
-      double lmax = 0, num = 0, den = 0;
-      for (size_t k = 0; k < p->m; k++)
-        if (lam[k] > lmax) lmax = lam[k];
-      for (size_t k = 0; k < p->m; k++) {
-        double c = hm_svm_prob_free(p, k);
-        if (lam[k] > 1e-9 * lmax && c != 0) {
-          num += (p->b[k] - mg[k]) / c;
-          den += 1;
-        }
-      }
-      free(mg);
-      beta = den > 0 ? num / den : 0;
-    }
-    x[N - 1] = beta;
-  }
-  return HM_OK;
-}
-
-typedef struct cand {
-  double *x, *lam;
-  hm_svm_result r;
-  int valid, filled;
-} cand;
-
-static hm_status eval_cand(const hm_svm_prob *p, cand *c, const double *lam, double beta,
-                           int have_beta) {
-  memcpy(c->lam, lam, p->m * sizeof *lam);
-  hm_status st = primal_from_dual(p, lam, beta, have_beta, c->x);
-  if (st != HM_OK) return st;
-  memset(&c->r, 0, sizeof c->r);
-  st = hm_svm_certify(p, c->x, c->lam, &c->r);
-  c->filled = st == HM_OK;
-  c->valid = st == HM_OK && isfinite(c->r.rel_gap) && c->r.primal_infeas <= 1e-9;
-  return st;
-}
-
-static int better(const cand *a, const cand *b) {
-  if (!b->filled) return a->filled;
-  if (!b->valid) return a->valid || (a->filled && a->r.primal_infeas < b->r.primal_infeas);
-  if (!a->valid) return 0;
-  return a->r.rel_gap < b->r.rel_gap;
-}
-
-/* Polish rounds (solvers.md 2.1.2) from the support guess S (ns rows, room for all mr rows
- * of R): solve the equality system, drop negative multipliers, add rows of R that the
- * polished x violates; on a fixed point certify over ALL rows of p and keep the better
- * candidate in best (*improved = 1 then). lam is scratch (m). */
-static hm_status polish_rounds(const hm_svm_prob *p, const size_t *R, size_t mr, size_t *S,
-                               size_t ns, size_t ns_cap, double *lam, cand *cur, cand *best,
-                               int *improved) {
-  size_t m = p->m;
-  hm_status st = HM_OK;
-  double *mg = malloc((m ? m : 1) * sizeof *mg);
-  unsigned char *inS = calloc(m ? m : 1, 1);
-  if (!mg || !inS) {
-    free(mg);
-    free(inS);
-    return HM_ENOMEM;
-  }
-  for (size_t i = 0; i < ns; i++) inS[S[i]] = 1;
-  for (int round = 0; round < 20 && ns > 0 && ns <= ns_cap; round++) {
-    if (polish(p, S, ns, lam) != 0) break;
-    st = primal_from_dual(p, lam, 0, 0, cur->x);
-    if (st == HM_OK) st = hm_svm_prob_margins(p, cur->x, mg);
-    if (st != HM_OK) break;
-    double pm = 0;
-    for (size_t k = 0; k < m; k++)
-      if (lam[k] > pm) pm = lam[k];
-    int changed = 0;
-    size_t nn = 0;
-    for (size_t i = 0; i < ns; i++) {
-      if (lam[S[i]] < -1e-12 * pm) {
-        inS[S[i]] = 0;
-        changed = 1;
-      } else {
-        S[nn++] = S[i];
-      }
-    }
-    ns = nn;
-    for (size_t i = 0; i < mr; i++) {
-      size_t k = R[i];
-      if (!inS[k] && p->b[k] - mg[k] > 1e-12 * fmax(1.0, fabs(p->b[k]))) {
-        inS[k] = 1;
-        S[ns++] = k;
-        changed = 1;
-      }
-    }
-    if (!changed) {
-      st = eval_cand(p, cur, lam, 0, 0);
-      if (st != HM_OK) break;
-      if (better(cur, best)) {
-        cand t = *best;
-        *best = *cur;
-        *cur = t;
-        *improved = 1;
-      }
-      break;
-    }
-  }
-  free(mg);
-  free(inS);
-  return st;
-}
-
 static hm_status set_infeasible(const hm_svm_prob *p, const double *cert, hm_svm_result *res,
                                 double t0) {
   size_t m = p->m;
@@ -306,7 +119,7 @@ static void ws_dcd(const hm_svm_prob *p, const size_t *R, size_t mr, const doubl
 }
 
 static hm_status ws_solve(const hm_svm_prob *p, const size_t *R, size_t mr, const double *nrm,
-                          int maxit, double tol, cand *cur, cand *best, double *lam,
+                          int maxit, double tol, hm_qp_cand *cur, hm_qp_cand *best, double *lam,
                           size_t *S, double *cert, int *iters, int *outcome) {
   size_t m = p->m, N = p->N;
   hm_status st = HM_OK;
@@ -443,10 +256,10 @@ static hm_status ws_solve(const hm_svm_prob *p, const size_t *R, size_t mr, cons
     /* multipliers on the full row set (zero off W) and the IPM candidate */
     memset(lam, 0, m * sizeof *lam);
     for (size_t j = 0; j < nw; j++) lam[R[W[j]]] = zs[j] / nrm[R[W[j]]];
-    st = eval_cand(p, cur, lam, p->nfree ? xs[N - 1] : 0, 1);
+    st = hm_qp_eval_cand(p, cur, lam, p->nfree ? xs[N - 1] : 0, 1);
     if (st != HM_OK) goto done;
-    if (better(cur, best)) {
-      cand t = *best;
+    if (hm_qp_better(cur, best)) {
+      hm_qp_cand t = *best;
       *best = *cur;
       *cur = t;
     }
@@ -467,7 +280,7 @@ static hm_status ws_solve(const hm_svm_prob *p, const size_t *R, size_t mr, cons
       for (size_t j = 0; j < nw; j++)
         if (zs[j] > 1e-6 * zmax) S[ns++] = R[W[j]];
       int imp = 0;
-      st = polish_rounds(p, R, mr, S, ns, N + N / 2 + 10, lam, cur, best, &imp);
+      st = hm_qp_polish_rounds(p, R, mr, S, ns, N + N / 2 + 10, lam, cur, best, &imp);
       if (st != HM_OK) goto done;
       if (best->valid && best->r.rel_gap <= tol) *outcome = WS_OPTIMAL;
       goto done;
@@ -576,7 +389,7 @@ hm_status hm_svm_solve_prob(const hm_svm_prob *p, const hm_svm_opts *o, hm_svm_r
     goto out0;
   }
 
-  cand best = {0}, cur = {0};
+  hm_qp_cand best = {0}, cur = {0};
   best.x = malloc(N * sizeof(double));
   best.lam = malloc(m * sizeof(double));
   cur.x = malloc(N * sizeof(double));
@@ -665,7 +478,7 @@ hm_status hm_svm_solve_prob(const hm_svm_prob *p, const hm_svm_opts *o, hm_svm_r
     if (gi == 0) {
       memset(lam, 0, m * sizeof *lam);
       for (size_t i = 0; i < mr; i++) lam[R[i]] = ls[i] / nrm[R[i]];
-      st = eval_cand(p, &best, lam, 0, 1);
+      st = hm_qp_eval_cand(p, &best, lam, 0, 1);
       if (st != HM_OK) goto out;
       res->method_used = HM_SVM_ACTIVESET;
       if (best.valid && best.r.rel_gap <= tol) run_ipm = 0;
@@ -701,10 +514,10 @@ hm_status hm_svm_solve_prob(const hm_svm_prob *p, const hm_svm_opts *o, hm_svm_r
     if (ipm_status == HM_QP_IPM_OK || ipm_status == HM_QP_IPM_FAILED) {
       memset(lam, 0, m * sizeof *lam);
       for (size_t i = 0; i < mr; i++) lam[R[i]] = ls[i] / nrm[R[i]];
-      st = eval_cand(p, &cur, lam, beta, 1);
+      st = hm_qp_eval_cand(p, &cur, lam, beta, 1);
       if (st != HM_OK) goto out;
-      if (better(&cur, &best)) {
-        cand t = best;
+      if (hm_qp_better(&cur, &best)) {
+        hm_qp_cand t = best;
         best = cur;
         cur = t;
         res->method_used = HM_SVM_IPM;
@@ -717,7 +530,7 @@ hm_status hm_svm_solve_prob(const hm_svm_prob *p, const hm_svm_opts *o, hm_svm_r
       for (size_t i = 0; i < mr; i++)
         if (ls[i] > 1e-6 * lmax) S[ns++] = R[i];
       int imp = 0;
-      st = polish_rounds(p, R, mr, S, ns, mr, lam, &cur, &best, &imp);
+      st = hm_qp_polish_rounds(p, R, mr, S, ns, mr, lam, &cur, &best, &imp);
       if (imp) res->method_used = HM_SVM_IPM;
       if (st != HM_OK) goto out;
     }
@@ -763,10 +576,10 @@ hm_status hm_svm_solve_prob(const hm_svm_prob *p, const hm_svm_opts *o, hm_svm_r
     if (gi == 0 && !p->nfree && o->method != HM_SVM_IPM) {
       memset(lam, 0, m * sizeof *lam);
       for (size_t i = 0; i < mr; i++) lam[R[i]] = ls[i] / nrm[R[i]];
-      st = eval_cand(p, &cur, lam, 0, 1);
+      st = hm_qp_eval_cand(p, &cur, lam, 0, 1);
       if (st != HM_OK) goto out;
-      if (better(&cur, &best) || o->method == HM_SVM_ACTIVESET) {
-        cand t = best;
+      if (hm_qp_better(&cur, &best) || o->method == HM_SVM_ACTIVESET) {
+        hm_qp_cand t = best;
         best = cur;
         cur = t;
         res->method_used = HM_SVM_ACTIVESET;

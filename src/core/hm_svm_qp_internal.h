@@ -46,4 +46,30 @@ int hm_qp_ipm_primal(size_t m, size_t N, size_t nfree, const double *F, const do
                      int maxit, const hm_qp_shrink *sr, double stop_merit, double *sw,
                      double *x, double *z, int *iters);
 
+/* ---- candidates and polish (hm_svm_polish.c) ----------------------------------------- */
+
+/* A certified candidate answer: x (N), lam (m) and its bracket in r. filled: r is set;
+ * valid: finite gap and primal_infeas <= 1e-9. */
+typedef struct hm_qp_cand {
+  double *x, *lam;
+  hm_svm_result r;
+  int valid, filled;
+} hm_qp_cand;
+
+/* Certify the multipliers lam (m, unscaled rows) into c: x from lam (the free entry beta
+ * when have_beta, else fitted on the rows with lambda > 0), then the bracket. */
+hm_status hm_qp_eval_cand(const hm_svm_prob *p, hm_qp_cand *c, const double *lam, double beta,
+                          int have_beta);
+/* Whether a is a better answer than b: a valid candidate beats an invalid one, two valid
+ * ones compare by gap, two invalid ones by primal infeasibility; unfilled ones lose. */
+int hm_qp_better(const hm_qp_cand *a, const hm_qp_cand *b);
+
+/* Polish from the support guess S (ns rows; room for all mr rows of R, the rows the polish
+ * may add): on a fixed point the polished candidate is certified over ALL rows of p and
+ * kept in best when better (*improved = 1 then; cur is the scratch candidate). Gives up
+ * when S grows beyond ns_cap rows or a solve fails. lam is scratch (m). */
+hm_status hm_qp_polish_rounds(const hm_svm_prob *p, const size_t *R, size_t mr, size_t *S,
+                              size_t ns, size_t ns_cap, double *lam, hm_qp_cand *cur,
+                              hm_qp_cand *best, int *improved);
+
 #endif
