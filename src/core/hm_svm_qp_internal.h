@@ -72,4 +72,18 @@ hm_status hm_qp_polish_rounds(const hm_svm_prob *p, const size_t *R, size_t mr, 
                               size_t ns, size_t ns_cap, double *lam, hm_qp_cand *cur,
                               hm_qp_cand *best, int *improved);
 
+/* ---- working set (hm_svm_wset.c) ----------------------------------------------------- */
+
+/* Outcome of the working-set path: nothing certified (the caller goes on), optimal (best
+ * holds a certified answer within tol), infeasible (cert holds a verified Farkas vector). */
+enum { HM_QP_WS_NONE = 0, HM_QP_WS_OPTIMAL = 1, HM_QP_WS_INFEASIBLE = 2 };
+
+/* Working-set primal IPM on the vector rows R[0..mr) of p (row norms nrm, m of them).
+ * cur/best are the candidates (best is updated when improved), lam (m) and S (mr) scratch,
+ * cert (m) receives the Farkas vector; *iters is incremented by IPM iterations and
+ * active-set steps. */
+hm_status hm_qp_ws_solve(const hm_svm_prob *p, const size_t *R, size_t mr, const double *nrm,
+                         int maxit, double tol, hm_qp_cand *cur, hm_qp_cand *best,
+                         double *lam, size_t *S, double *cert, int *iters, int *outcome);
+
 #endif
