@@ -24,6 +24,33 @@ static double max_step(const double *v, const double *dv, size_t n) {
   return a;
 }
 
+/* One pass of the Mehrotra step on the complementary pairs (u_k, v_k) with directions
+ * (du, dv); rows with skip[k] set (skip may be NULL) stay out of the gap. Predictor (pass 0):
+ * *sigma_mu = (gap after the affine step / gap)^3 mu, the directions are kept in dua, dva;
+ * returns 0. Corrector (pass 1): u and v move by a = min(1, 0.99 * the step to the boundary),
+ * returned for the caller's other variables. */
+static double mehrotra_step(int pass, size_t m, double *u, double *v, const double *du,
+                            const double *dv, const unsigned char *skip, double gap, double mu,
+                            double *dua, double *dva, double *sigma_mu) {
+  double a = fmin(max_step(u, du, m), max_step(v, dv, m));
+  if (pass == 0) {
+    a = fmin(1.0, a);
+    double ga = 0;
+    for (size_t k = 0; k < m; k++)
+      if (!skip || !skip[k]) ga += (u[k] + a * du[k]) * (v[k] + a * dv[k]);
+    *sigma_mu = pow(ga / gap, 3) * mu;
+    memcpy(dua, du, m * sizeof *du);
+    memcpy(dva, dv, m * sizeof *dv);
+    return 0;
+  }
+  a = fmin(1.0, 0.99 * a);
+  for (size_t k = 0; k < m; k++) {
+    u[k] += a * du[k];
+    v[k] += a * dv[k];
+  }
+  return a;
+}
+
 /* Cholesky of H (n x n, lower) with growing diagonal regularization on failure. */
 static int chol_reg(double *H, const double *H0, size_t n) {
   double tr = 0;
@@ -119,23 +146,8 @@ int hm_qp_ipm_dual(size_t m, const double *K, const double *c, const double *b, 
         for (size_t k = 0; k < m; k++) dl[k] += h[k] * dnu;
       }
       for (size_t k = 0; k < m; k++) ds[k] = (ds[k] - s[k] * dl[k]) / lam[k];
-      double a = fmin(max_step(lam, dl, m), max_step(s, ds, m));
-      if (pass == 0) {
-        a = fmin(1.0, a);
-        double ga = 0;
-        for (size_t k = 0; k < m; k++) ga += (lam[k] + a * dl[k]) * (s[k] + a * ds[k]);
-        double sig = pow(ga / gap, 3);
-        sigma_mu = sig * mu;
-        memcpy(dla, dl, m * sizeof *dl);
-        memcpy(dsa, ds, m * sizeof *ds);
-      } else {
-        a = fmin(1.0, 0.99 * a);
-        for (size_t k = 0; k < m; k++) {
-          lam[k] += a * dl[k];
-          s[k] += a * ds[k];
-        }
-        nu += a * dnu;
-      }
+      double a = mehrotra_step(pass, m, lam, s, dl, ds, NULL, gap, mu, dla, dsa, &sigma_mu);
+      if (pass == 1) nu += a * dnu;
     }
   }
   if (ret != HM_QP_IPM_DIVERGED) {
@@ -336,23 +348,9 @@ int hm_qp_ipm_primal(size_t m, size_t N, size_t nfree, const double *F, const do
         ds[k] += rs[k];
         dz[k] = dz[k] / s[k] - D[k] * ds[k];
       }
-      double a = fmin(max_step(s, ds, m), max_step(z, dz, m));
-      if (pass == 0) {
-        a = fmin(1.0, a);
-        double ga = 0;
-        for (size_t k = 0; k < m; k++)
-          if (!gone[k]) ga += (s[k] + a * ds[k]) * (z[k] + a * dz[k]);
-        sigma_mu = pow(ga / gap, 3) * mu;
-        memcpy(dsa, ds, m * sizeof *ds);
-        memcpy(dza, dz, m * sizeof *dz);
-      } else {
-        a = fmin(1.0, 0.99 * a);
-        for (size_t k = 0; k < m; k++) {
-          s[k] += a * ds[k];
-          z[k] += a * dz[k];
-        }
+      double a = mehrotra_step(pass, m, s, z, ds, dz, gone, gap, mu, dsa, dza, &sigma_mu);
+      if (pass == 1)
         for (size_t j = 0; j < N; j++) x[j] += a * dx[j];
-      }
     }
   }
   if (ret != HM_QP_IPM_DIVERGED) {
