@@ -69,6 +69,12 @@ static void chol_solve(const double *L, size_t n, double *x) {
   LAPACKE_dpotrs_work(LAPACK_COL_MAJOR, 'U', (lapack_int)n, 1, L, (lapack_int)n, x, (lapack_int)n);
 }
 
+hm_status hm_qp_ipm_error(int ipm_status) {
+  if (ipm_status == HM_QP_IPM_NOMEM) return HM_ENOMEM;
+  if (ipm_status == HM_QP_IPM_INTR) return HM_EINTR;
+  return HM_OK;
+}
+
 /* s = K l - b - c nu are the primal slacks; the free variable is beta = -nu. */
 int hm_qp_ipm_dual(size_t m, const double *K, const double *c, const double *b, int maxit,
                    double *lam, double *beta, int *iters) {

@@ -241,14 +241,8 @@ hm_status hm_svm_solve_prob(const hm_svm_prob *p, const hm_svm_opts *o, hm_svm_r
       ipm_status = hm_qp_ipm_dual(mr, Ks, cs, bs, maxit, ls, &beta, &iters);
     }
     res->iterations = iters;
-    if (ipm_status == HM_QP_IPM_NOMEM) {
-      st = HM_ENOMEM;
-      goto out;
-    }
-    if (ipm_status == HM_QP_IPM_INTR) {
-      st = HM_EINTR;
-      goto out;
-    }
+    st = hm_qp_ipm_error(ipm_status);
+    if (st != HM_OK) goto out;
     if (ipm_status == HM_QP_IPM_OK || ipm_status == HM_QP_IPM_FAILED) {
       memset(lam, 0, m * sizeof *lam);
       for (size_t i = 0; i < mr; i++) lam[R[i]] = ls[i] / nrm[R[i]];

@@ -24,6 +24,9 @@ enum {
   HM_QP_IPM_INTR = 4
 };
 
+/* The error that ends the solve for an IPM outcome: HM_ENOMEM, HM_EINTR, else HM_OK. */
+hm_status hm_qp_ipm_error(int ipm_status);
+
 /* Dual IPM: min 1/2 l^T K l - b^T l, l >= 0, c^T l = 0 (c may be NULL). K is m x m.
  * On return lam (m) holds the best iterate and *beta the free variable. */
 int hm_qp_ipm_dual(size_t m, const double *K, const double *c, const double *b, int maxit,

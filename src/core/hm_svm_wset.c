@@ -134,14 +134,8 @@ hm_status hm_qp_ws_solve(const hm_svm_prob *p, const size_t *R, size_t mr, const
     double stop = round == 0 && M0 > M1 ? 1e-3 : 1e-9;
     int ips = hm_qp_ipm_primal(nw, N, p->nfree, Fs, bs, maxit, &sr, stop, ss, xs, zs, &it);
     *iters += it;
-    if (ips == HM_QP_IPM_NOMEM) {
-      st = HM_ENOMEM;
-      goto done;
-    }
-    if (ips == HM_QP_IPM_INTR) {
-      st = HM_EINTR;
-      goto done;
-    }
+    st = hm_qp_ipm_error(ips);
+    if (st != HM_OK) goto done;
     if (ips == HM_QP_IPM_DIVERGED) {
       /* W looks infeasible: certify it with the active set on W's Gram (free column
        * included as a penalized feature: same feasibility) */
