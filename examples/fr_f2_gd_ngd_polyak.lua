@@ -33,6 +33,7 @@ local res = report.sweep(o, function(_, _, g)
   local omc = report.map(out.NGD_corr, function(c) return 1 - c end)
   -- once saturated on its final selection, 1 - corr must not grow
   out.NGD_late_switch = sat < out.NGD_switch
+  out.NGD_1_minus_s500 = 1 - report.at(steps, out.NGD_softmax_max, 500)   -- criterion (i) per run: fr_f2_softmax_batches.lua
   out.NGD_monotone = report.nonincreasing(steps, omc, {from = math.max(sat, out.NGD_switch), rtol = 1e-9})
   out.NGD_slope = report.slope(steps, omc, {log = "xy", from = 1e3, to = 1e4})
   out.GD_norm_ratio = report.slope(steps, out.GD_param_norm, {log = "x", from = 1e3, to = 1e4}) / out.GD_normmm
@@ -43,9 +44,9 @@ local R, fin = report.new("FR-F2"), {k = {10, 100, 500, 2000, o.iters}}
 local b = report.bands(res, report.names(methods, keys))
 report.bands_at(b, steps, fin.k, fin)   -- fin.GD_corr = mean corr of GD at the steps fin.k, ...
 for _, name in ipairs(methods) do fin["frac_global_" .. name] = report.fraction(res, name .. "_global") end
-local per_run = {"NGD_slope", "GD_norm_ratio", "NGD_min_logit_gap", "NGD_underflow", "NGD_late_switch"}
+local per_run = {"NGD_slope", "GD_norm_ratio", "NGD_min_logit_gap", "NGD_underflow", "NGD_late_switch", "NGD_1_minus_s500", "NGD_switch"}
 report.collect(res, per_run, fin)   -- fin.NGD_slope = {slope of run 1, ...}
-for _, k in ipairs(per_run) do print(k .. ": " .. json.encode(fin[k]):gsub("(%d%.%d%d)%d+", "%1")) end
+for _, k in ipairs(per_run) do print(k .. ": " .. json.encode(fin[k]):gsub("%-?%d[%d.e+-]*", function(x) return ("%.4g"):format(x) end)) end
 local at = function(key, k) return report.at(steps, b[key].mean, k) end
 local ratio, steep = report.stats(res, "GD_norm_ratio").mean, report.fraction(res, function(m) return m.NGD_slope <= -1.5 end)
 R:check("k=500: mean corr NGD >= 0.97 > GD", at("NGD_corr", 500) >= 0.97 and at("NGD_corr", 500) > at("GD_corr", 500),

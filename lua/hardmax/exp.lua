@@ -463,7 +463,7 @@ end
 function M.sweep(o)
   local fn = "exp.sweep"
   check_options(fn, o, { "grid", "runs", "seed", "run", "out", "workers", "jobs", "shard",
-    "resume", "progress", "quiet", "quantiles" }, 1)
+    "resume", "fresh", "progress", "quiet", "quantiles" }, 1)
   if o == nil then fail(fn, "bad argument #1 (table {grid=, runs=, run=, ...} expected, got nil)") end
   sweep_count = sweep_count + 1
   local ordinal = sweep_count
@@ -483,6 +483,8 @@ function M.sweep(o)
   if mtype(workers) ~= "integer" or workers < 1 then fail(fn, "option 'workers': positive integer expected, got %s", tostring(workers)) end
   local shard = parse_shard(fn, o.shard)
   local resume = o.resume and true or false
+  -- fresh: earlier results in `out` are discarded instead of refused (never with resume)
+  local fresh = (o.fresh and not resume) and true or false
   local out = o.out
   if out ~= nil and (type(out) ~= "string" or out == "") then fail(fn, "option 'out': directory path expected, got %s", tostring(out)) end
   local points, names = expand_grid(fn, o.grid)
@@ -494,10 +496,11 @@ function M.sweep(o)
     out = join(venv.dir, "sweep" .. ordinal)
     shard, resume = nil, false
   end
+  if venv then fresh = false end   -- the verifier's directory is new anyway
   if wenv and wenv.ordinal ~= ordinal then
     -- an earlier sweep of the script, re-run by a worker: it is complete on disk (or cheap)
     workers = 1
-    resume = out ~= nil
+    resume, fresh = out ~= nil, false
   end
 
   -- trials
@@ -548,6 +551,18 @@ function M.sweep(o)
     ok, err = pcall(sys.mkdir_p, join(out, "trials"))
     if not ok or not sys.writable(join(out, "trials")) then
       fail(fn, "output directory '%s' is not writable", out)
+    end
+    -- fresh: forget an earlier run here. Unsharded, every result file goes (also of another
+    -- sweep); a shard removes only its own trials, since other shards may be running.
+    -- Workers never get here, so they cannot delete their siblings' trials.
+    if fresh and not shard then
+      for _, sub in ipairs({ join(out, "trials"), out }) do
+        for _, name in ipairs(sys.listdir(sub) or {}) do
+          if name:match("%.json$") or name:match("%.jsonl$") then os.remove(join(sub, name)) end
+        end
+      end
+    elseif fresh then
+      for _, t in ipairs(mine) do os.remove(trial_file(out, t.key)) end
     end
     -- a directory holding another sweep is never reused
     for _, name in ipairs(sys.listdir(out) or {}) do

@@ -10,7 +10,7 @@
 local json = require "hardmax.json"
 
 local M = {}
-local fmt = string.format
+local fmt, mtype = string.format, math.type
 
 local util = require "hardmax.util"
 local fail = util.fail
@@ -67,14 +67,19 @@ end
 
 --- Mean, std and count of a scalar metric over successful runs (NaN-free values only).
 function M.stats(results, key)
-  local s, s2, n = 0.0, 0.0, 0
+  local vals = {}
   for _, r in ipairs(results) do
     local v = r.status == "ok" and r.metrics and r.metrics[key]
-    if type(v) == "number" and v == v then s, s2, n = s + v, s2 + v * v, n + 1 end
+    if type(v) == "number" and v == v then vals[#vals + 1] = v end
   end
+  local n = #vals
   if n == 0 then return { mean = 0 / 0, std = 0 / 0, n = 0 } end
+  -- two passes: sum(v^2) - n mu^2 cancels badly for metrics near 1 with a tiny spread
+  local s, ss = 0.0, 0.0
+  for _, v in ipairs(vals) do s = s + v end
   local mu = s / n
-  return { mean = mu, std = n > 1 and math.sqrt(math.max(0, (s2 - n * mu * mu) / (n - 1))) or 0.0, n = n }
+  for _, v in ipairs(vals) do ss = ss + (v - mu) ^ 2 end
+  return { mean = mu, std = n > 1 and math.sqrt(ss / (n - 1)) or 0.0, n = n }
 end
 
 --- Fraction of successful runs for which pred(metrics) is true; pred may also be a metric
@@ -141,20 +146,9 @@ end
 --- without --resume starts fresh (stale trial files of an earlier run are removed), with
 --- --resume it continues where an interrupted run stopped. `extra` may add grid=.
 function M.sweep(o, run, extra)
-  local exp, sys = require "hardmax.exp", require "hardmax.sys"
-  local dir = o.out .. "/sweep"
-  if not o.resume then
-    for _, sub in ipairs{dir, dir .. "/trials"} do
-      local ok, names = pcall(sys.listdir, sub)
-      if ok and type(names) == "table" then
-        for _, f in ipairs(names) do
-          if f:match("%.json$") or f:match("%.jsonl$") then os.remove(sub .. "/" .. f) end
-        end
-      end
-    end
-  end
-  local spec = {runs = o.runs, seed = o.seed, jobs = o.jobs, resume = o.resume, out = dir, run = run,
-                shard = (o.shard and o.shard ~= "") and o.shard or nil}
+  local exp = require "hardmax.exp"
+  local spec = {runs = o.runs, seed = o.seed, jobs = o.jobs, resume = o.resume, fresh = true,
+                out = o.out .. "/sweep", run = run, shard = (o.shard and o.shard ~= "") and o.shard or nil}
   for k, v in pairs(extra or {}) do spec[k] = v end
   return exp.sweep(spec)
 end
@@ -251,7 +245,9 @@ function Report:finish(numbers)
   local pass = true
   for _, k in ipairs(self.order) do pass = pass and self.checks[k] end
   out.pass = pass
-  out.cpu_seconds = os.clock()  -- whole process: the script is the experiment
+  -- the script is the experiment: its own CPU time plus that of its sweep workers
+  out.cpu_seconds_process = os.clock()   -- without the workers and gnuplot
+  out.cpu_seconds = require("hardmax.sys").cpu()
   if numbers and numbers.figure then print("figure: " .. tostring(numbers.figure)) end
   for k, v in pairs(numbers or {}) do
     if out[k] ~= nil then fail("report:finish", "number '%s' clashes with a reserved key", k) end
@@ -404,6 +400,28 @@ function M.count(x, pred)
   local k = 0
   for _, v in ipairs(M.map(x, function(v) return v end)) do if pred(v) then k = k + 1 end end
   return k
+end
+
+--- The 1-based positions i of a Lua array or vector whose entry satisfies pred(x[i], i).
+function M.indices(x, pred)
+  local out = {}
+  for i, v in ipairs(M.map(x, function(v) return v end)) do if pred(v, i) then out[#out + 1] = i end end
+  return out
+end
+
+--- Means of consecutive blocks of `size` entries (a trailing partial block is left out):
+--- e.g. the statistic of every batch of 10 runs.
+function M.block_means(x, size)
+  if mtype(size) ~= "integer" or size < 1 then
+    fail("report.block_means", "bad argument #2 (positive integer block size expected, got %s)", tostring(size))
+  end
+  local v, out = M.map(x, function(e) return e end), {}
+  for b = 1, #v // size do
+    local sum = 0
+    for i = (b - 1) * size + 1, b * size do sum = sum + v[i] end
+    out[b] = sum / size
+  end
+  return out
 end
 
 --- The sweep results whose grid parameters equal every entry of `params`, in result order
@@ -566,9 +584,15 @@ end
 
 --- The step at which values[] last changed (values compared with ~=; steps[1] if never).
 function M.last_change(steps, values)
-  local s, at = tolist(steps), tolist(steps)[1]
-  for k = 2, #values do if values[k] ~= values[k - 1] then at = s[k] end end
-  return at
+  local ch = M.changes(steps, values)
+  return ch[#ch] or tolist(steps)[1]
+end
+
+--- The steps at which `values` changed (values[k] ~= values[k-1]), in order.
+function M.changes(steps, values)
+  local s, out = tolist(steps), {}
+  for k = 2, #values do if values[k] ~= values[k - 1] then out[#out + 1] = s[k] end end
+  return out
 end
 
 return M

@@ -563,19 +563,46 @@ static int mat_rows_view(lua_State *L) {
   return 1;
 }
 
+/* A[i]: an element of a vector, or a view of a sub-array */
+static void push_entry(lua_State *L, hm_mat *m, size_t i) {
+  if (m->rank == 1) lua_pushnumber(L, m->data[i]);
+  else push_subview(L, m, i);
+}
+
 static int mat_index(lua_State *L) {
   hm_lmat *u = tolmat(L, 1);
   if (lua_type(L, 2) == LUA_TNUMBER) {
     hm_mat *m = hmL_checkmat(L, 1, "mat.__index");
-    size_t i = hmL_checkindex(L, 2, m->dim[0], "mat.__index");
-    if (m->rank == 1) lua_pushnumber(L, m->data[i]);
-    else push_subview(L, m, i);
+    /* ipairs(A) stops by reading A[#A + 1]; out-of-range reads are errors, so say what works */
+    if (lua_isinteger(L, 2) && lua_tointeger(L, 2) == (lua_Integer)m->dim[0] + 1)
+      hmL_argerror(L, "mat.__index", 2, "index out of range: %I not in [1, %I]; to iterate use "
+                   "pairs(A) or for i = 1, #A", lua_tointeger(L, 2), (lua_Integer)m->dim[0]);
+    push_entry(L, m, hmL_checkindex(L, 2, m->dim[0], "mat.__index"));
     return 1;
   }
   (void)u;
   lua_pushvalue(L, 2);
   lua_rawget(L, lua_upvalueindex(1));
   return 1;
+}
+
+/* pairs(A): i, A[i] for i = 1..#A in order (the entries of a vector, the row views of a
+ * matrix, the slices of a stack) */
+static int mat_next(lua_State *L) {
+  hm_mat *m = hmL_checkmat(L, 1, "mat.__pairs");
+  lua_Integer i = luaL_checkinteger(L, 2);
+  if (i < 0 || i >= (lua_Integer)m->dim[0]) return 0;
+  lua_pushinteger(L, i + 1);
+  push_entry(L, m, (size_t)i);
+  return 2;
+}
+
+static int mat_pairs(lua_State *L) {
+  hmL_checkmat(L, 1, "mat.__pairs");
+  lua_pushcfunction(L, mat_next);
+  lua_pushvalue(L, 1);
+  lua_pushinteger(L, 0);
+  return 3;
 }
 
 static int mat_newindex(lua_State *L) {
@@ -1079,7 +1106,7 @@ static const luaL_Reg funcs[] = {
   {"printoptions", mat_printoptions}, {NULL, NULL}};
 
 static const luaL_Reg meta[] = {
-  {"__tostring", mat_tostring}, {"__close", mat_close}, {"__len", mat_len},
+  {"__tostring", mat_tostring}, {"__close", mat_close}, {"__len", mat_len}, {"__pairs", mat_pairs},
   {"__newindex", mat_newindex}, {"__add", mat_add}, {"__sub", mat_sub},
   {"__mul", meta_mul}, {"__div", meta_div}, {"__unm", mat_unm}, {"__eq", mat_eq},
   {NULL, NULL}};

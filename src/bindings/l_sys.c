@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/types.h>
@@ -403,6 +404,21 @@ static int sys_time(lua_State *L) {
   return 1;
 }
 
+/* CPU seconds (user + system) of this process and of its waited-for children: an
+ * experiment's cost also when its trials ran in spawned workers (os.clock misses those). */
+static int sys_cpu(lua_State *L) {
+  /* the process clock is the one os.clock() reads, so cpu() >= an earlier os.clock() */
+  struct timespec self;
+  struct rusage kids;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &self);
+  getrusage(RUSAGE_CHILDREN, &kids);
+  double t = (double)self.tv_sec + 1e-9 * (double)self.tv_nsec;
+  t += (double)kids.ru_utime.tv_sec + 1e-6 * (double)kids.ru_utime.tv_usec;
+  t += (double)kids.ru_stime.tv_sec + 1e-6 * (double)kids.ru_stime.tv_usec;
+  lua_pushnumber(L, t);
+  return 1;
+}
+
 /* sys.setenv(name, value|nil) — for tests and worker bookkeeping. */
 static int sys_setenv(lua_State *L) {
   const char *name = luaL_checkstring(L, 1);
@@ -419,7 +435,8 @@ static const luaL_Reg funcs[] = {
   {"writable", sys_access_w}, {"realpath", sys_realpath},   {"getcwd", sys_getcwd},
   {"exe", sys_exe},           {"hostname", sys_hostname},   {"isatty", sys_isatty},
   {"getpid", sys_getpid},     {"clock", sys_clock},         {"time", sys_time},
-  {"setenv", sys_setenv},     {"sync", sys_sync},     {NULL, NULL}};
+  {"setenv", sys_setenv},     {"sync", sys_sync},           {"cpu", sys_cpu},
+  {NULL, NULL}};
 
 int luaopen_hardmax_sys(lua_State *L) {
   luaL_newlib(L, funcs);

@@ -111,7 +111,7 @@ describe("exp", function()
     it("rejects bad options, grids and shard specs with clear messages", function()
       local run = function() return {} end
       assert.has_error(function() exp.sweep { grid = {}, run = run, worker = 2 } end,
-        "exp.sweep: unknown option 'worker' (valid options: grid, jobs, out, progress, quantiles, quiet, resume, run, runs, seed, shard, workers)")
+        "exp.sweep: unknown option 'worker' (valid options: fresh, grid, jobs, out, progress, quantiles, quiet, resume, run, runs, seed, shard, workers)")
       assert.has_error(function() exp.sweep { grid = { d = {} }, run = run } end,
         "exp.sweep: option 'grid': 'd' must be a non-empty array of values, got an empty table")
       assert.has_error(function() exp.sweep { grid = { run = { 1 } }, run = run } end,
@@ -333,6 +333,34 @@ describe("exp", function()
       assert.are.equal(0, (run(d, "--out big --big")))
       local big = slurp(d .. "/big/results.jsonl")
       for line in ref:gmatch("[^\n]+") do assert.truthy(big:find(line, 1, true)) end
+    end)
+
+    it("report.sweep re-runs into the same directory; workers and shards never delete others' trials", function()
+      local d = newtmp()
+      -- trials so short that the first worker records many before the second has started
+      spit(d .. "/fresh.lua", [[
+local report = require "hardmax.report"
+local o = exp.args(arg, { runs = 300, seed = 1, out = "f" })
+local res = report.sweep(o, function(_, run, g) return { x = g:normal() + run } end)
+print("ok", #res)
+]])
+      local function go(args) return sh(string.format("cd '%s' && %s fresh.lua %s", d, HARDMAX, args)) end
+      local rc, out = go("--jobs 2")
+      assert.are.equal(0, rc, out)
+      assert.truthy(out:find("ok\t300"), out)
+      local ref = slurp(d .. "/f/sweep/results.jsonl")
+      for _ = 1, 2 do   -- again into the same directory: the earlier run is discarded, not refused
+        rc, out = go("--jobs 2")
+        assert.are.equal(0, rc, out)
+        assert.are.equal(ref, slurp(d .. "/f/sweep/results.jsonl"))
+      end
+      -- shards into one directory: re-running shard 1 keeps shard 2's trials
+      assert.are.equal(0, (go("--out s --shard 1/2 --jobs 2")))
+      assert.are.equal(0, (go("--out s --shard 2/2")))
+      assert.are.equal(0, (go("--out s --shard 1/2")))
+      assert.are.equal(300, #sys.listdir(d .. "/s/sweep/trials"))
+      assert.are.equal(0, exp.cli("merge", d .. "/s/sweep"))
+      assert.are.equal(ref, slurp(d .. "/s/sweep/results.jsonl"))
     end)
 
     it("loses nothing when a worker is killed mid-sweep; resume completes it identically", function()

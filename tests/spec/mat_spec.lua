@@ -132,6 +132,23 @@ describe("mat shape and access", function()
     assert.has_error(function() A:size(3) end, "mat.size: bad argument #2 (axis in [1, 2] expected, got 3)")
   end)
 
+  it("pairs iterates entries, rows or samples in order; ipairs is refused with a hint", function()
+    local seen = {}
+    for i, x in pairs(mat.new{5, 6, 7}) do seen[#seen + 1] = {i, x} end
+    assert.are.same({{1, 5}, {2, 6}, {3, 7}}, seen)
+    local rows = {}
+    for i, r in pairs(mat.new{{1, 2}, {3, 4}}) do rows[i] = r:totable() end
+    assert.are.same({{1, 2}, {3, 4}}, rows)
+    local S = mat.zeros(2, 2, 3)
+    for _, sample in pairs(S) do sample[1] = 1 end   -- the slices are views
+    assert.are.equal(6, S:sum())
+    for _ in pairs(mat.zeros(0)) do error("an empty mat has no entries") end
+    assert.has_error(function() for _ in ipairs(mat.new{1, 2}) do end end,
+      "mat.__index: bad argument #2 (index out of range: 3 not in [1, 2]; to iterate use pairs(A) or for i = 1, #A)")
+    assert.has_error(function() return mat.new{1, 2}[4] end,
+      "mat.__index: bad argument #2 (index out of range: 4 not in [1, 2])")
+  end)
+
   it("get and set are 1-based and range-checked", function()
     assert.are.equal(6, A:get(2, 3))
     assert.are.equal(A, A:set(2, 3, -1))
@@ -243,7 +260,9 @@ describe("mat views", function()
     A[1] = 0
     same({ 0, 0, 0 }, A[1])
     assert.has_error(function() return A[3] end,
-      "mat.__index: bad argument #2 (index out of range: 3 not in [1, 2])")
+      "mat.__index: bad argument #2 (index out of range: 3 not in [1, 2]; to iterate use pairs(A) or for i = 1, #A)")
+    assert.has_error(function() return A[0] end,
+      "mat.__index: bad argument #2 (index out of range: 0 not in [1, 2])")
     assert.has_error(function() A[1] = mat.new { 1, 2 } end,
       "mat.__newindex: cannot assign a 2 mat to a slice of shape 3")
     assert.has_error(function() A.foo = 1 end,

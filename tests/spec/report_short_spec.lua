@@ -75,7 +75,7 @@ describe("report short-script helpers", function()
     assert.has_error(function() report.plot_lines(fig, {}, b, {"nope"}) end, "report.plot_lines: no band 'nope'")
   end)
 
-  it("nonincreasing, last_change", function()
+  it("nonincreasing, last_change, changes", function()
     local steps = {0, 10, 20, 30}
     assert.is_true(report.nonincreasing(steps, {3, 2, 2, 1}))
     assert.is_false(report.nonincreasing(steps, {3, 2, 2.5, 1}))
@@ -89,6 +89,19 @@ describe("report short-script helpers", function()
     assert.are.equal(20, report.last_change(steps, {a, a, c, c}))
     assert.are.equal(0, report.last_change(steps, {a, a, a}))
     assert.are.equal(10, report.last_change(mat.new(steps), {1, 2}))
+    assert.are.same({10, 30}, report.changes(steps, {1, 2, 2, 1}))
+    assert.are.same({}, report.changes(steps, {a, a, a}))
+  end)
+
+  it("indices and block_means", function()
+    assert.are.same({2, 4}, report.indices({5, 1, 7, 0}, function(v) return v < 2 end))
+    assert.are.same({3}, report.indices(mat.new{1, 2, 3}, function(_, i) return i == 3 end))
+    assert.are.same({}, report.indices({}, function() return true end))
+    assert.are.same({1.5, 3.5}, report.block_means({1, 2, 3, 4, 5}, 2))   -- the partial block is left out
+    assert.are.same({2}, report.block_means(mat.new{1, 2, 3}, 3))
+    assert.are.same({}, report.block_means({1}, 2))
+    assert.has_error(function() report.block_means({1}, 0) end,
+      "report.block_means: bad argument #2 (positive integer block size expected, got 0)")
   end)
 
   it("optimal and R:at_most", function()
