@@ -60,7 +60,8 @@ static void read_eps(lua_State *L, int idx, hm_optim *o, int required, const cha
  * keys, then push a new optimizer of the kind with default settings. */
 static hm_optim *new_opt(lua_State *L, hm_optim_kind kind, const char *const *keys, int optional,
                          const char *fn) {
-  if (!optional || !lua_isnoneornil(L, 1)) luaL_checktype(L, 1, LUA_TTABLE);
+  if ((!optional || !lua_isnoneornil(L, 1)) && !lua_istable(L, 1))
+    hmL_argerror(L, fn, 1, "options table expected, got %s", luaL_typename(L, 1));
   hmL_checkoptions(L, 1, fn, keys);
   hm_loptim *u = (hm_loptim *)lua_newuserdatauv(L, sizeof(hm_loptim), 0);
   hm_optim_init(&u->o, kind);

@@ -52,6 +52,8 @@ describe("optimizer objects", function()
     local ps = optim.polyak { lstar = 0.25, c = 0.5, lr_max = 1e4 }
     assert.are.same({ 0.25, 0.5, 1e4 }, { ps.lstar, ps.c, ps.lr_max })
     assert.are.equal("gd", optim.gd { lr = 1 }:settings().kind)
+    assert.has_error(function() optim.gd() end, "optim.gd: bad argument #1 (options table expected, got no value)")
+    assert.has_error(function() optim.ngd(0.1) end, "optim.ngd: bad argument #1 (options table expected, got number)")
     assert.has_error(function() optim.gd { lr = 1, lrr = 2 } end,
       "optim.gd: unknown option 'lrr' (valid options: lr)")
     assert.has_error(function() optim.ngd { lr = 0.1 } end,
