@@ -114,6 +114,18 @@ describe("plot", function()
     assert.truthy(text:find("unset multiplot", 1, true))
   end)
 
+  it("draws an explicit band between two curves", function()
+    local f = plot.figure {}
+    f:band({ 1, 2 }, { 0.5, 1.5 }, { 1, 3 }, { label = "range", alpha = 0.4, color = "gray" })
+    f:save(tmp .. "/b.svg")
+    assert.truthy(slurp(tmp .. "/b.dat"):find("1 0.5 1\n2 1.5 3\n"))
+    local gp = slurp(tmp .. "/b.gp")
+    assert.truthy(gp:find("with filledcurves", 1, true) and gp:find("title \"range\"", 1, true))
+    assert.truthy(gp:find("transparent solid 0.4", 1, true), gp)
+    assert.has_error(function() f:band({ 1, 2 }, { 0 }, { 1, 2 }) end)
+    assert.has_error(function() f:band({ 1 }, { 0 }, { 1 }, { alpha = 2 }) end, "plot.band: option 'alpha': number in [0, 1] expected")
+  end)
+
   it("accepts mat vectors and n x 2 mat trajectories", function()
     local mat = require "hardmax.mat"
     local f = plot.figure {}

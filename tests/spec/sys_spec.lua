@@ -67,6 +67,14 @@ describe("sys", function()
     assert.are.equal("integer", math.type(sys.getpid()))
   end)
 
+  it("getcwd, writable and sync", function()
+    assert.are.equal(sys.realpath("."), sys.getcwd())
+    assert.is_true(sys.writable(tmp .. "/a/b"))
+    assert.is_false(sys.writable(tmp .. "/missing/dir"))
+    assert.are.equal(0, select("#", sys.sync()))
+    assert.has_error(function() sys.writable() end)
+  end)
+
   it("cpu() counts this process and its waited-for children", function()
     local c0, wall0 = sys.cpu(), sys.clock()
     -- the child burns 0.3 s of CPU while this process only waits for it
