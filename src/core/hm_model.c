@@ -29,8 +29,11 @@ void hm_model_free(hm_model *m) {
   }
   free(m->weff);
   free(m->ws);
-  m->weff = m->ws = NULL;
-  m->ws_cap = 0;
+  free(m->gv);
+  free(m->gv_v);
+  m->weff = m->ws = m->gv = m->gv_v = NULL;
+  m->ws_cap = m->gv_cap = 0;
+  m->gv_token = 0;
 }
 
 hm_status hm_model_init(hm_model *m, const hm_model_config *c) {
@@ -264,7 +267,7 @@ hm_status hm_model_eval(hm_model *m, const hm_dataset *ds, int want_grad, int mo
   double *Qv = m->ws, *A = Qv + R * d, *S = A + R * T, *Gt = S + R * T, *RC = Gt + R * T;
   double *f = RC + R * T, *cw = f + R, *H = cw + R, *U = H + R * d, *QH = U + R * d;
   double *G = QH + R * dv, *sumU = G + d * d, *gpsi = sumU + d, *tmp = gpsi + d;
-  double *tmpv = tmp + d, *GV = tmpv + 2 * dv;
+  double *tmpv = tmp + d, *GV = tmpv + 2 * dv; /* GV may be redirected to the cache gv */
   double *RMI = GV + n * T, *RFM = RMI + R, *RLSE = RFM + R, *RNC = RLSE + R, *RLC = RNC + R;
   double katt = -INFINITY, khead = -INFINITY;
   m->R = R;
@@ -310,8 +313,29 @@ hm_status hm_model_eval(hm_model *m, const hm_dataset *ds, int want_grad, int mo
 
   const int head = c->head;
   const int need_h = head != HM_HEAD_LINEAR || any_trainable(m, HM_MP_V);
-  if (head == HM_HEAD_LINEAR)
-    mv(0, (n * T), d, ds->X, d, m->x[HM_MP_V], GV);
+  if (head == HM_HEAD_LINEAR) {
+    const double *v0 = m->x[HM_MP_V];
+    if (m->data_token == 0) {
+      mv(0, (n * T), d, ds->X, d, v0, GV);
+    } else { /* same dataset as the last eval with this token: reuse X v unless v changed */
+      if (m->gv_token != m->data_token || m->gv_n != n * T ||
+          memcmp(m->gv_v, v0, d * sizeof(double)) != 0) {
+        m->gv_token = 0;
+        if (!m->gv_v && !(m->gv_v = (double *)malloc(d * sizeof(double)))) return HM_ENOMEM;
+        if (m->gv_cap < n * T) {
+          double *g2 = (double *)realloc(m->gv, n * T * sizeof(double));
+          if (!g2) return HM_ENOMEM;
+          m->gv = g2;
+          m->gv_cap = n * T;
+        }
+        mv(0, (n * T), d, ds->X, d, v0, m->gv);
+        memcpy(m->gv_v, v0, d * sizeof(double));
+        m->gv_n = n * T;
+        m->gv_token = m->data_token;
+      }
+      GV = m->gv;
+    }
+  }
   const int att_grad = want_grad && (any_trainable(m, HM_MP_W) || any_trainable(m, HM_MP_K) ||
                                      any_trainable(m, HM_MP_Q) || any_trainable(m, HM_MP_P));
   double w = 1.0 / (double)n;

@@ -56,6 +56,14 @@ typedef struct hm_model {
   /* per parameter: the last eval's g[k] equals exp(-log_scale[k]) * dL/dx[k]
    * (0 in exact mode; see hm_model_eval mode 1) */
   double log_scale[HM_MP_COUNT];
+  /* Data token: 0 (the default) or a value set by a caller that guarantees that every
+   * hm_model_eval made while this token is set sees the same, unchanged dataset. The linear
+   * head's token scores X v then stay cached (gv) between those evaluations and are
+   * recomputed only when v or the token changes. */
+  unsigned long data_token;
+  unsigned long gv_token; /* token of the cached gv; 0: none */
+  double *gv, *gv_v;      /* cached X v (gv_n = n*T values) and the v it was computed with */
+  size_t gv_n, gv_cap;
 } hm_model;
 
 /* Allocate parameters for config c (zero-filled; W = I for param p). */

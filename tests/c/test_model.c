@@ -7,6 +7,7 @@
 #include "hm_data.h"
 #include "hm_loss.h"
 #include "hm_model.h"
+#include "hm_rng.h"
 #include "hm_test.h"
 
 static void test_loss(void) {
@@ -91,9 +92,69 @@ static void test_data(void) {
   CHECK(hm_data_validate(&ds, &bad, &what) == HM_EARG && bad == 1 && what[0] == 'Y');
 }
 
+/* A data token lets hm_model_eval keep X v between evaluations: results stay bit-identical
+ * to uncached evaluations when v changes, and evaluations without the token (on another
+ * dataset) neither use nor disturb the cache. */
+static void eval_copy(hm_model *m, const hm_dataset *ds, double *L, double *g) {
+  CHECK(hm_model_eval(m, ds, 1, 0, L) == HM_OK);
+  memcpy(g, m->g[HM_MP_K], 6 * sizeof(double));
+  memcpy(g + 6, m->g[HM_MP_Q], 6 * sizeof(double));
+}
+
+static int same_eval(hm_model *m, const hm_dataset *ds, const double *L0, const double *g0) {
+  double L, g[12];
+  eval_copy(m, ds, &L, g);
+  return L == *L0 && memcmp(g, g0, sizeof g) == 0;
+}
+
+static void test_data_token(void) {
+  hm_rng r;
+  hm_rng_seed(&r, 11);
+  double v[3], Y[4], X[60], Z[12], v2[3], Y2[4], X2[60], Z2[12];
+  hm_data_grand(&r, 4, 5, 3, v, Y, X, Z);
+  hm_data_grand(&r, 4, 5, 3, v2, Y2, X2, Z2);
+  hm_dataset ds = {4, 5, 3, X, Y, Z, 0}, ds2 = {4, 5, 3, X2, Y2, Z2, 0};
+  hm_model_config c;
+  memset(&c, 0, sizeof c);
+  c.param = HM_ATT_KQ;
+  c.d = 3;
+  c.m = 2;
+  hm_model m;
+  CHECK(hm_model_init(&m, &c) == HM_OK);
+  hm_rng_fill_normal(&r, m.x[HM_MP_K], 6);
+  hm_rng_fill_normal(&r, m.x[HM_MP_Q], 6);
+  memcpy(m.x[HM_MP_V], v, sizeof v);
+  m.trainable[HM_MP_K] = m.trainable[HM_MP_Q] = 1;
+  double L0, g0[12], L1, g1[12], L2, g2[12];
+  eval_copy(&m, &ds, &L0, g0);  /* references without the token */
+  eval_copy(&m, &ds2, &L2, g2);
+  m.data_token = 7;
+  CHECK(same_eval(&m, &ds, &L0, g0)); /* fills the cache */
+  CHECK(m.gv_token == 7);
+  CHECK(same_eval(&m, &ds, &L0, g0)); /* uses it */
+  m.data_token = 0;
+  CHECK(same_eval(&m, &ds2, &L2, g2)); /* another dataset without the token */
+  CHECK(m.gv_token == 7);
+  m.data_token = 7;
+  CHECK(same_eval(&m, &ds, &L0, g0));
+  m.x[HM_MP_V][1] = -m.x[HM_MP_V][1]; /* v changed: recomputed */
+  m.data_token = 0;
+  eval_copy(&m, &ds, &L1, g1);
+  CHECK(L1 != L0);
+  m.data_token = 7;
+  CHECK(same_eval(&m, &ds, &L1, g1));
+  m.x[HM_MP_V][1] = -m.x[HM_MP_V][1];
+  m.data_token = 8; /* a new token for the other dataset */
+  CHECK(same_eval(&m, &ds2, &L2, g2));
+  CHECK(m.gv_token == 8);
+  hm_model_free(&m);
+  CHECK(m.gv == NULL && m.gv_token == 0);
+}
+
 int main(void) {
   test_loss();
   test_small_w();
   test_data();
+  test_data_token();
   return hm_test_report("test_model");
 }
