@@ -1,4 +1,5 @@
 /* Core basics: shape sizes with overflow detection, descriptors, status messages. */
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -30,8 +31,26 @@ static void test_descriptor(void) {
   CHECK(strcmp(hm_status_message(HM_ESHAPE), "shapes do not conform") == 0);
 }
 
+/* hm_all_finite tests the exponent field: every class of double, at every position */
+static void test_all_finite(void) {
+  const double fin[] = {0.0, -0.0, 1.0, -2.5, DBL_MAX, -DBL_MAX, DBL_MIN, 4.9e-324, -4.9e-324};
+  const double bad[] = {INFINITY, -INFINITY, NAN, -NAN};
+  double x[13];
+  for (int i = 0; i < 9; i++) x[i] = fin[i];
+  CHECK(hm_all_finite(x, 9) && hm_all_finite(x, 0));
+  for (int b = 0; b < 4; b++)
+    for (int pos = 0; pos < 9; pos++) {
+      double keep = x[pos];
+      x[pos] = bad[b];
+      CHECK(!hm_all_finite(x, 9));
+      CHECK(hm_all_finite(x, (size_t)pos));
+      x[pos] = keep;
+    }
+}
+
 int main(void) {
   test_shape_size();
   test_descriptor();
+  test_all_finite();
   return hm_test_report("core_basics");
 }
