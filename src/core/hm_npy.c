@@ -1,18 +1,17 @@
 #include "hm_npy.h"
 
+#include "hm_atomic.h"
+
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define MAGIC "\x93NUMPY"
 #define MAGIC_LEN 6
-#define MAX_HEADER 65536
+#define MAX_HEADER HM_NPY_MAX_HEADER
 
 static int host_little(void) {
   const uint16_t one = 1;
@@ -214,25 +213,42 @@ static hm_status ioerr(char *err, size_t errlen, const char *what, const char *p
   return HM_EIO;
 }
 
-static int write_all(int fd, const void *buf, size_t n) {
-  const char *p = (const char *)buf;
-  while (n > 0) {
-    ssize_t w = write(fd, p, n > (1u << 30) ? (1u << 30) : n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return -1;
+size_t hm_npy_itemsize(hm_npy_dtype t) { return t == HM_NPY_F8 || t == HM_NPY_I8 ? 8 : 4; }
+
+void hm_npy_encode(const double *src, size_t count, unsigned char *out) {
+  memcpy(out, src, count * 8);
+  if (!host_little())
+    for (size_t j = 0; j < count; j++) {
+      unsigned char *b = out + 8 * j;
+      for (int i = 0; i < 4; i++) {
+        unsigned char t = b[i];
+        b[i] = b[7 - i];
+        b[7 - i] = t;
+      }
     }
-    p += w;
-    n -= (size_t)w;
-  }
-  return 0;
 }
 
-static void swap8(unsigned char *b) {
-  for (int i = 0; i < 4; i++) {
-    unsigned char t = b[i];
-    b[i] = b[7 - i];
-    b[7 - i] = t;
+void hm_npy_decode(hm_npy_dtype t, const unsigned char *src, size_t count, double *out) {
+  size_t isz = hm_npy_itemsize(t);
+  int le = host_little();
+  for (size_t i = 0; i < count; i++) {
+    unsigned char b[8];
+    memcpy(b, src + i * isz, isz);
+    if (!le) {
+      for (size_t a = 0; a < isz / 2; a++) {
+        unsigned char c = b[a];
+        b[a] = b[isz - 1 - a];
+        b[isz - 1 - a] = c;
+      }
+    }
+    double v;
+    switch (t) {
+      case HM_NPY_F8: memcpy(&v, b, 8); break;
+      case HM_NPY_I8: { int64_t x; memcpy(&x, b, 8); v = (double)x; break; }
+      case HM_NPY_F4: { float x; memcpy(&x, b, 4); v = (double)x; break; }
+      default: { int32_t x; memcpy(&x, b, 4); v = (double)x; break; }
+    }
+    out[i] = v;
   }
 }
 
@@ -241,60 +257,17 @@ hm_status hm_npy_save(const char *path, const hm_mat *m, char *err, size_t errle
   size_t hl;
   if (hm_npy_header_v1(m->rank, m->dim, hdr, sizeof hdr, &hl) != HM_OK)
     return fail(err, errlen, HM_EARG, "cannot build the .npy header");
-  size_t plen = strlen(path);
-  char *tmp = (char *)malloc(plen + 16);
-  if (!tmp) return fail(err, errlen, HM_ENOMEM, "not enough memory");
-  memcpy(tmp, path, plen);
-  memcpy(tmp + plen, ".tmp.XXXXXX", 12);
-  int fd = mkstemp(tmp);
-  if (fd < 0) {
-    hm_status s = ioerr(err, errlen, "create a temporary file next to", path);
-    free(tmp);
-    return s;
+  hm_atomic a;
+  hm_status s = hm_atomic_begin(&a, path, err, errlen);
+  if (s != HM_OK) return s;
+  int ok = hm_write_all(a.fd, hdr, hl) == 0;
+  unsigned char buf[8 * 512];
+  for (size_t i = 0; ok && i < m->size; i += 512) {
+    size_t c = m->size - i < 512 ? m->size - i : 512;
+    hm_npy_encode(m->data + i, c, buf);
+    ok = hm_write_all(a.fd, buf, c * 8) == 0;
   }
-  int ok = fchmod(fd, 0644) == 0 && write_all(fd, hdr, hl) == 0;
-  if (ok && m->size) {
-    if (host_little()) {
-      ok = write_all(fd, m->data, m->size * sizeof(double)) == 0;
-    } else {
-      unsigned char buf[8 * 512];
-      for (size_t i = 0; ok && i < m->size; i += 512) {
-        size_t c = m->size - i < 512 ? m->size - i : 512;
-        memcpy(buf, m->data + i, c * 8);
-        for (size_t j = 0; j < c; j++) swap8(buf + 8 * j);
-        ok = write_all(fd, buf, c * 8) == 0;
-      }
-    }
-  }
-  if (ok) ok = fsync(fd) == 0;
-  int saved = errno;
-  if (close(fd) != 0 && ok) {
-    ok = 0;
-    saved = errno;
-  }
-  if (ok && rename(tmp, path) != 0) {
-    ok = 0;
-    saved = errno;
-  }
-  if (!ok) {
-    unlink(tmp);
-    free(tmp);
-    errno = saved;
-    return ioerr(err, errlen, "write", path);
-  }
-  free(tmp);
-  /* make the rename durable: fsync the directory (best effort) */
-  const char *slash = strrchr(path, '/');
-  char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
-  if (dir) {
-    int dfd = open(dir, O_RDONLY);
-    if (dfd >= 0) {
-      (void)fsync(dfd);
-      close(dfd);
-    }
-    free(dir);
-  }
-  return HM_OK;
+  return hm_atomic_end(&a, ok, err, errlen);
 }
 
 hm_status hm_npy_read_header(const char *path, hm_npy_header *h, char *err, size_t errlen) {
@@ -326,41 +299,21 @@ hm_status hm_npy_read_header(const char *path, hm_npy_header *h, char *err, size
   return s;
 }
 
-static size_t itemsize(hm_npy_dtype t) { return t == HM_NPY_F8 || t == HM_NPY_I8 ? 8 : 4; }
-
 hm_status hm_npy_read_data(const char *path, const hm_npy_header *h, double *out, char *err,
                            size_t errlen) {
   FILE *f = fopen(path, "rb");
   if (!f) return ioerr(err, errlen, "open", path);
   hm_status s = HM_OK;
-  size_t isz = itemsize(h->dtype);
+  size_t isz = hm_npy_itemsize(h->dtype);
   if (fseek(f, (long)h->data_offset, SEEK_SET) != 0) {
     s = ioerr(err, errlen, "read", path);
   } else {
     unsigned char buf[8 * 1024];
     size_t per = sizeof buf / isz, done = 0;
-    int le = host_little();
     while (done < h->size) {
       size_t want = h->size - done < per ? h->size - done : per;
       size_t got = fread(buf, isz, want, f);
-      for (size_t i = 0; i < got; i++) {
-        unsigned char *b = buf + i * isz;
-        if (!le) {
-          for (size_t a = 0; a < isz / 2; a++) {
-            unsigned char t = b[a];
-            b[a] = b[isz - 1 - a];
-            b[isz - 1 - a] = t;
-          }
-        }
-        double v;
-        switch (h->dtype) {
-          case HM_NPY_F8: memcpy(&v, b, 8); break;
-          case HM_NPY_I8: { int64_t x; memcpy(&x, b, 8); v = (double)x; break; }
-          case HM_NPY_F4: { float x; memcpy(&x, b, 4); v = (double)x; break; }
-          default: { int32_t x; memcpy(&x, b, 4); v = (double)x; break; }
-        }
-        out[done + i] = v;
-      }
+      hm_npy_decode(h->dtype, buf, got, out + done);
       done += got;
       if (got < want) {
         if (ferror(f)) {
