@@ -671,11 +671,11 @@ static int read_npy(lua_State *L, const char *dir, const char *file, int require
   return 1;
 }
 
-/* A .npz path: a name ending in ".npz" or any existing non-directory. */
+/* Read as a .npz archive: any existing non-directory, or a missing path ending in ".npz". */
 static int load_is_npz(const char *path) {
   struct stat st;
-  if (hmL_is_npz_path(path)) return 1;
-  return stat(path, &st) == 0 && !S_ISDIR(st.st_mode);
+  if (stat(path, &st) == 0) return !S_ISDIR(st.st_mode);
+  return hmL_is_npz_path(path);
 }
 
 static int data_load(lua_State *L) {
