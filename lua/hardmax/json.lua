@@ -29,6 +29,7 @@ end
 
 --- Format a number the way every hardmax result file does.
 function M.number(x)
+  if type(x) ~= "number" then error(fmt("json.number: bad argument #1 (number expected, got %s)", type(x)), 0) end
   if mtype(x) == "integer" then return fmt("%d", x) end
   if x ~= x then return "NaN" end
   if x == math.huge then return "Infinity" end
@@ -117,8 +118,13 @@ end
 
 --- Encode a Lua value. opts.indent (string) pretty-prints.
 function M.encode(v, opts)
+  local util = require "hardmax.util"
+  opts = util.check_options("json.encode", opts, { "indent" }, 2)
+  if opts.indent ~= nil and type(opts.indent) ~= "string" then
+    util.fail("json.encode", "option 'indent': string expected, got %s", type(opts.indent))
+  end
   local out = {}
-  encode(v, out, {}, {}, opts and opts.indent or nil, 0)
+  encode(v, out, {}, {}, opts.indent, 0)
   return concat(out)
 end
 

@@ -12,7 +12,9 @@
 /* The objective of model (stack index model_idx) on dataset (data_idx). The returned
  * struct points into memory owned by the model userdata (valid while the model and the
  * dataset stay on the stack); parameter x arrays alias the model's parameter mats, so
- * optimizer updates are visible through m.W etc. */
+ * optimizer updates are visible through m.W etc. Each model has ONE such struct: a second
+ * call re-initializes it (callers running a loop must refuse nested calls on the same model,
+ * see l_optim_claim.c). A custom Lua loss is called in L at every evaluation. */
 hm_objective *hmL_model_objective(lua_State *L, int model_idx, int data_idx, const char *fn);
 
 /* Optional rescaled-direction mode of an objective from hmL_model_objective (theory.md D.5):

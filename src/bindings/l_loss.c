@@ -132,7 +132,6 @@ static int loss_gc(lua_State *L) {
 
 static int loss_custom(lua_State *L) {
   const char *fn = "loss.custom";
-  luaL_checkany(L, 1);
   if (!lua_isfunction(L, 1)) hmL_argerror(L, fn, 1, "function expected, got %s", luaL_typename(L, 1));
   if (!lua_isfunction(L, 2)) hmL_argerror(L, fn, 2, "function expected, got %s", luaL_typename(L, 2));
   hm_lloss *u = newloss(L, HM_LOSS_CUSTOM);

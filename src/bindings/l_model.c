@@ -12,6 +12,7 @@ typedef struct hm_lmodel {
   hm_objective obj;
   hm_param params[HM_MP_COUNT];
   const hm_dataset *obj_ds;
+  lua_State *obj_L;                 /* the thread running the objective's caller */
   int obj_mode;                     /* 0 exact, 1 rescaled (hm_model_eval mode) */
   double obj_scale[HM_MP_COUNT];    /* per objective parameter, see hmL_model_objective_rescale */
   int closed;
@@ -584,8 +585,15 @@ int hmL_model_scores(lua_State *L, int model_idx, const hm_dataset *ds, double *
 
 /* ---- the objective for optimizers ------------------------------------------------------- */
 
+/* A custom Lua loss runs in the thread of the objective's caller: a callback of that caller
+ * may meanwhile have evaluated a model sharing the loss object from another coroutine. */
+static void bind_loss(hm_lmodel *u) {
+  if (u->lloss) u->lloss->L = u->obj_L;
+}
+
 static hm_status obj_eval(void *ctx, int want_grad, double *loss) {
   hm_lmodel *u = (hm_lmodel *)ctx;
+  bind_loss(u);
   for (int k = 0; k < u->obj.nparam; k++) u->m.trainable[slot_of(u->params[k].name)] = u->params[k].trainable;
   hm_status s = hm_model_eval(&u->m, u->obj_ds, want_grad, u->obj_mode, loss);
   for (int k = 0; k < u->obj.nparam; k++) u->obj_scale[k] = u->m.log_scale[slot_of(u->params[k].name)];
@@ -602,6 +610,7 @@ static hm_status obj_effw(void *ctx, double *W) {
 static hm_status obj_probs(void *ctx, double *S) {
   hm_lmodel *u = (hm_lmodel *)ctx;
   double loss;
+  bind_loss(u);
   hm_status s = hm_model_eval(&u->m, u->obj_ds, 0, 0, &loss);
   if (s) return s;
   memcpy(S, u->m.S, u->obj.probs_size * sizeof(double));
@@ -627,6 +636,7 @@ hm_objective *hmL_model_objective(lua_State *L, int model_idx, int data_idx, con
     p->trainable = m->trainable[k];
   }
   u->obj_ds = &d->ds;
+  u->obj_L = L;
   o->ctx = u;
   o->nparam = np;
   o->param = u->params;

@@ -72,7 +72,8 @@ typedef struct hm_svm_result {
   double *margins;        /* optional (m, caller-allocated or NULL): f_k . x of the returned x */
 } hm_svm_result;
 
-/* ---- QP family (hm_svm_qp.c, hm_svm_activeset.c, hm_svm_cert.c) -------------------- */
+/* ---- QP family (hm_svm_qp.c: driver; hm_svm_ipm.c, hm_svm_polish.c, hm_svm_wset.c,
+ * hm_svm_activeset.c: solvers; hm_svm_cert.c: certificates) ---------------------------- */
 
 /* Default options: tol 1e-9, max_iter 100, auto method. */
 void hm_svm_opts_default(hm_svm_opts *o);

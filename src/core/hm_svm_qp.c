@@ -1,21 +1,20 @@
-/* Hard-margin QPs: min 1/2 |x_pen|^2 s.t. F x >= b (solvers.md 2.1-2.3).
+/* Hard-margin QPs: min 1/2 |x_pen|^2 s.t. F x >= b (solvers.md 2.1-2.3): the driver.
  *
- * Primary: Mehrotra predictor-corrector IPM, on the m-variable dual with the Gram matrix
- * (and the free column as one bordered equality c^T lambda = 0) when m is moderate, or on
- * the N-variable primal (H = P + F^T D F by dsyrk) for tall vector problems. Rows are
- * equilibrated first. Then an active-set polish solves the equality system on the
- * identified support, and the certified bracket decides. The Goldfarb-Idnani active set
- * (hm_svm_activeset.c) is the fallback and the Farkas-certificate engine. */
+ * hm_svm_solve_prob checks the data, drops zero rows (a zero row with b > 0 is infeasible at
+ * once, e_k the certificate; no row with b > 0 makes x = 0 optimal), equilibrates the rows,
+ * then picks the solvers: the working-set primal IPM for tall vector problems
+ * (hm_svm_wset.c); the exact Goldfarb-Idnani active set first for small problems without a
+ * free variable (hm_svm_activeset.c); otherwise a Mehrotra IPM (hm_svm_ipm.c), on the
+ * m-variable dual with the Gram matrix when m is moderate or on the N-variable primal for
+ * tall vector problems, followed by the active-set polish (hm_svm_polish.c). When nothing is
+ * certified yet the active set runs as the fallback and as the Farkas-certificate engine.
+ * Every candidate is certified on all rows and the best one is returned. hm_svm_qp_vec /
+ * hm_svm_qp_w wrap it for the two data layouts (hm_svm_prob, hm_svm_cert.c). */
 #include <math.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <cblas.h>
-#include <lapacke.h>
-
-#include "hm_interrupt.h"
-#include "hm_svm_internal.h"
+#include "hm_svm_qp_internal.h"
 
 void hm_svm_opts_default(hm_svm_opts *o) {
   o->tol = 1e-9;
@@ -25,581 +24,8 @@ void hm_svm_opts_default(hm_svm_opts *o) {
   o->wset = 0;
 }
 
-enum { IPM_OK = 0, IPM_DIVERGED = 1, IPM_FAILED = 2, IPM_NOMEM = 3, IPM_INTR = 4 };
-
-static double max_step(const double *v, const double *dv, size_t n) {
-  double a = 1e300;
-  for (size_t i = 0; i < n; i++)
-    if (dv[i] < 0) {
-      double t = -v[i] / dv[i];
-      if (t < a) a = t;
-    }
-  return a;
-}
-
-/* Cholesky of H (n x n, lower) with growing diagonal regularization on failure. */
-static int chol_reg(double *H, const double *H0, size_t n) {
-  double tr = 0;
-  for (size_t i = 0; i < n; i++) tr += H0[i * n + i];
-  double delta = 0;
-  for (int attempt = 0; attempt < 6; attempt++) {
-    memcpy(H, H0, n * n * sizeof *H);
-    for (size_t i = 0; i < n; i++) H[i * n + i] += delta;
-    if (LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'U', (lapack_int)n, H, (lapack_int)n) == 0) return 0;
-    delta = delta == 0 ? 1e-14 * fmax(tr / (double)n, 1e-300) : delta * 100;
-  }
-  return 1;
-}
-
-static void chol_solve(const double *L, size_t n, double *x) {
-  LAPACKE_dpotrs_work(LAPACK_COL_MAJOR, 'U', (lapack_int)n, 1, L, (lapack_int)n, x, (lapack_int)n);
-}
-
-/* Dual IPM: min 1/2 l^T K l - b^T l, l >= 0, c^T l = 0 (c may be NULL).
- * s = K l - b - c nu are the primal slacks; the free variable is beta = -nu. */
-static int ipm_dual(size_t m, const double *K, const double *c, const double *b, int maxit,
-                    double *lam, double *beta, int *iters) {
-  int ret = IPM_FAILED;
-  double *s = malloc(m * sizeof *s), *Kl = malloc(m * sizeof *Kl), *rd = malloc(m * sizeof *rd);
-  double *H0 = malloc(m * m * sizeof *H0), *L = malloc(m * m * sizeof *L);
-  double *dl = malloc(m * sizeof *dl), *ds = malloc(m * sizeof *ds), *h = malloc(m * sizeof *h);
-  double *dla = malloc(m * sizeof *dla), *dsa = malloc(m * sizeof *dsa),
-         *rhs = malloc(m * sizeof *rhs), *lb = malloc(m * sizeof *lb);
-  double best_merit = INFINITY, best_nu = 0;
-  if (!s || !Kl || !rd || !H0 || !L || !dl || !ds || !h || !dla || !dsa || !rhs || !lb) {
-    ret = IPM_NOMEM;
-    goto done;
-  }
-  double nu = 0, bmax = 0;
-  for (size_t k = 0; k < m; k++) {
-    lam[k] = 1;
-    s[k] = 1;
-    if (fabs(b[k]) > bmax) bmax = fabs(b[k]);
-  }
-  int it;
-  for (it = 0; it < maxit; it++) {
-    if (hm_interrupted()) {
-      ret = IPM_INTR;
-      goto done;
-    }
-    cblas_dsymv(CblasRowMajor, CblasLower, (int)m, 1.0, K, (int)m, lam, 1, 0.0, Kl, 1);
-    double re = 0, rdn = 0, gap = 0, quad = 0, bl = 0;
-    for (size_t k = 0; k < m; k++) {
-      rd[k] = Kl[k] - b[k] - (c ? c[k] * nu : 0) - s[k];
-      if (fabs(rd[k]) > rdn) rdn = fabs(rd[k]);
-      if (c) re += c[k] * lam[k];
-      gap += lam[k] * s[k];
-      quad += lam[k] * Kl[k];
-      bl += b[k] * lam[k];
-    }
-    double mu = gap / (double)m;
-    double merit = fmax(fmax(rdn, fabs(re)) / (1 + bmax), gap / fmax(1.0, quad));
-    if (merit < best_merit) {
-      best_merit = merit;
-      best_nu = nu;
-      memcpy(lb, lam, m * sizeof *lam);
-    }
-    if (merit <= 1e-13) break;
-    if (best_merit <= 1e-8 && merit > 100 * best_merit) break;
-    if (bl > 1e16 || quad > 1e16) {
-      ret = IPM_DIVERGED;
-      break;
-    }
-    memcpy(H0, K, m * m * sizeof *H0);
-    for (size_t k = 0; k < m; k++) H0[k * m + k] += s[k] / lam[k];
-    if (chol_reg(L, H0, m)) break;
-    double ch = 0;
-    if (c) {
-      memcpy(h, c, m * sizeof *h);
-      chol_solve(L, m, h);
-      for (size_t k = 0; k < m; k++) ch += c[k] * h[k];
-    }
-    double sigma_mu = 0;
-    for (int pass = 0; pass < 2; pass++) {
-      /* r_c = -l s (+ corrector) ; rhs = -rd + r_c / l */
-      for (size_t k = 0; k < m; k++) {
-        double rc = -lam[k] * s[k];
-        if (pass == 1) rc += -dla[k] * dsa[k] + sigma_mu;
-        rhs[k] = -rd[k] + rc / lam[k];
-        ds[k] = rc; /* keep r_c */
-      }
-      memcpy(dl, rhs, m * sizeof *dl);
-      chol_solve(L, m, dl);
-      double dnu = 0;
-      if (c && ch > 0) {
-        double cg = 0;
-        for (size_t k = 0; k < m; k++) cg += c[k] * dl[k];
-        dnu = (-re - cg) / ch;
-        for (size_t k = 0; k < m; k++) dl[k] += h[k] * dnu;
-      }
-      for (size_t k = 0; k < m; k++) ds[k] = (ds[k] - s[k] * dl[k]) / lam[k];
-      double a = fmin(max_step(lam, dl, m), max_step(s, ds, m));
-      if (pass == 0) {
-        a = fmin(1.0, a);
-        double ga = 0;
-        for (size_t k = 0; k < m; k++) ga += (lam[k] + a * dl[k]) * (s[k] + a * ds[k]);
-        double sig = pow(ga / gap, 3);
-        sigma_mu = sig * mu;
-        memcpy(dla, dl, m * sizeof *dl);
-        memcpy(dsa, ds, m * sizeof *ds);
-      } else {
-        a = fmin(1.0, 0.99 * a);
-        for (size_t k = 0; k < m; k++) {
-          lam[k] += a * dl[k];
-          s[k] += a * ds[k];
-        }
-        nu += a * dnu;
-      }
-    }
-  }
-  if (ret != IPM_DIVERGED) {
-    if (isfinite(best_merit)) {
-      memcpy(lam, lb, m * sizeof *lam);
-      nu = best_nu;
-    }
-    ret = best_merit <= 1e-8 ? IPM_OK : IPM_FAILED;
-  }
-  *beta = -nu;
-  *iters = it;
-done:
-  free(lb);
-  free(s);
-  free(Kl);
-  free(rd);
-  free(H0);
-  free(L);
-  free(dl);
-  free(ds);
-  free(h);
-  free(dla);
-  free(dsa);
-  free(rhs);
-  return ret;
-}
-
-/* Primal IPM for tall vector problems: min 1/2 x^T P x s.t. F x >= b, P = diag(1.., 0 free).
- * F is m x N (already equilibrated). z are the multipliers. */
-typedef struct shrink_rule {
-  int enabled;   /* 0: keep every row */
-  int from_it;   /* first iteration at which rows may leave */
-  double tau;    /* a row leaves when D_k < tau * max D and s_k > 10 sqrt(mu) */
-  int single;    /* form H in single precision (ssyrk) while merit > 1e-2: an inexact Newton
-                    matrix early on, where H is well conditioned; the residuals stay exact */
-} shrink_rule;
-
-static int ipm_primal(size_t m, size_t N, size_t nfree, const double *F, const double *b,
-                      int maxit, const shrink_rule *sr, double stop_merit, double *sw,
-                      double *x, double *z, int *iters) {
-  /* sw NULL: cold start (x = 0, s = z = 1). Otherwise a warm start from x, z and the slacks
-   * sw (all > 0), and sw receives the slacks of the returned iterate. */
-  int ret = IPM_FAILED;
-  size_t np = N - nfree;
-  double *s = malloc(m * sizeof *s), *Fx = malloc(m * sizeof *Fx), *rs = malloc(m * sizeof *rs);
-  double *D = malloc(m * sizeof *D), *ds = malloc(m * sizeof *ds), *dz = malloc(m * sizeof *dz);
-  double *dsa = malloc(m * sizeof *dsa), *dza = malloc(m * sizeof *dza),
-         *tmp = malloc(m * sizeof *tmp);
-  double *rx = malloc(N * sizeof *rx), *dx = malloc(N * sizeof *dx), *H = malloc(N * N * sizeof *H);
-  double *Fs = malloc(m * N * sizeof *Fs);
-  size_t *rows = malloc(m * sizeof *rows);
-  unsigned char *gone = calloc(m, 1); /* shrinking: rows judged inactive leave the problem */
-  size_t mact = m;
-  int since_best = 0;
-  double *xb = malloc(N * sizeof *xb), *zb = malloc(m * sizeof *zb), *sb = malloc(m * sizeof *sb);
-  float *Ff = NULL, *Hf = NULL;
-  int was_double = 0;
-  double best_merit = INFINITY;
-  if (!s || !Fx || !rs || !D || !ds || !dz || !dsa || !dza || !tmp || !rx || !dx || !H || !Fs ||
-      !rows || !xb || !zb || !sb || !gone) {
-    ret = IPM_NOMEM;
-    goto done;
-  }
-  double bmax = 0;
-  for (size_t k = 0; k < m; k++) {
-    if (!sw) {
-      z[k] = 1;
-      s[k] = 1;
-    } else {
-      s[k] = sw[k];
-    }
-    if (fabs(b[k]) > bmax) bmax = fabs(b[k]);
-  }
-  if (!sw) memset(x, 0, N * sizeof *x);
-  int it;
-  for (it = 0; it < maxit; it++) {
-    if (hm_interrupted()) {
-      ret = IPM_INTR;
-      goto done;
-    }
-    cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)m, (int)N, 1.0, F, (int)N, x, 1, 0.0, Fx, 1);
-    cblas_dgemv(CblasRowMajor, CblasTrans, (int)m, (int)N, -1.0, F, (int)N, z, 1, 0.0, rx, 1);
-    double xPx = 0;
-    for (size_t j = 0; j < np; j++) {
-      rx[j] += x[j];
-      xPx += x[j] * x[j];
-    }
-    double rxn = 0, rsn = 0, gap = 0, bz = 0, Dmax = 0;
-    for (size_t j = 0; j < N; j++)
-      if (fabs(rx[j]) > rxn) rxn = fabs(rx[j]);
-    for (size_t k = 0; k < m; k++) {
-      if (gone[k]) {
-        rs[k] = 0;
-        D[k] = 0;
-        continue;
-      }
-      rs[k] = Fx[k] - s[k] - b[k];
-      if (fabs(rs[k]) > rsn) rsn = fabs(rs[k]);
-      gap += s[k] * z[k];
-      bz += b[k] * z[k];
-      D[k] = z[k] / s[k];
-      if (D[k] > Dmax) Dmax = D[k];
-    }
-    double mu = gap / (double)mact;
-    double xn = sqrt(xPx);
-    double merit = fmax(fmax(rxn / fmax(1.0, xn), rsn / (1 + bmax)), gap / fmax(1.0, xPx));
-    if (merit < best_merit) {
-      best_merit = merit;
-      since_best = 0;
-      memcpy(xb, x, N * sizeof *x);
-      memcpy(zb, z, m * sizeof *z);
-      memcpy(sb, s, m * sizeof *s);
-    } else if (++since_best >= 3 && best_merit <= 1e-8) {
-      break; /* no progress for three iterations: hand over to the polish */
-    } else if (since_best >= 6 && best_merit <= 1e-6) {
-      break; /* stalled with an identified support (the dual residual cannot be reduced by
-                the short steps left): the polish takes over */
-    }
-    if (merit <= stop_merit) break; /* the polish finishes the job */
-    /* stalled: the Newton systems have become too ill-conditioned to make progress */
-    if (best_merit <= 1e-8 && merit > 100 * best_merit) break;
-    if (xPx > 1e16 || bz > 1e16) {
-      ret = IPM_DIVERGED;
-      break;
-    }
-    /* shrink: rows whose Newton weight is negligible for good (the polish re-checks every
-     * row and adds back any violated one) */
-    if (sr->enabled && it >= sr->from_it)
-      for (size_t k = 0; k < m; k++)
-        if (!gone[k] && D[k] < sr->tau * Dmax && s[k] > 10 * sqrt(mu)) {
-          gone[k] = 1;
-          z[k] = 0;
-          D[k] = 0;
-          mact--;
-        }
-    /* H = P + sum_k D_k f_k f_k^T over rows whose weight matters */
-    size_t nr = 0;
-    int single = sr->single && !was_double && merit > 1e-2;
-    if (!single) was_double = 1; /* never back: later H are ill-conditioned */
-    if (single && !Ff) {
-      Ff = malloc(m * N * sizeof *Ff);
-      Hf = malloc(N * N * sizeof *Hf);
-      if (!Ff || !Hf) {
-        ret = IPM_NOMEM;
-        goto done;
-      }
-    }
-    for (size_t k = 0; k < m; k++)
-      if (D[k] > 1e-12 * Dmax) {
-        double sq = sqrt(D[k]);
-        if (single)
-          for (size_t j = 0; j < N; j++) Ff[nr * N + j] = (float)(sq * F[k * N + j]);
-        else
-          for (size_t j = 0; j < N; j++) Fs[nr * N + j] = sq * F[k * N + j];
-        rows[nr++] = k;
-      }
-    if (single) {
-      cblas_ssyrk(CblasRowMajor, CblasLower, CblasTrans, (int)N, (int)nr, 1.0f, Ff, (int)N, 0.0f,
-                  Hf, (int)N);
-      for (size_t j = 0; j < N * N; j++) H[j] = (double)Hf[j];
-    } else {
-      cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, (int)N, (int)nr, 1.0, Fs, (int)N, 0.0, H,
-                  (int)N);
-    }
-    for (size_t j = 0; j < np; j++) H[j * N + j] += 1.0;
-    double tr = 0;
-    for (size_t j = 0; j < N; j++) tr += H[j * N + j];
-    int fail = 1;
-    double delta = 0;
-    for (int attempt = 0; attempt < 6 && fail; attempt++) {
-      if (attempt > 0) {
-        double add = delta == 0 ? 1e-14 * tr / (double)N : delta * 99;
-        for (size_t j = 0; j < N; j++) H[j * N + j] += add;
-        delta += add;
-        /* dpotrf destroyed H: rebuild */
-        if (single)
-          for (size_t j = 0; j < N * N; j++) H[j] = (double)Hf[j];
-        else
-          cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, (int)N, (int)nr, 1.0, Fs, (int)N,
-                      0.0, H, (int)N);
-        for (size_t j = 0; j < N; j++) H[j * N + j] += (j < np ? 1.0 : 0.0) + delta;
-      }
-      fail = LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'U', (lapack_int)N, H, (lapack_int)N) != 0;
-    }
-    if (fail) break;
-    double sigma_mu = 0;
-    for (int pass = 0; pass < 2; pass++) {
-      for (size_t k = 0; k < m; k++) {
-        if (gone[k]) {
-          dz[k] = 0;
-          tmp[k] = 0;
-          continue;
-        }
-        double rc = -s[k] * z[k];
-        if (pass == 1) rc += -dsa[k] * dza[k] + sigma_mu;
-        dz[k] = rc; /* keep r_c */
-        tmp[k] = rc / s[k] - D[k] * rs[k];
-      }
-      cblas_dgemv(CblasRowMajor, CblasTrans, (int)m, (int)N, 1.0, F, (int)N, tmp, 1, 0.0, dx, 1);
-      for (size_t j = 0; j < N; j++) dx[j] -= rx[j];
-      chol_solve(H, N, dx);
-      cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)m, (int)N, 1.0, F, (int)N, dx, 1, 0.0, ds, 1);
-      for (size_t k = 0; k < m; k++) {
-        if (gone[k]) {
-          ds[k] = 0;
-          continue;
-        }
-        ds[k] += rs[k];
-        dz[k] = dz[k] / s[k] - D[k] * ds[k];
-      }
-      double a = fmin(max_step(s, ds, m), max_step(z, dz, m));
-      if (pass == 0) {
-        a = fmin(1.0, a);
-        double ga = 0;
-        for (size_t k = 0; k < m; k++)
-          if (!gone[k]) ga += (s[k] + a * ds[k]) * (z[k] + a * dz[k]);
-        sigma_mu = pow(ga / gap, 3) * mu;
-        memcpy(dsa, ds, m * sizeof *ds);
-        memcpy(dza, dz, m * sizeof *dz);
-      } else {
-        a = fmin(1.0, 0.99 * a);
-        for (size_t k = 0; k < m; k++) {
-          s[k] += a * ds[k];
-          z[k] += a * dz[k];
-        }
-        for (size_t j = 0; j < N; j++) x[j] += a * dx[j];
-      }
-    }
-  }
-  if (ret != IPM_DIVERGED) {
-    if (isfinite(best_merit)) {
-      memcpy(x, xb, N * sizeof *x);
-      memcpy(z, zb, m * sizeof *z);
-      memcpy(s, sb, m * sizeof *s);
-    }
-    if (sw) memcpy(sw, s, m * sizeof *s);
-    ret = best_merit <= 1e-8 ? IPM_OK : IPM_FAILED;
-  }
-  *iters = it;
-done:
-  free(Ff);
-  free(Hf);
-  free(gone);
-  free(sb);
-  free(xb);
-  free(zb);
-  free(s);
-  free(Fx);
-  free(rs);
-  free(D);
-  free(ds);
-  free(dz);
-  free(dsa);
-  free(dza);
-  free(tmp);
-  free(rx);
-  free(dx);
-  free(H);
-  free(Fs);
-  free(rows);
-  return ret;
-}
-
-/* Polish: solve K_SS mu = b_S (bordered with the free column) on a support guess. Writes
- * the full multiplier vector into lam (zeros off S). Returns 0 on success. */
-static int polish(const hm_svm_prob *p, const size_t *S, size_t ns, double *lam) {
-  size_t n1 = ns + (p->nfree ? 1 : 0);
-  if (ns == 0) return 1;
-  double *K = malloc(ns * ns * sizeof *K), *M = malloc(n1 * n1 * sizeof *M);
-  double *rhs = malloc(n1 * sizeof *rhs);
-  int ret = 1;
-  if (!K || !M || !rhs) goto done;
-  if (hm_svm_prob_gram(p, S, ns, K) != HM_OK) goto done;
-  for (size_t i = 0; i < ns; i++) {
-    for (size_t j = 0; j < ns; j++) M[i * n1 + j] = K[i * ns + j];
-    if (p->nfree) {
-      double c = hm_svm_prob_free(p, S[i]);
-      M[i * n1 + ns] = c;
-      M[ns * n1 + i] = c;
-    }
-    rhs[i] = p->b[S[i]];
-  }
-  if (p->nfree) {
-    M[ns * n1 + ns] = 0;
-    rhs[ns] = 0;
-  }
-  int ok = 0;
-  if (!p->nfree) {
-    double *Lc = malloc(ns * ns * sizeof *Lc);
-    if (Lc) {
-      memcpy(Lc, M, ns * ns * sizeof *Lc);
-      if (LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'U', (lapack_int)ns, Lc, (lapack_int)ns) == 0) {
-        /* reject a numerically singular factor */
-        double dmin = INFINITY, dmax = 0;
-        for (size_t i = 0; i < ns; i++) {
-          double v = Lc[i * ns + i];
-          if (v < dmin) dmin = v;
-          if (v > dmax) dmax = v;
-        }
-        if (dmin > 1e-7 * dmax) {
-          LAPACKE_dpotrs_work(LAPACK_COL_MAJOR, 'U', (lapack_int)ns, 1, Lc, (lapack_int)ns, rhs, (lapack_int)ns);
-          ok = 1;
-        }
-      }
-      free(Lc);
-    }
-  }
-  if (!ok) {
-    /* least-norm solution via SVD (handles duplicate/dependent rows and the border) */
-    double *sv = malloc(n1 * sizeof *sv);
-    lapack_int rank;
-    if (sv && LAPACKE_dgelsd(LAPACK_ROW_MAJOR, (lapack_int)n1, (lapack_int)n1, 1, M,
-                             (lapack_int)n1, rhs, 1, sv, 1e-12, &rank) == 0)
-      ok = 1;
-    free(sv);
-  }
-  if (ok) {
-    memset(lam, 0, p->m * sizeof *lam);
-    for (size_t i = 0; i < ns; i++) lam[S[i]] = rhs[i];
-    ret = 0;
-  }
-done:
-  free(K);
-  free(M);
-  free(rhs);
-  return ret;
-}
-
-/* x from multipliers: x_pen = F_pen^T lambda; the free entry from the active rows
- * (beta_in when given). */
-static hm_status primal_from_dual(const hm_svm_prob *p, const double *lam, double beta,
-                                  int have_beta, double *x) {
-  hm_status st = hm_svm_prob_adjoint(p, lam, x);
-  if (st != HM_OK) return st;
-  if (p->nfree) {
-    size_t N = p->N;
-    x[N - 1] = 0;
-    if (!have_beta) {
-      /* beta: average of (b_k - f_k,pen . x_pen)/c_k over rows with lambda > 0 */
-      double *mg = malloc(p->m * sizeof *mg);
-      if (!mg) return HM_ENOMEM;
-      st = hm_svm_prob_margins(p, x, mg);
-      if (st != HM_OK) {
-        free(mg);
-        return st;
-      }
-      double lmax = 0, num = 0, den = 0;
-      for (size_t k = 0; k < p->m; k++)
-        if (lam[k] > lmax) lmax = lam[k];
-      for (size_t k = 0; k < p->m; k++) {
-        double c = hm_svm_prob_free(p, k);
-        if (lam[k] > 1e-9 * lmax && c != 0) {
-          num += (p->b[k] - mg[k]) / c;
-          den += 1;
-        }
-      }
-      free(mg);
-      beta = den > 0 ? num / den : 0;
-    }
-    x[N - 1] = beta;
-  }
-  return HM_OK;
-}
-
-typedef struct cand {
-  double *x, *lam;
-  hm_svm_result r;
-  int valid, filled;
-} cand;
-
-static hm_status eval_cand(const hm_svm_prob *p, cand *c, const double *lam, double beta,
-                           int have_beta) {
-  memcpy(c->lam, lam, p->m * sizeof *lam);
-  hm_status st = primal_from_dual(p, lam, beta, have_beta, c->x);
-  if (st != HM_OK) return st;
-  memset(&c->r, 0, sizeof c->r);
-  st = hm_svm_certify(p, c->x, c->lam, &c->r);
-  c->filled = st == HM_OK;
-  c->valid = st == HM_OK && isfinite(c->r.rel_gap) && c->r.primal_infeas <= 1e-9;
-  return st;
-}
-
-static int better(const cand *a, const cand *b) {
-  if (!b->filled) return a->filled;
-  if (!b->valid) return a->valid || (a->filled && a->r.primal_infeas < b->r.primal_infeas);
-  if (!a->valid) return 0;
-  return a->r.rel_gap < b->r.rel_gap;
-}
-
-/* Polish rounds (solvers.md 2.1.2) from the support guess S (ns rows, room for all mr rows
- * of R): solve the equality system, drop negative multipliers, add rows of R that the
- * polished x violates; on a fixed point certify over ALL rows of p and keep the better
- * candidate in best (*improved = 1 then). lam is scratch (m). */
-static hm_status polish_rounds(const hm_svm_prob *p, const size_t *R, size_t mr, size_t *S,
-                               size_t ns, size_t ns_cap, double *lam, cand *cur, cand *best,
-                               int *improved) {
-  size_t m = p->m;
-  hm_status st = HM_OK;
-  double *mg = malloc((m ? m : 1) * sizeof *mg);
-  unsigned char *inS = calloc(m ? m : 1, 1);
-  if (!mg || !inS) {
-    free(mg);
-    free(inS);
-    return HM_ENOMEM;
-  }
-  for (size_t i = 0; i < ns; i++) inS[S[i]] = 1;
-  for (int round = 0; round < 20 && ns > 0 && ns <= ns_cap; round++) {
-    if (polish(p, S, ns, lam) != 0) break;
-    st = primal_from_dual(p, lam, 0, 0, cur->x);
-    if (st == HM_OK) st = hm_svm_prob_margins(p, cur->x, mg);
-    if (st != HM_OK) break;
-    double pm = 0;
-    for (size_t k = 0; k < m; k++)
-      if (lam[k] > pm) pm = lam[k];
-    int changed = 0;
-    size_t nn = 0;
-    for (size_t i = 0; i < ns; i++) {
-      if (lam[S[i]] < -1e-12 * pm) {
-        inS[S[i]] = 0;
-        changed = 1;
-      } else {
-        S[nn++] = S[i];
-      }
-    }
-    ns = nn;
-    for (size_t i = 0; i < mr; i++) {
-      size_t k = R[i];
-      if (!inS[k] && p->b[k] - mg[k] > 1e-12 * fmax(1.0, fabs(p->b[k]))) {
-        inS[k] = 1;
-        S[ns++] = k;
-        changed = 1;
-      }
-    }
-    if (!changed) {
-      st = eval_cand(p, cur, lam, 0, 0);
-      if (st != HM_OK) break;
-      if (better(cur, best)) {
-        cand t = *best;
-        *best = *cur;
-        *cur = t;
-        *improved = 1;
-      }
-      break;
-    }
-  }
-  free(mg);
-  free(inS);
-  return st;
-}
-
+/* Infeasible with the Farkas vector cert (m; it may be res->farkas itself): normalized to
+ * b^T farkas = 1 into res->farkas, its residual computed from the data. */
 static hm_status set_infeasible(const hm_svm_prob *p, const double *cert, hm_svm_result *res,
                                 double t0) {
   size_t m = p->m;
@@ -631,269 +57,6 @@ static void set_infeasible_rows(const hm_svm_prob *p, const size_t *R, size_t mr
   for (size_t i = 0; i < mr; i++) res->farkas[R[i]] = ls[i] / nrm[R[i]];
   res->method_used = HM_SVM_ACTIVESET;
   set_infeasible(p, res->farkas, res, t0); /* normalizes in place */
-}
-
-/* ---- working-set IPM for tall vector problems (m >> N) ------------------------------
- *
- * The primal IPM's cost is dominated by H = P + F^T D F over all m rows, although only
- * about N rows end up active. Constraint generation: a cheap dual-coordinate-descent pre-pass
- * (solvers.md 2.1.4, a few epochs on the equilibrated rows, the bias treated as a penalized
- * feature) ranks the rows by slack; the IPM runs on the working set W of the smallest-slack
- * rows; one dgemv checks every row; violated rows join W and the IPM re-runs. The polish and
- * the certificate always work on the FULL problem (multipliers zero off W are a valid dual
- * point), so nothing returned depends on W except speed. An IPM divergence on W means W is
- * infeasible: the Goldfarb-Idnani engine on W's Gram then gives a Farkas certificate, which
- * (zero off W) is one for the full problem, verified from the data. */
-
-enum { WS_NONE = 0, WS_OPTIMAL = 1, WS_INFEASIBLE = 2 };
-
-typedef struct ws_key {
-  double v;
-  size_t i;
-} ws_key;
-
-static int ws_cmp(const void *a, const void *b) {
-  const ws_key *x = a, *y = b;
-  if (x->v < y->v) return -1;
-  if (x->v > y->v) return 1;
-  return x->i < y->i ? -1 : x->i > y->i;
-}
-
-/* DCD on rows f_k / nrm_k (unit norm, so Q_kk = 1), rhs b_k / nrm_k; w has N entries. */
-static void ws_dcd(const hm_svm_prob *p, const size_t *R, size_t mr, const double *nrm,
-                   int epochs, double *w, double *alpha, size_t *perm) {
-  size_t N = p->N;
-  uint64_t st = 0x9e3779b97f4a7c15ULL;
-  memset(w, 0, N * sizeof *w);
-  for (size_t i = 0; i < mr; i++) {
-    alpha[i] = 0;
-    perm[i] = i;
-  }
-  for (int e = 0; e < epochs; e++) {
-    for (size_t i = mr; i > 1; i--) { /* Fisher-Yates with a fixed xorshift stream */
-      st ^= st << 13;
-      st ^= st >> 7;
-      st ^= st << 17;
-      size_t j = (size_t)(st % i), t = perm[i - 1];
-      perm[i - 1] = perm[j];
-      perm[j] = t;
-    }
-    for (size_t q = 0; q < mr; q++) {
-      size_t i = perm[q], k = R[i];
-      const double *f = p->F + k * N;
-      double inv = 1.0 / nrm[k];
-      double g = cblas_ddot((int)N, f, 1, w, 1) * inv - p->b[k] * inv;
-      double a = alpha[i] - g;
-      if (a < 0) a = 0;
-      if (a != alpha[i]) {
-        cblas_daxpy((int)N, (a - alpha[i]) * inv, f, 1, w, 1);
-        alpha[i] = a;
-      }
-    }
-  }
-}
-
-static hm_status ws_solve(const hm_svm_prob *p, const size_t *R, size_t mr, const double *nrm,
-                          int maxit, double tol, cand *cur, cand *best, double *lam,
-                          size_t *S, double *cert, int *iters, int *outcome) {
-  size_t m = p->m, N = p->N;
-  hm_status st = HM_OK;
-  *outcome = WS_NONE;
-  size_t M0 = 2 * N + N / 2 + 50, M1 = N + 7 * N / 10 + 50;
-  if (M0 > mr) M0 = mr;
-  if (M1 > mr) M1 = mr;
-  ws_key *key = malloc(mr * sizeof *key);
-  double *w = malloc(N * sizeof *w), *al = malloc(mr * sizeof *al), *mg = malloc(m * sizeof *mg);
-  size_t *perm = malloc(mr * sizeof *perm), *W = malloc(mr * sizeof *W);
-  long *pos = malloc(mr * sizeof *pos); /* position in W of row i, -1 when not in W */
-  /* warm-start state per row of R (valid where pos >= 0): slack and multiplier */
-  double *sr_ = malloc(mr * sizeof *sr_), *zr_ = malloc(mr * sizeof *zr_);
-  double *Fs = NULL, *bs = NULL, *xs = malloc(N * sizeof *xs), *zs = NULL, *ss = NULL;
-  if (!key || !w || !al || !mg || !perm || !W || !pos || !sr_ || !zr_ || !xs) {
-    st = HM_ENOMEM;
-    goto done;
-  }
-  ws_dcd(p, R, mr, nrm, 20, w, al, perm);
-  cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)m, (int)N, 1.0, p->F, (int)N, w, 1, 0.0, mg, 1);
-  for (size_t i = 0; i < mr; i++) {
-    key[i].v = (mg[R[i]] - p->b[R[i]]) / nrm[R[i]];
-    key[i].i = i;
-    pos[i] = -1;
-  }
-  qsort(key, mr, sizeof *key, ws_cmp);
-  size_t nw = 0;
-  for (size_t q = 0; q < M0; q++) {
-    W[nw] = key[q].i;
-    pos[key[q].i] = (long)nw++;
-    sr_[key[q].i] = 1;
-    zr_[key[q].i] = 1;
-  }
-  memset(xs, 0, N * sizeof *xs); /* round 0: cold start (x = 0, s = z = 1) */
-  for (int round = 0; round < 8; round++) {
-    if (hm_interrupted()) {
-      st = HM_EINTR;
-      goto done;
-    }
-    free(Fs);
-    free(bs);
-    free(zs);
-    free(ss);
-    Fs = malloc(nw * N * sizeof *Fs);
-    bs = malloc(nw * sizeof *bs);
-    zs = malloc(nw * sizeof *zs);
-    ss = malloc(nw * sizeof *ss);
-    if (!Fs || !bs || !zs || !ss) {
-      st = HM_ENOMEM;
-      goto done;
-    }
-    for (size_t j = 0; j < nw; j++) {
-      size_t k = R[W[j]];
-      double inv = 1.0 / nrm[k];
-      for (size_t c = 0; c < N; c++) Fs[j * N + c] = p->F[k * N + c] * inv;
-      bs[j] = p->b[k] * inv;
-      ss[j] = sr_[W[j]];
-      zs[j] = zr_[W[j]];
-    }
-    int it = 0;
-    shrink_rule sr = {nw > N + N / 4, 4, 1e-8, 1};
-    /* round 0 only needs a rough solution: its x ranks the rows for the next working set */
-    double stop = round == 0 && M0 > M1 ? 1e-3 : 1e-9;
-    int ips = ipm_primal(nw, N, p->nfree, Fs, bs, maxit, &sr, stop, ss, xs, zs, &it);
-    *iters += it;
-    if (ips == IPM_NOMEM) {
-      st = HM_ENOMEM;
-      goto done;
-    }
-    if (ips == IPM_INTR) {
-      st = HM_EINTR;
-      goto done;
-    }
-    if (ips == IPM_DIVERGED) {
-      /* W looks infeasible: certify it with the active set on W's Gram (free column
-       * included as a penalized feature: same feasibility) */
-      if ((double)nw * (double)nw > 4e8) goto done;
-      double *Kw = malloc(nw * nw * sizeof *Kw);
-      if (!Kw) {
-        st = HM_ENOMEM;
-        goto done;
-      }
-      cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, (int)nw, (int)N, 1.0, Fs, (int)N, 0.0,
-                  Kw, (int)nw);
-      for (size_t i = 0; i < nw; i++)
-        for (size_t j = i + 1; j < nw; j++) Kw[i * nw + j] = Kw[j * nw + i];
-      int steps = 0;
-      int gi = hm_svm_activeset_gram(nw, Kw, bs, 50 * (int)nw + 1000, zs, &steps);
-      free(Kw);
-      if (gi == -1) {
-        st = HM_ENOMEM;
-        goto done;
-      }
-      *iters += steps;
-      if (gi == 1) {
-        memset(cert, 0, m * sizeof *cert);
-        for (size_t j = 0; j < nw; j++) cert[R[W[j]]] = zs[j] / nrm[R[W[j]]];
-        if (hm_svm_farkas_residual(p, cert) <= 1e-9) *outcome = WS_INFEASIBLE;
-      }
-      goto done;
-    }
-    double mu = 0, zmax = 0;
-    for (size_t j = 0; j < nw; j++) {
-      mu += ss[j] * zs[j];
-      if (zs[j] > zmax) zmax = zs[j];
-      sr_[W[j]] = ss[j];
-      zr_[W[j]] = zs[j];
-    }
-    mu /= (double)(nw ? nw : 1);
-    /* slacks of every row under the IPM's x (one dgemv over all rows) */
-    cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)m, (int)N, 1.0, p->F, (int)N, xs, 1, 0.0, mg, 1);
-    if (stop > 1e-9) {
-      /* re-select: the M1 rows of smallest slack under the rough x; cold start (a warm
-       * start from the rough iterate measured worse: 79 vs 18 iterations at n=1e4, d=1e3) */
-      for (size_t i = 0; i < mr; i++) {
-        key[i].v = (mg[R[i]] - p->b[R[i]]) / nrm[R[i]];
-        key[i].i = i;
-      }
-      qsort(key, mr, sizeof *key, ws_cmp);
-      for (size_t j = 0; j < nw; j++) pos[W[j]] = -1;
-      size_t nn = 0;
-      for (size_t q = 0; q < M1; q++) {
-        size_t i = key[q].i;
-        sr_[i] = 1;
-        zr_[i] = 1;
-        W[nn] = i;
-        pos[i] = (long)nn++;
-      }
-      nw = nn;
-      memset(xs, 0, N * sizeof *xs);
-      continue;
-    }
-    if (ips != IPM_OK && ips != IPM_FAILED) goto done;
-    /* multipliers on the full row set (zero off W) and the IPM candidate */
-    memset(lam, 0, m * sizeof *lam);
-    for (size_t j = 0; j < nw; j++) lam[R[W[j]]] = zs[j] / nrm[R[W[j]]];
-    st = eval_cand(p, cur, lam, p->nfree ? xs[N - 1] : 0, 1);
-    if (st != HM_OK) goto done;
-    if (better(cur, best)) {
-      cand t = *best;
-      *best = *cur;
-      *cur = t;
-    }
-    size_t nv = 0;
-    for (size_t i = 0; i < mr; i++) {
-      if (pos[i] >= 0) continue;
-      size_t k = R[i];
-      double v = (p->b[k] - mg[k]) / nrm[k];
-      if (v > 1e-9 * fmax(1.0, fabs(p->b[k]) / nrm[k])) {
-        key[nv].v = -v;
-        key[nv].i = i;
-        nv++;
-      }
-    }
-    if (nv == 0) {
-      /* every row satisfied: W's optimum is the problem's; polish and certify on all rows */
-      size_t ns = 0;
-      for (size_t j = 0; j < nw; j++)
-        if (zs[j] > 1e-6 * zmax) S[ns++] = R[W[j]];
-      int imp = 0;
-      st = polish_rounds(p, R, mr, S, ns, N + N / 2 + 10, lam, cur, best, &imp);
-      if (st != HM_OK) goto done;
-      if (best->valid && best->r.rel_gap <= tol) *outcome = WS_OPTIMAL;
-      goto done;
-    }
-    /* grow W by the most violated rows; warm start from the current iterate with the new
-     * rows' slacks lifted to a centred level */
-    qsort(key, nv, sizeof *key, ws_cmp);
-    size_t cap = N + 10;
-    size_t add = nv < cap ? nv : cap;
-    double mw = fmax(mu, 1e-4);
-    for (size_t j = 0; j < nw; j++) {
-      sr_[W[j]] = fmax(sr_[W[j]], sqrt(mw)) ;
-      zr_[W[j]] = fmax(zr_[W[j]], mw / sr_[W[j]]);
-    }
-    for (size_t q = 0; q < add; q++) {
-      size_t i = key[q].i;
-      sr_[i] = sqrt(mw);
-      zr_[i] = sqrt(mw);
-      W[nw] = i;
-      pos[i] = (long)nw++;
-    }
-  }
-done:
-  free(key);
-  free(w);
-  free(al);
-  free(mg);
-  free(perm);
-  free(W);
-  free(pos);
-  free(sr_);
-  free(zr_);
-  free(Fs);
-  free(bs);
-  free(xs);
-  free(zs);
-  free(ss);
-  return st;
 }
 
 hm_status hm_svm_solve_prob(const hm_svm_prob *p, const hm_svm_opts *o, hm_svm_result *res) {
@@ -964,7 +127,7 @@ hm_status hm_svm_solve_prob(const hm_svm_prob *p, const hm_svm_opts *o, hm_svm_r
     goto out0;
   }
 
-  cand best = {0}, cur = {0};
+  hm_qp_cand best = {0}, cur = {0};
   best.x = malloc(N * sizeof(double));
   best.lam = malloc(m * sizeof(double));
   cur.x = malloc(N * sizeof(double));
@@ -981,7 +144,7 @@ hm_status hm_svm_solve_prob(const hm_svm_prob *p, const hm_svm_opts *o, hm_svm_r
     goto out;
   }
   int use_primal = p->kind == 0 && (o->form == 2 || (o->form == 0 && mr > N && mr > 500));
-  int ipm_status = IPM_FAILED, iters = 0;
+  int ipm_status = HM_QP_IPM_FAILED, iters = 0;
   int run_ipm = o->method != HM_SVM_ACTIVESET;
   if (!use_primal && (double)mr * (double)mr > 4e8) {
     st = HM_ENOMEM;
@@ -1017,20 +180,20 @@ hm_status hm_svm_solve_prob(const hm_svm_prob *p, const hm_svm_opts *o, hm_svm_r
   if (p->kind == 0 && o->method != HM_SVM_ACTIVESET && o->form != 1 &&
       (o->wset == 2 || (o->wset == 0 && use_primal && mr >= 4 * N && mr >= 2000))) {
     double *cert = malloc(m * sizeof *cert);
-    int outcome = WS_NONE, wit = 0;
+    int outcome = HM_QP_WS_NONE, wit = 0;
     if (!cert) {
       st = HM_ENOMEM;
       goto out;
     }
-    st = ws_solve(p, R, mr, nrm, maxit, tol, &cur, &best, lam, S, cert, &wit, &outcome);
+    st = hm_qp_ws_solve(p, R, mr, nrm, maxit, tol, &cur, &best, lam, S, cert, &wit, &outcome);
     res->iterations += wit;
-    if (st == HM_OK && outcome == WS_INFEASIBLE) {
+    if (st == HM_OK && outcome == HM_QP_WS_INFEASIBLE) {
       res->method_used = HM_SVM_ACTIVESET;
       set_infeasible(p, cert, res, t0);
     }
     free(cert);
-    if (st != HM_OK || outcome == WS_INFEASIBLE) goto out;
-    if (outcome == WS_OPTIMAL) {
+    if (st != HM_OK || outcome == HM_QP_WS_INFEASIBLE) goto out;
+    if (outcome == HM_QP_WS_OPTIMAL) {
       res->method_used = HM_SVM_IPM;
       run_ipm = 0;
       as_done = 1;
@@ -1053,7 +216,7 @@ hm_status hm_svm_solve_prob(const hm_svm_prob *p, const hm_svm_opts *o, hm_svm_r
     if (gi == 0) {
       memset(lam, 0, m * sizeof *lam);
       for (size_t i = 0; i < mr; i++) lam[R[i]] = ls[i] / nrm[R[i]];
-      st = eval_cand(p, &best, lam, 0, 1);
+      st = hm_qp_eval_cand(p, &best, lam, 0, 1);
       if (st != HM_OK) goto out;
       res->method_used = HM_SVM_ACTIVESET;
       if (best.valid && best.r.rel_gap <= tol) run_ipm = 0;
@@ -1070,28 +233,23 @@ hm_status hm_svm_solve_prob(const hm_svm_prob *p, const hm_svm_opts *o, hm_svm_r
       }
       for (size_t i = 0; i < mr; i++)
         for (size_t j = 0; j < N; j++) Fs[i * N + j] = p->F[R[i] * N + j] / nrm[R[i]];
-      shrink_rule sr = {mr > 2 * N, 4, 1e-8, 0};
-      ipm_status = ipm_primal(mr, N, p->nfree, Fs, bs, maxit, &sr, 1e-9, NULL, xs, ls, &iters);
+      hm_qp_shrink sr = {mr > 2 * N, 4, 1e-8, 0};
+      ipm_status =
+          hm_qp_ipm_primal(mr, N, p->nfree, Fs, bs, maxit, &sr, 1e-9, NULL, xs, ls, &iters);
       if (p->nfree) beta = xs[N - 1];
     } else {
-      ipm_status = ipm_dual(mr, Ks, cs, bs, maxit, ls, &beta, &iters);
+      ipm_status = hm_qp_ipm_dual(mr, Ks, cs, bs, maxit, ls, &beta, &iters);
     }
     res->iterations = iters;
-    if (ipm_status == IPM_NOMEM) {
-      st = HM_ENOMEM;
-      goto out;
-    }
-    if (ipm_status == IPM_INTR) {
-      st = HM_EINTR;
-      goto out;
-    }
-    if (ipm_status == IPM_OK || ipm_status == IPM_FAILED) {
+    st = hm_qp_ipm_error(ipm_status);
+    if (st != HM_OK) goto out;
+    if (ipm_status == HM_QP_IPM_OK || ipm_status == HM_QP_IPM_FAILED) {
       memset(lam, 0, m * sizeof *lam);
       for (size_t i = 0; i < mr; i++) lam[R[i]] = ls[i] / nrm[R[i]];
-      st = eval_cand(p, &cur, lam, beta, 1);
+      st = hm_qp_eval_cand(p, &cur, lam, beta, 1);
       if (st != HM_OK) goto out;
-      if (better(&cur, &best)) {
-        cand t = best;
+      if (hm_qp_better(&cur, &best)) {
+        hm_qp_cand t = best;
         best = cur;
         cur = t;
         res->method_used = HM_SVM_IPM;
@@ -1104,7 +262,7 @@ hm_status hm_svm_solve_prob(const hm_svm_prob *p, const hm_svm_opts *o, hm_svm_r
       for (size_t i = 0; i < mr; i++)
         if (ls[i] > 1e-6 * lmax) S[ns++] = R[i];
       int imp = 0;
-      st = polish_rounds(p, R, mr, S, ns, mr, lam, &cur, &best, &imp);
+      st = hm_qp_polish_rounds(p, R, mr, S, ns, mr, lam, &cur, &best, &imp);
       if (imp) res->method_used = HM_SVM_IPM;
       if (st != HM_OK) goto out;
     }
@@ -1150,10 +308,10 @@ hm_status hm_svm_solve_prob(const hm_svm_prob *p, const hm_svm_opts *o, hm_svm_r
     if (gi == 0 && !p->nfree && o->method != HM_SVM_IPM) {
       memset(lam, 0, m * sizeof *lam);
       for (size_t i = 0; i < mr; i++) lam[R[i]] = ls[i] / nrm[R[i]];
-      st = eval_cand(p, &cur, lam, 0, 1);
+      st = hm_qp_eval_cand(p, &cur, lam, 0, 1);
       if (st != HM_OK) goto out;
-      if (better(&cur, &best) || o->method == HM_SVM_ACTIVESET) {
-        cand t = best;
+      if (hm_qp_better(&cur, &best) || o->method == HM_SVM_ACTIVESET) {
+        hm_qp_cand t = best;
         best = cur;
         cur = t;
         res->method_used = HM_SVM_ACTIVESET;

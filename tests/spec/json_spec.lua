@@ -17,12 +17,20 @@ describe("json", function()
     assert.are.equal("[true,false,null]", json.encode { true, false, json.null })
   end)
 
+  it("rejects bad options", function()
+    assert.has_error(function() json.encode(1, true) end)
+    assert.has_error(function() json.encode(1, { indnet = " " }) end,
+      "json.encode: unknown option 'indnet' (valid options: indent)")
+    assert.has_error(function() json.encode(1, { indent = 2 }) end, "json.encode: option 'indent': string expected, got number")
+  end)
+
   it("number() formats one number like every result file", function()
     assert.are.equal("3", json.number(3))
     assert.are.equal("3.0", json.number(3.0))
     assert.are.equal("0.10000000000000001", json.number(0.1))
     assert.are.equal("NaN", json.number(0 / 0))
     assert.are.equal("-Infinity", json.number(-math.huge))
+    assert.has_error(function() json.number("1") end, "json.number: bad argument #1 (number expected, got string)")
   end)
 
   it("escapes strings per RFC 8259", function()

@@ -61,6 +61,8 @@ describe("loss", function()
       "loss.value: value function returned string, number expected")
     local ok, msg = pcall(bad.deriv, bad, 1)
     assert.truthy(msg:match("loss%.deriv: derivative raised: .*nope"))
+    assert.has_error(function() loss.custom() end,
+      "loss.custom: bad argument #1 (function expected, got no value)")
     assert.has_error(function() loss.custom(1, 2) end,
       "loss.custom: bad argument #1 (function expected, got number)")
   end)

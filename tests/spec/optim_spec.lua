@@ -52,6 +52,8 @@ describe("optimizer objects", function()
     local ps = optim.polyak { lstar = 0.25, c = 0.5, lr_max = 1e4 }
     assert.are.same({ 0.25, 0.5, 1e4 }, { ps.lstar, ps.c, ps.lr_max })
     assert.are.equal("gd", optim.gd { lr = 1 }:settings().kind)
+    assert.has_error(function() optim.gd() end, "optim.gd: bad argument #1 (options table expected, got no value)")
+    assert.has_error(function() optim.ngd(0.1) end, "optim.ngd: bad argument #1 (options table expected, got number)")
     assert.has_error(function() optim.gd { lr = 1, lrr = 2 } end,
       "optim.gd: unknown option 'lrr' (valid options: lr)")
     assert.has_error(function() optim.ngd { lr = 0.1 } end,
@@ -63,9 +65,13 @@ describe("optimizer objects", function()
       "optim.mirror: option 'eps' only applies with normalized = true")
     assert.has_error(function() optim.gd {} end, "optim.gd: option 'lr' is required")
     assert.has_error(function() optim.gd { lr = -1 } end)
-    assert.has_error(function() optim.momentum { lr = 1, beta = 1 } end)
+    assert.has_error(function() optim.momentum { lr = 1, beta = 1 } end,
+      "optim.momentum: option 'beta': number in [0, 1) expected, got 1.0")
     assert.has_error(function() optim.adam { beta2 = 1.5 } end)
-    assert.has_error(function() optim.polyak { c = 0 } end)
+    assert.has_error(function() optim.polyak { c = 0 } end,
+      "optim.polyak: options: c > 0, lr_max > 0 and a finite lstar expected (got c = 0.0, lr_max = inf, lstar = nan)")
+    assert.has_error(function() optim.polyak { lstar = math.huge } end,
+      "optim.polyak: options: c > 0, lr_max > 0 and a finite lstar expected (got c = 1.0, lr_max = inf, lstar = inf)")
     assert.has_error(function() o.lr = 3 end)
   end)
 
@@ -642,6 +648,16 @@ describe("optim.regpath", function()
       assert.is_true(tt(rn.loss)[k] <= tt(r.loss)[k] * (1 + 1e-6))
     end
     assert.has_error(function() optim.regpath(mk, ds, { radii = { 1 }, norm = "nuc" }) end)
+    -- separate balls on K and Q: plain Frobenius norms per tensor
+    local rs = optim.regpath(mk, ds, { radii = { { K = 1, Q = 2 }, { K = 3, Q = 0.5 } }, iters = 300 })
+    assert.are.equal("fro", rs.ball)
+    for k, R in ipairs { { 1, 2 }, { 3, 0.5 } } do
+      for b, nm in ipairs { "K", "Q" } do
+        local nb = tt(rs.norm)[k][b]
+        close(nb, optim.lp_norm(mat.new(tt(rs[nm])[k])), 1e-12)
+        assert.is_true(nb <= R[b] * (1 + 1e-12))
+      end
+    end
     assert.has_error(function() optim.regpath(mw, ds, { radii = { 0 } }) end,
       "optim.regpath: option 'radii': entry 1: radius > 0 expected, got 0.0")
     assert.has_error(function() optim.regpath(mw, ds, { radii = { 1 }, norm = 3 }) end)
