@@ -1,7 +1,6 @@
 #include "hm_npz.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,16 +19,6 @@
 #define U32MAX 0xffffffffu
 #define DEFLATE_MAX_RATIO 1032u /* zlib FAQ: deflate's compression ratio is at most 1032:1 */
 #define CHUNK 65536
-
-static hm_status fail(char *err, size_t errlen, hm_status s, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static hm_status fail(char *err, size_t errlen, hm_status s, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  if (err && errlen) vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-  return s;
-}
 
 static unsigned rd16(const unsigned char *p) { return (unsigned)p[0] | ((unsigned)p[1] << 8); }
 static uint32_t rd32(const unsigned char *p) {
@@ -64,7 +53,7 @@ struct hm_npz {
 static hm_status read_at(hm_npz *z, uint64_t off, void *buf, size_t n, char *err,
                          size_t errlen) {
   if (off > z->size || n > z->size - off)
-    return fail(err, errlen, HM_EIO, "archive is truncated (needs bytes %llu..%llu of %llu)",
+    return hm_fail(err, errlen, HM_EIO, "archive is truncated (needs bytes %llu..%llu of %llu)",
                 (unsigned long long)off, (unsigned long long)(off + n),
                 (unsigned long long)z->size);
   if (!z->f) {
@@ -72,7 +61,7 @@ static hm_status read_at(hm_npz *z, uint64_t off, void *buf, size_t n, char *err
     return HM_OK;
   }
   if (fseeko(z->f, (off_t)off, SEEK_SET) != 0 || fread(buf, 1, n, z->f) != n)
-    return fail(err, errlen, HM_EIO, "read error: %s",
+    return hm_fail(err, errlen, HM_EIO, "read error: %s",
                 ferror(z->f) ? strerror(errno) : "unexpected end of file");
   return HM_OK;
 }
@@ -127,38 +116,38 @@ static hm_status central_zip64(entry *e, const unsigned char *x, size_t xlen, ch
   if (need_u || need_c || need_o) goto bad;
   return HM_OK;
 bad:
-  return fail(err, errlen, HM_EIO, "member '%s': missing or short zip64 extra field",
+  return hm_fail(err, errlen, HM_EIO, "member '%s': missing or short zip64 extra field",
               e->name);
 }
 
 static hm_status parse_central(hm_npz *z, const unsigned char *cd, uint64_t cd_size,
                                uint64_t count, char *err, size_t errlen) {
   if (count > cd_size / 46)
-    return fail(err, errlen, HM_EIO,
+    return hm_fail(err, errlen, HM_EIO,
                 "corrupt ZIP archive: central directory of %llu bytes cannot hold %llu entries",
                 (unsigned long long)cd_size, (unsigned long long)count);
   z->e = (entry *)calloc(count ? (size_t)count : 1, sizeof(entry));
-  if (!z->e) return fail(err, errlen, HM_ENOMEM, "not enough memory");
+  if (!z->e) return hm_fail(err, errlen, HM_ENOMEM, "not enough memory");
   size_t p = 0;
   for (uint64_t k = 0; k < count; k++) {
     const unsigned char *c = cd + p;
     if (cd_size - p < 46 || rd32(c) != SIG_CENTRAL)
-      return fail(err, errlen, HM_EIO, "corrupt ZIP archive: bad central directory entry %llu",
+      return hm_fail(err, errlen, HM_EIO, "corrupt ZIP archive: bad central directory entry %llu",
                   (unsigned long long)k + 1);
     size_t nl = rd16(c + 28), xl = rd16(c + 30), cl = rd16(c + 32);
     if (cd_size - p - 46 < nl + xl + cl)
-      return fail(err, errlen, HM_EIO,
+      return hm_fail(err, errlen, HM_EIO,
                   "corrupt ZIP archive: central directory entry %llu overruns the directory",
                   (unsigned long long)k + 1);
     entry *e = &z->e[z->n];
     e->name = (char *)malloc(nl + 1);
-    if (!e->name) return fail(err, errlen, HM_ENOMEM, "not enough memory");
+    if (!e->name) return hm_fail(err, errlen, HM_ENOMEM, "not enough memory");
     memcpy(e->name, c + 46, nl);
     e->name[nl] = '\0';
     e->nlen = nl;
     z->n++;
     if (memchr(c + 46, '\0', nl))
-      return fail(err, errlen, HM_EIO, "corrupt ZIP archive: member name %llu contains a NUL byte",
+      return hm_fail(err, errlen, HM_EIO, "corrupt ZIP archive: member name %llu contains a NUL byte",
                   (unsigned long long)k + 1);
     e->flags = rd16(c + 8);
     e->method = rd16(c + 10);
@@ -170,19 +159,19 @@ static hm_status parse_central(hm_npz *z, const unsigned char *cd, uint64_t cd_s
     hm_status s = central_zip64(e, c + 46 + nl, xl, err, errlen);
     if (s != HM_OK) return s;
     if (disk != 0 && disk != 0xffff)
-      return fail(err, errlen, HM_EIO, "multi-disk (split) ZIP archives are not supported");
+      return hm_fail(err, errlen, HM_EIO, "multi-disk (split) ZIP archives are not supported");
     p += 46 + nl + xl + cl;
   }
   if (z->n > 1) {
     entry **byname = (entry **)malloc(z->n * sizeof *byname);
-    if (!byname) return fail(err, errlen, HM_ENOMEM, "not enough memory");
+    if (!byname) return hm_fail(err, errlen, HM_ENOMEM, "not enough memory");
     for (size_t i = 0; i < z->n; i++) byname[i] = &z->e[i];
     qsort(byname, z->n, sizeof *byname, cmp_entry_name);
     const char *dup = NULL;
     for (size_t i = 1; i < z->n && !dup; i++)
       if (strcmp(byname[i - 1]->name, byname[i]->name) == 0) dup = byname[i]->name;
     free(byname);
-    if (dup) return fail(err, errlen, HM_EIO, "duplicate member '%s' in the archive", dup);
+    if (dup) return hm_fail(err, errlen, HM_EIO, "duplicate member '%s' in the archive", dup);
   }
   return HM_OK;
 }
@@ -190,12 +179,12 @@ static hm_status parse_central(hm_npz *z, const unsigned char *cd, uint64_t cd_s
 /* Find the end-of-central-directory record (and the zip64 one) and read the directory. */
 static hm_status read_directory(hm_npz *z, char *err, size_t errlen) {
   if (z->size < 22)
-    return fail(err, errlen, HM_EIO, "not a ZIP archive (%llu bytes, too short)",
+    return hm_fail(err, errlen, HM_EIO, "not a ZIP archive (%llu bytes, too short)",
                 (unsigned long long)z->size);
   size_t tl = z->size < 22 + 65535 ? (size_t)z->size : 22 + 65535;
   uint64_t tail_off = z->size - tl;
   unsigned char *tail = (unsigned char *)malloc(tl);
-  if (!tail) return fail(err, errlen, HM_ENOMEM, "not enough memory");
+  if (!tail) return hm_fail(err, errlen, HM_ENOMEM, "not enough memory");
   hm_status s = read_at(z, tail_off, tail, tl, err, errlen);
   size_t pos = (size_t)-1;
   for (size_t q = tl - 22 + 1; s == HM_OK && q-- > 0;) {
@@ -210,7 +199,7 @@ static hm_status read_directory(hm_npz *z, char *err, size_t errlen) {
   }
   if (pos == (size_t)-1) {
     free(tail);
-    return fail(err, errlen, HM_EIO,
+    return hm_fail(err, errlen, HM_EIO,
                 "not a ZIP archive (no end-of-central-directory record)");
   }
   const unsigned char *r = tail + pos;
@@ -226,13 +215,13 @@ static hm_status read_directory(hm_npz *z, char *err, size_t errlen) {
     uint64_t off64 = rd64(loc + 8);
     unsigned char x[56];
     if (rd32(loc + 4) != 0 || rd32(loc + 16) > 1)
-      return fail(err, errlen, HM_EIO, "multi-disk (split) ZIP archives are not supported");
+      return hm_fail(err, errlen, HM_EIO, "multi-disk (split) ZIP archives are not supported");
     if (off64 > eocd - 20 || eocd - 20 - off64 < 56)
-      return fail(err, errlen, HM_EIO, "corrupt ZIP archive: bad zip64 end-of-directory locator");
+      return hm_fail(err, errlen, HM_EIO, "corrupt ZIP archive: bad zip64 end-of-directory locator");
     s = read_at(z, off64, x, 56, err, errlen);
     if (s != HM_OK) return s;
     if (rd32(x) != SIG_EOCD64)
-      return fail(err, errlen, HM_EIO, "corrupt ZIP archive: bad zip64 end-of-directory record");
+      return hm_fail(err, errlen, HM_EIO, "corrupt ZIP archive: bad zip64 end-of-directory record");
     disk = rd32(x + 16) ? 1 : 0;
     cd_disk = rd32(x + 20) ? 1 : 0;
     n_disk = rd64(x + 24);
@@ -242,15 +231,15 @@ static hm_status read_directory(hm_npz *z, char *err, size_t errlen) {
     limit = off64;
   }
   if (disk != 0 || cd_disk != 0 || n_disk != count)
-    return fail(err, errlen, HM_EIO, "multi-disk (split) ZIP archives are not supported");
+    return hm_fail(err, errlen, HM_EIO, "multi-disk (split) ZIP archives are not supported");
   if (cd_off > limit || cd_size > limit - cd_off)
-    return fail(err, errlen, HM_EIO,
+    return hm_fail(err, errlen, HM_EIO,
                 "corrupt or truncated ZIP archive: central directory (%llu bytes at %llu) "
                 "lies outside the archive",
                 (unsigned long long)cd_size, (unsigned long long)cd_off);
   z->cd_off = cd_off;
   unsigned char *cd = (unsigned char *)malloc(cd_size ? (size_t)cd_size : 1);
-  if (!cd) return fail(err, errlen, HM_ENOMEM, "not enough memory");
+  if (!cd) return hm_fail(err, errlen, HM_ENOMEM, "not enough memory");
   s = read_at(z, cd_off, cd, (size_t)cd_size, err, errlen);
   if (s == HM_OK) s = parse_central(z, cd, cd_size, count, err, errlen);
   free(cd);
@@ -270,11 +259,11 @@ static hm_status open_common(hm_npz *z, hm_npz **out, char *err, size_t errlen) 
 hm_status hm_npz_open(const char *path, hm_npz **out, char *err, size_t errlen) {
   *out = NULL;
   hm_npz *z = (hm_npz *)calloc(1, sizeof *z);
-  if (!z) return fail(err, errlen, HM_ENOMEM, "not enough memory");
+  if (!z) return hm_fail(err, errlen, HM_ENOMEM, "not enough memory");
   z->f = fopen(path, "rb");
   off_t end;
   if (!z->f || fseeko(z->f, 0, SEEK_END) != 0 || (end = ftello(z->f)) < 0) {
-    hm_status s = fail(err, errlen, HM_EIO, "cannot open '%s': %s", path, strerror(errno));
+    hm_status s = hm_fail(err, errlen, HM_EIO, "cannot open '%s': %s", path, strerror(errno));
     hm_npz_close(z);
     return s;
   }
@@ -286,7 +275,7 @@ hm_status hm_npz_open_mem(const void *buf, size_t len, hm_npz **out, char *err,
                           size_t errlen) {
   *out = NULL;
   hm_npz *z = (hm_npz *)calloc(1, sizeof *z);
-  if (!z) return fail(err, errlen, HM_ENOMEM, "not enough memory");
+  if (!z) return hm_fail(err, errlen, HM_ENOMEM, "not enough memory");
   z->mem = (const unsigned char *)buf;
   z->size = len;
   return open_common(z, out, err, errlen);
@@ -310,54 +299,54 @@ static const char *method_name(unsigned m) {
 static hm_status locate(hm_npz *z, entry *e, char *err, size_t errlen) {
   if (e->data) return HM_OK;
   if (e->flags & 0x41)
-    return fail(err, errlen, HM_EIO, "member '%s' is encrypted (not supported)", e->name);
+    return hm_fail(err, errlen, HM_EIO, "member '%s' is encrypted (not supported)", e->name);
   if (e->method != 0 && e->method != 8)
-    return fail(err, errlen, HM_EIO,
+    return hm_fail(err, errlen, HM_EIO,
                 "member '%s' uses compression method %u (%s); only 0 (stored) and 8 "
                 "(deflate) are supported",
                 e->name, e->method, method_name(e->method));
   unsigned char lh[30];
   if (e->offset > z->cd_off || z->cd_off - e->offset < 30)
-    return fail(err, errlen, HM_EIO,
+    return hm_fail(err, errlen, HM_EIO,
                 "member '%s': local header offset %llu lies outside the archive data",
                 e->name, (unsigned long long)e->offset);
   hm_status s = read_at(z, e->offset, lh, 30, err, errlen);
   if (s != HM_OK) return s;
   if (rd32(lh) != SIG_LOCAL)
-    return fail(err, errlen, HM_EIO, "member '%s': bad local header signature", e->name);
+    return hm_fail(err, errlen, HM_EIO, "member '%s': bad local header signature", e->name);
   size_t nl = rd16(lh + 26), xl = rd16(lh + 28);
   if (rd16(lh + 8) != e->method)
-    return fail(err, errlen, HM_EIO,
+    return hm_fail(err, errlen, HM_EIO,
                 "member '%s': compression method differs between local header and "
                 "central directory", e->name);
   uint64_t data = e->offset + 30 + nl + xl;
   if (data > z->cd_off || e->csize > z->cd_off - data)
-    return fail(err, errlen, HM_EIO,
+    return hm_fail(err, errlen, HM_EIO,
                 "member '%s': %llu compressed bytes at offset %llu run past the archive data "
                 "(truncated or corrupt archive)",
                 e->name, (unsigned long long)e->csize, (unsigned long long)data);
   if (nl != e->nlen)
-    return fail(err, errlen, HM_EIO,
+    return hm_fail(err, errlen, HM_EIO,
                 "member '%s': name differs between local header and central directory",
                 e->name);
   if (nl) {
     char *ln = (char *)malloc(nl);
-    if (!ln) return fail(err, errlen, HM_ENOMEM, "not enough memory");
+    if (!ln) return hm_fail(err, errlen, HM_ENOMEM, "not enough memory");
     s = read_at(z, e->offset + 30, ln, nl, err, errlen);
     int same = s == HM_OK && memcmp(ln, e->name, nl) == 0;
     free(ln);
     if (s != HM_OK) return s;
     if (!same)
-      return fail(err, errlen, HM_EIO,
+      return hm_fail(err, errlen, HM_EIO,
                   "member '%s': name differs between local header and central directory",
                   e->name);
   }
   if (e->method == 0 && e->usize != e->csize)
-    return fail(err, errlen, HM_EIO,
+    return hm_fail(err, errlen, HM_EIO,
                 "member '%s': stored member with compressed size %llu but size %llu",
                 e->name, (unsigned long long)e->csize, (unsigned long long)e->usize);
   if (e->method == 8 && e->usize / DEFLATE_MAX_RATIO > e->csize + 1)
-    return fail(err, errlen, HM_EIO,
+    return hm_fail(err, errlen, HM_EIO,
                 "member '%s': declared size %llu cannot come from %llu deflated bytes",
                 e->name, (unsigned long long)e->usize, (unsigned long long)e->csize);
   e->data = data;
@@ -388,7 +377,7 @@ static hm_status ms_init(mstream *m, hm_npz *z, const entry *e, char *err, size_
   m->ended = 0;
   if (e->method == 8) {
     if (inflateInit2(&m->zs, -MAX_WBITS) != Z_OK)
-      return fail(err, errlen, HM_ENOMEM, "cannot initialize zlib inflate");
+      return hm_fail(err, errlen, HM_ENOMEM, "cannot initialize zlib inflate");
     m->inflating = 1;
   }
   return HM_OK;
@@ -423,7 +412,7 @@ static hm_status ms_read(mstream *m, unsigned char *buf, size_t n, char *err, si
     m->zs.avail_out = (uInt)n;
     while (m->zs.avail_out > 0) {
       if (m->ended)
-        return fail(err, errlen, HM_EIO,
+        return hm_fail(err, errlen, HM_EIO,
                     "member '%s': deflate stream ends after %llu bytes, %llu declared", name,
                     (unsigned long long)(m->produced + n - m->zs.avail_out),
                     (unsigned long long)m->e->usize);
@@ -435,11 +424,11 @@ static hm_status ms_read(mstream *m, unsigned char *buf, size_t n, char *err, si
       if (r == Z_STREAM_END) {
         m->ended = 1;
       } else if (r == Z_BUF_ERROR && m->zs.avail_in == 0 && m->cleft == 0) {
-        return fail(err, errlen, HM_EIO, "member '%s': deflate data is truncated", name);
+        return hm_fail(err, errlen, HM_EIO, "member '%s': deflate data is truncated", name);
       } else if (r == Z_MEM_ERROR) {
-        return fail(err, errlen, HM_ENOMEM, "not enough memory");
+        return hm_fail(err, errlen, HM_ENOMEM, "not enough memory");
       } else if (r != Z_OK && r != Z_BUF_ERROR) {
-        return fail(err, errlen, HM_EIO, "member '%s': corrupt deflate data (%s)", name,
+        return hm_fail(err, errlen, HM_EIO, "member '%s': corrupt deflate data (%s)", name,
                     m->zs.msg ? m->zs.msg : "zlib error");
       }
     }
@@ -463,25 +452,25 @@ static hm_status ms_finish(mstream *m, char *err, size_t errlen) {
       m->zs.avail_out = 1;
       int r = inflate(&m->zs, Z_NO_FLUSH);
       if (m->zs.avail_out == 0)
-        return fail(err, errlen, HM_EIO,
+        return hm_fail(err, errlen, HM_EIO,
                     "member '%s': deflate data holds more than the declared %llu bytes",
                     name, (unsigned long long)m->e->usize);
       if (r == Z_STREAM_END) {
         m->ended = 1;
       } else if (r == Z_BUF_ERROR && m->zs.avail_in == 0 && m->cleft == 0) {
-        return fail(err, errlen, HM_EIO, "member '%s': deflate data is truncated", name);
+        return hm_fail(err, errlen, HM_EIO, "member '%s': deflate data is truncated", name);
       } else if (r != Z_OK && r != Z_BUF_ERROR) {
-        return fail(err, errlen, HM_EIO, "member '%s': corrupt deflate data (%s)", name,
+        return hm_fail(err, errlen, HM_EIO, "member '%s': corrupt deflate data (%s)", name,
                     m->zs.msg ? m->zs.msg : "zlib error");
       }
     }
     if (m->zs.avail_in != 0 || m->cleft != 0)
-      return fail(err, errlen, HM_EIO,
+      return hm_fail(err, errlen, HM_EIO,
                   "member '%s': %llu bytes after the end of the deflate stream", name,
                   (unsigned long long)(m->zs.avail_in + m->cleft));
   }
   if (m->crc != m->e->crc)
-    return fail(err, errlen, HM_EIO,
+    return hm_fail(err, errlen, HM_EIO,
                 "member '%s': CRC-32 mismatch (archive says %08x, data has %08x): corrupt "
                 "archive", name, (unsigned)m->e->crc, (unsigned)m->crc);
   return HM_OK;
@@ -494,11 +483,11 @@ hm_status hm_npz_header(hm_npz *z, size_t i, hm_npy_header *h, char *err, size_t
   size_t want = 12 + HM_NPY_MAX_HEADER;
   if (e->usize < want) want = (size_t)e->usize;
   unsigned char *buf = (unsigned char *)malloc(want ? want : 1);
-  if (!buf) return fail(err, errlen, HM_ENOMEM, "not enough memory");
+  if (!buf) return hm_fail(err, errlen, HM_ENOMEM, "not enough memory");
   mstream *m = (mstream *)malloc(sizeof *m);
   if (!m) {
     free(buf);
-    return fail(err, errlen, HM_ENOMEM, "not enough memory");
+    return hm_fail(err, errlen, HM_ENOMEM, "not enough memory");
   }
   s = ms_init(m, z, e, err, errlen);
   for (size_t got = 0; s == HM_OK && got < want; got += CHUNK)
@@ -508,19 +497,19 @@ hm_status hm_npz_header(hm_npz *z, size_t i, hm_npy_header *h, char *err, size_t
   if (s == HM_OK) {
     char perr[256];
     s = hm_npy_parse(buf, want, h, perr, sizeof perr);
-    if (s != HM_OK) fail(err, errlen, s, "member '%s': %s", e->name, perr);
+    if (s != HM_OK) hm_fail(err, errlen, s, "member '%s': %s", e->name, perr);
   }
   free(buf);
   if (s != HM_OK) return s;
   size_t isz = hm_npy_itemsize(h->dtype);
   uint64_t avail = e->usize - h->data_offset; /* data_offset <= want <= usize */
   if (h->size > avail / isz)
-    return fail(err, errlen, HM_EIO,
+    return hm_fail(err, errlen, HM_EIO,
                 "member '%s': the .npy header describes %zu elements of %zu bytes, more than "
                 "the %llu data bytes the member holds",
                 e->name, h->size, isz, (unsigned long long)avail);
   if (h->size * isz != avail)
-    return fail(err, errlen, HM_EIO,
+    return hm_fail(err, errlen, HM_EIO,
                 "member '%s': the .npy header describes %llu data bytes but the member "
                 "holds %llu",
                 e->name, (unsigned long long)(h->size * isz), (unsigned long long)avail);
@@ -535,14 +524,14 @@ hm_status hm_npz_read(hm_npz *z, size_t i, const hm_npy_header *h, double *out, 
   size_t isz = hm_npy_itemsize(h->dtype);
   if (h->data_offset > e->usize || h->size > (e->usize - h->data_offset) / isz ||
       h->data_offset + h->size * isz != e->usize)
-    return fail(err, errlen, HM_EARG, "member '%s': header does not match the member",
+    return hm_fail(err, errlen, HM_EARG, "member '%s': header does not match the member",
                 e->name);
   mstream *m = (mstream *)malloc(sizeof *m);
   unsigned char *buf = (unsigned char *)malloc(CHUNK);
   if (!m || !buf) {
     free(m);
     free(buf);
-    return fail(err, errlen, HM_ENOMEM, "not enough memory");
+    return hm_fail(err, errlen, HM_ENOMEM, "not enough memory");
   }
   s = ms_init(m, z, e, err, errlen);
   for (size_t left = h->data_offset; s == HM_OK && left > 0;) {
@@ -639,7 +628,7 @@ static hm_status write_member(wout *w, wentry *we, unsigned flags, z_stream *zs,
   char hdr[512];
   size_t hl;
   if (hm_npy_header_v1(m->rank, m->dim, hdr, sizeof hdr, &hl) != HM_OK)
-    return fail(err, errlen, HM_EARG, "array '%s': cannot build the .npy header",
+    return hm_fail(err, errlen, HM_EARG, "array '%s': cannot build the .npy header",
                 we->it->name);
   int deflating = (flags & HM_NPZ_DEFLATE) != 0;
   we->usize = (uint64_t)hl + (uint64_t)m->size * 8;
@@ -670,7 +659,7 @@ static hm_status write_member(wout *w, wentry *we, unsigned flags, z_stream *zs,
   uint64_t data_start = w->pos;
   uLong crc = crc32(0L, Z_NULL, 0);
   if (deflating && deflateReset(zs) != Z_OK)
-    return fail(err, errlen, HM_EIO, "zlib deflateReset failed");
+    return hm_fail(err, errlen, HM_EIO, "zlib deflateReset failed");
   /* the source: the .npy header, then the data as little-endian doubles */
   size_t per = CHUNK / 8;
   size_t done = 0;
@@ -701,7 +690,7 @@ static hm_status write_member(wout *w, wentry *we, unsigned flags, z_stream *zs,
         zs->next_out = zbuf;
         zs->avail_out = CHUNK;
         r = deflate(zs, last ? Z_FINISH : Z_NO_FLUSH);
-        if (r == Z_STREAM_ERROR) return fail(err, errlen, HM_EIO, "zlib deflate failed");
+        if (r == Z_STREAM_ERROR) return hm_fail(err, errlen, HM_EIO, "zlib deflate failed");
         w_bytes(w, zbuf, CHUNK - zs->avail_out);
       } while (zs->avail_out == 0 || (last && r != Z_STREAM_END));
     }
@@ -711,7 +700,7 @@ static hm_status write_member(wout *w, wentry *we, unsigned flags, z_stream *zs,
   we->crc = (uint32_t)crc;
   we->csize = w->pos - data_start;
   if (!we->zip64_local && (we->csize >= U32MAX || we->usize >= U32MAX))
-    return fail(err, errlen, HM_EIO, "array '%s': member too large", we->it->name);
+    return hm_fail(err, errlen, HM_EIO, "array '%s': member too large", we->it->name);
   w_flush(w);
   if (!w->ok) return HM_OK; /* the caller reports the write error */
   unsigned char patch[16];
@@ -761,24 +750,57 @@ static void write_central(wout *w, const wentry *we, unsigned flags) {
   }
 }
 
+/* The central directory and the end records (zip64 ones when needed or forced). */
+static void write_directory(wout *w, const wentry *we, size_t n, unsigned flags) {
+  uint64_t cd_off = w->pos;
+  for (size_t i = 0; i < n; i++) write_central(w, &we[i], flags);
+  uint64_t cd_size = w->pos - cd_off;
+  if ((flags & HM_NPZ_ZIP64) || n >= 0xffff || cd_off >= U32MAX || cd_size >= U32MAX) {
+    uint64_t rec = w->pos;
+    w32(w, SIG_EOCD64);
+    w64(w, 44); /* size of the rest of the record */
+    w16(w, (MADE_BY_UNIX << 8) | 45);
+    w16(w, 45);
+    w32(w, 0); /* this disk */
+    w32(w, 0); /* disk of the directory */
+    w64(w, n);
+    w64(w, n);
+    w64(w, cd_size);
+    w64(w, cd_off);
+    w32(w, SIG_LOC64);
+    w32(w, 0);
+    w64(w, rec);
+    w32(w, 1); /* disks */
+  }
+  w32(w, SIG_EOCD);
+  w16(w, 0);
+  w16(w, 0);
+  w16(w, n >= 0xffff ? 0xffff : (unsigned)n);
+  w16(w, n >= 0xffff ? 0xffff : (unsigned)n);
+  w32(w, cd_size >= U32MAX ? U32MAX : (uint32_t)cd_size);
+  w32(w, cd_off >= U32MAX ? U32MAX : (uint32_t)cd_off);
+  w16(w, 0); /* comment */
+  w_flush(w);
+}
+
 static hm_status check_items(const hm_npz_item *items, size_t n, wentry *we, char *err,
                              size_t errlen) {
   for (size_t i = 0; i < n; i++) {
     const char *name = items[i].name;
     size_t len = name ? strlen(name) : 0;
-    if (len == 0) return fail(err, errlen, HM_EARG, "array names must be non-empty");
+    if (len == 0) return hm_fail(err, errlen, HM_EARG, "array names must be non-empty");
     if (len > 65000)
-      return fail(err, errlen, HM_EARG, "array name of %zu bytes is too long (at most 65000)",
+      return hm_fail(err, errlen, HM_EARG, "array name of %zu bytes is too long (at most 65000)",
                   len);
     if (!items[i].m)
-      return fail(err, errlen, HM_EARG, "array '%s' has no matrix", name);
+      return hm_fail(err, errlen, HM_EARG, "array '%s' has no matrix", name);
     we[i].it = &items[i];
     we[i].nlen = len + 4;
   }
   qsort(we, n, sizeof *we, cmp_item);
   for (size_t i = 1; i < n; i++)
     if (strcmp(we[i - 1].it->name, we[i].it->name) == 0)
-      return fail(err, errlen, HM_EARG, "duplicate array name '%s'", we[i].it->name);
+      return hm_fail(err, errlen, HM_EARG, "duplicate array name '%s'", we[i].it->name);
   return HM_OK;
 }
 
@@ -790,68 +812,29 @@ hm_status hm_npz_save(const char *path, const hm_npz_item *items, size_t n, unsi
   z_stream zs;
   int zinit = 0;
   hm_status s = HM_OK;
-  if (!we || !w || !chunk || !zbuf) s = fail(err, errlen, HM_ENOMEM, "not enough memory");
+  if (!we || !w || !chunk || !zbuf) s = hm_fail(err, errlen, HM_ENOMEM, "not enough memory");
   if (s == HM_OK) s = check_items(items, n, we, err, errlen);
   if (s == HM_OK && (flags & HM_NPZ_DEFLATE)) {
     memset(&zs, 0, sizeof zs);
     if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -MAX_WBITS, 8,
                      Z_DEFAULT_STRATEGY) != Z_OK)
-      s = fail(err, errlen, HM_ENOMEM, "cannot initialize zlib deflate");
+      s = hm_fail(err, errlen, HM_ENOMEM, "cannot initialize zlib deflate");
     else
       zinit = 1;
   }
   hm_atomic a;
-  if (s == HM_OK) s = hm_atomic_begin(&a, path, err, errlen);
-  if (s != HM_OK) {
-    if (zinit) deflateEnd(&zs);
-    free(we);
-    free(w);
-    free(chunk);
-    free(zbuf);
-    return s;
+  if (s == HM_OK && (s = hm_atomic_begin(&a, path, err, errlen)) == HM_OK) {
+    w->fd = a.fd;
+    w->ok = 1;
+    w->pos = 0;
+    w->n = 0;
+    for (size_t i = 0; i < n && s == HM_OK && w->ok; i++)
+      s = write_member(w, &we[i], flags, &zs, chunk, zbuf, err, errlen);
+    if (s == HM_OK && w->ok) write_directory(w, we, n, flags);
+    /* s != HM_OK: err holds the reason; w->ok == 0: a write failed, hm_atomic_end says why */
+    hm_status e = hm_atomic_end(&a, s == HM_OK && w->ok, s == HM_OK ? err : NULL, errlen);
+    if (s == HM_OK) s = e;
   }
-  w->fd = a.fd;
-  w->ok = 1;
-  w->pos = 0;
-  w->n = 0;
-  for (size_t i = 0; i < n && s == HM_OK && w->ok; i++)
-    s = write_member(w, &we[i], flags, &zs, chunk, zbuf, err, errlen);
-  if (s == HM_OK && w->ok) {
-    uint64_t cd_off = w->pos;
-    for (size_t i = 0; i < n; i++) write_central(w, &we[i], flags);
-    uint64_t cd_size = w->pos - cd_off;
-    int zip64 = (flags & HM_NPZ_ZIP64) || n >= 0xffff || cd_off >= U32MAX ||
-                cd_size >= U32MAX;
-    if (zip64) {
-      uint64_t rec = w->pos;
-      w32(w, SIG_EOCD64);
-      w64(w, 44);
-      w16(w, (MADE_BY_UNIX << 8) | 45);
-      w16(w, 45);
-      w32(w, 0);
-      w32(w, 0);
-      w64(w, n);
-      w64(w, n);
-      w64(w, cd_size);
-      w64(w, cd_off);
-      w32(w, SIG_LOC64);
-      w32(w, 0);
-      w64(w, rec);
-      w32(w, 1);
-    }
-    w32(w, SIG_EOCD);
-    w16(w, 0);
-    w16(w, 0);
-    w16(w, n >= 0xffff ? 0xffff : (unsigned)n);
-    w16(w, n >= 0xffff ? 0xffff : (unsigned)n);
-    w32(w, cd_size >= U32MAX ? U32MAX : (uint32_t)cd_size);
-    w32(w, cd_off >= U32MAX ? U32MAX : (uint32_t)cd_off);
-    w16(w, 0);
-    w_flush(w);
-  }
-  /* s != HM_OK: err holds the reason; w->ok == 0: a write failed, hm_atomic_end says why */
-  hm_status e = hm_atomic_end(&a, s == HM_OK && w->ok, s == HM_OK ? err : NULL, errlen);
-  if (s == HM_OK) s = e;
   if (zinit) deflateEnd(&zs);
   free(we);
   free(w);
