@@ -10,9 +10,10 @@
  * byte, encrypted members, compression methods other than 0 and 8, sizes inconsistent
  * with the archive (a member must lie before the central directory; a deflated member
  * cannot declare more than 1032 bytes per compressed byte, deflate's limit), and .npy
- * headers whose array size differs from the member size. No allocation exceeds the size of
- * the archive (plus fixed 64 KiB buffers), except the caller's h->size doubles, which the
- * checks above bound by 1032 x the archive size.
+ * headers whose array size differs from the member size. Allocations are at most a small
+ * multiple of the archive size (the central directory and its entries) plus fixed 64 KiB
+ * buffers, except the caller's h->size doubles, which the checks above bound by
+ * 1032 x 2 x the archive size (a deflate bomb of 4-byte elements).
  *
  * Writing produces an archive of '<f8' version-1.0 .npy members (hm_npy_header_v1),
  * sorted by name, stored or deflated (raw deflate, zlib level 6 as Python's zipfile), with
