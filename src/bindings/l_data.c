@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "hm_ldata.h"
+#include "hm_lnpz.h"
 #include "hm_npy.h"
 
 /* ---- arrays from mats or nested tables ---------------------------------------------- */
@@ -599,34 +600,51 @@ static int data_subset(lua_State *L) {
   return 1;
 }
 
-static void path_join(char *buf, size_t cap, const char *dir, const char *file) {
-  snprintf(buf, cap, "%s/%s", dir, file);
-}
-
 static int data_save(lua_State *L) {
   const char *fn = "data.save";
+  static const char *const opts[] = {"compress", NULL};
   hm_ldata *u = hmL_checkdata(L, 1, fn);
-  if (lua_type(L, 2) != LUA_TSTRING) hmL_argerror(L, fn, 2, "directory name expected, got %s", luaL_typename(L, 2));
+  if (lua_type(L, 2) != LUA_TSTRING)
+    hmL_argerror(L, fn, 2, "directory or .npz path expected, got %s", luaL_typename(L, 2));
+  hmL_checkoptions(L, 3, fn, opts);
   const char *dir = lua_tostring(L, 2);
-  if (mkdir(dir, 0777) != 0 && errno != EEXIST)
-    hmL_error(L, fn, "cannot create directory '%s': %s", dir, strerror(errno));
-  char path[4096];
+  int npz = hmL_is_npz_path(dir);
+  int compress = hmL_optboolean(L, 3, "compress", 0, fn);
+  if (compress && !npz)
+    hmL_error(L, fn, "option 'compress' applies to .npz archives only, got directory '%s'",
+              dir);
   const hm_dataset *ds = &u->ds;
   size_t dx[3] = {ds->n, ds->T, ds->d}, dy[2] = {ds->n, ds->T}, dz[2] = {ds->n, ds->d};
   size_t dv[1] = {u->nv}, dV[2] = {u->Vr, u->Vc};
   struct { const char *f; int rank; size_t *dim; const double *data; } items[5] = {
-    {"X.npy", 3, dx, ds->X}, {"Y.npy", ds->seq ? 2 : 1, dy, ds->Y}, {"Z.npy", 2, dz, ds->Z},
-    {"v.npy", 1, dv, u->v}, {"V.npy", 2, dV, u->V}};
+    {"X", 3, dx, ds->X}, {"Y", ds->seq ? 2 : 1, dy, ds->Y}, {"Z", 2, dz, ds->Z},
+    {"v", 1, dv, u->v}, {"V", 2, dV, u->V}};
+  hm_mat am[5];
+  if (npz) {
+    hm_npz_item it[5];
+    size_t n = 0;
+    for (int k = 0; k < 5; k++) {
+      if (!items[k].data) continue;
+      hm_mat_init(&am[k], items[k].rank, items[k].dim, (double *)(uintptr_t)items[k].data);
+      it[n].name = items[k].f;
+      it[n++].m = &am[k];
+    }
+    hmL_npz_save(L, dir, it, n, compress, fn);
+    lua_settop(L, 1);
+    return 1;
+  }
+  if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+    hmL_error(L, fn, "cannot create directory '%s': %s", dir, strerror(errno));
+  char path[4096];
   for (int k = 0; k < 5; k++) {
-    path_join(path, sizeof path, dir, items[k].f);
+    snprintf(path, sizeof path, "%s/%s.npy", dir, items[k].f);
     if (!items[k].data) {
       remove(path); /* a stale file from an earlier save would be read back */
       continue;
     }
-    hm_mat am;
     char err[256];
-    hm_mat_init(&am, items[k].rank, items[k].dim, (double *)(uintptr_t)items[k].data);
-    if (hm_npy_save(path, &am, err, sizeof err) != HM_OK)
+    hm_mat_init(&am[k], items[k].rank, items[k].dim, (double *)(uintptr_t)items[k].data);
+    if (hm_npy_save(path, &am[k], err, sizeof err) != HM_OK)
       hmL_error(L, fn, "cannot write '%s': %s", path, err);
   }
   lua_settop(L, 1);
@@ -635,7 +653,7 @@ static int data_save(lua_State *L) {
 
 static int read_npy(lua_State *L, const char *dir, const char *file, int required, const char *fn) {
   char path[4096];
-  path_join(path, sizeof path, dir, file);
+  snprintf(path, sizeof path, "%s/%s", dir, file);
   FILE *fp = fopen(path, "rb");
   if (!fp) {
     if (required) hmL_error(L, fn, "cannot open '%s': %s", path, strerror(errno));
@@ -653,17 +671,40 @@ static int read_npy(lua_State *L, const char *dir, const char *file, int require
   return 1;
 }
 
+/* Read as a .npz archive: any existing non-directory, or a missing path ending in ".npz". */
+static int load_is_npz(const char *path) {
+  struct stat st;
+  if (stat(path, &st) == 0) return !S_ISDIR(st.st_mode);
+  return hmL_is_npz_path(path);
+}
+
 static int data_load(lua_State *L) {
   const char *fn = "data.load";
-  if (lua_type(L, 1) != LUA_TSTRING) hmL_argerror(L, fn, 1, "directory name expected, got %s", luaL_typename(L, 1));
+  if (lua_type(L, 1) != LUA_TSTRING)
+    hmL_argerror(L, fn, 1, "directory or .npz path expected, got %s", luaL_typename(L, 1));
   const char *dir = lua_tostring(L, 1);
   lua_settop(L, 1);
   lua_newtable(L); /* 2: options for data.new */
   const char *files[5] = {"X.npy", "Y.npy", "Z.npy", "v.npy", "V.npy"};
   const char *keys[5] = {"X", "Y", "Z", "v", "V"};
-  for (int k = 0; k < 5; k++) {
-    read_npy(L, dir, files[k], k < 2, fn);
-    lua_setfield(L, 2, keys[k]);
+  if (load_is_npz(dir)) {
+    hm_npz *z = hmL_npz_open(L, dir, fn); /* 3 */
+    for (int k = 0; k < 5; k++) {
+      size_t i = hm_npz_find(z, files[k]);
+      if (i == HM_NPZ_NONE) {
+        if (k < 2) hmL_error(L, fn, "'%s': the archive has no member '%s'", dir, files[k]);
+        continue;
+      }
+      hmL_npz_pushmember(L, z, i, dir, fn);
+      lua_setfield(L, 2, keys[k]);
+    }
+    hmL_npz_close(L, 3);
+    lua_settop(L, 2);
+  } else {
+    for (int k = 0; k < 5; k++) {
+      read_npy(L, dir, files[k], k < 2, fn);
+      lua_setfield(L, 2, keys[k]);
+    }
   }
   lua_pushcfunction(L, data_new);
   lua_pushvalue(L, 2);

@@ -11,6 +11,9 @@
 #include <stddef.h>
 #include "hm_mat.h"
 
+/* Largest header dictionary accepted by the reader (bytes). */
+#define HM_NPY_MAX_HEADER 65536
+
 typedef enum hm_npy_dtype { HM_NPY_F8, HM_NPY_I8, HM_NPY_F4, HM_NPY_I4 } hm_npy_dtype;
 
 typedef struct hm_npy_header {
@@ -27,6 +30,13 @@ hm_status hm_npy_header_v1(int rank, const size_t *dim, char *out, size_t cap, s
 /* Parse a header from the first len bytes of a file (len may exceed the header). */
 hm_status hm_npy_parse(const unsigned char *buf, size_t len, hm_npy_header *h, char *err,
                        size_t errlen);
+
+/* Bytes per element of a dtype (8 or 4). */
+size_t hm_npy_itemsize(hm_npy_dtype t);
+/* Convert count little-endian elements of dtype t at src to doubles. */
+void hm_npy_decode(hm_npy_dtype t, const unsigned char *src, size_t count, double *out);
+/* Write count doubles as little-endian '<f8' bytes (8 * count) to out. */
+void hm_npy_encode(const double *src, size_t count, unsigned char *out);
 
 /* Save m as '<f8' to path atomically. */
 hm_status hm_npy_save(const char *path, const hm_mat *m, char *err, size_t errlen);

@@ -1,5 +1,8 @@
 #include "hm_status.h"
 
+#include <stdarg.h>
+#include <stdio.h>
+
 const char *hm_status_message(hm_status s) {
   switch (s) {
     case HM_OK: return "success";
@@ -14,4 +17,12 @@ const char *hm_status_message(hm_status s) {
     case HM_EIO: return "I/O error";
   }
   return "unknown error";
+}
+
+hm_status hm_fail(char *err, size_t errlen, hm_status s, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  if (err && errlen) vsnprintf(err, errlen, fmt, ap);
+  va_end(ap);
+  return s;
 }

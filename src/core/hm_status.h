@@ -19,4 +19,10 @@ typedef enum hm_status {
 /* A short English description, e.g. for "mat.svd: <message>". */
 const char *hm_status_message(hm_status s);
 
+#include <stddef.h>
+/* Format a message into err (errlen bytes; nothing when err is NULL or errlen is 0) and
+ * return s: `return hm_fail(err, errlen, HM_EIO, "truncated after %zu bytes", n);` */
+hm_status hm_fail(char *err, size_t errlen, hm_status s, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 #endif

@@ -22,7 +22,7 @@ describe("mat robustness", function()
     local nv = 29
     local names = {}
     for k, f in pairs(mat) do
-      if type(f) == "function" and k ~= "save_npy" and k ~= "load_npy" and k ~= "printoptions" then
+      if type(f) == "function" and k ~= "save_npy" and k ~= "load_npy" and k ~= "save_npz" and k ~= "printoptions" then
         names[#names + 1] = k
       end
     end
