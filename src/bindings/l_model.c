@@ -598,7 +598,6 @@ static hm_status obj_eval(void *ctx, int want_grad, double *loss) {
   for (int k = 0; k < u->obj.nparam; k++) u->m.trainable[u->obj_slot[k]] = u->params[k].trainable;
   u->m.data_token = 1; /* the objective's dataset is fixed until the next hmL_model_objective */
   hm_status s = hm_model_eval(&u->m, u->obj_ds, want_grad, u->obj_mode, loss);
-  u->m.data_token = 0;
   for (int k = 0; k < u->obj.nparam; k++) u->obj_scale[k] = u->m.log_scale[u->obj_slot[k]];
   u->obj.min_logit_gap = u->m.min_logit_gap;
   u->obj.grad_underflow = u->m.grad_underflow;
@@ -617,7 +616,6 @@ static hm_status obj_probs(void *ctx, double *S) {
   bind_loss(u);
   u->m.data_token = 1;
   hm_status s = hm_model_eval(&u->m, u->obj_ds, 0, 0, &loss);
-  u->m.data_token = 0;
   if (s) return s;
   memcpy(S, u->m.S, u->obj.probs_size * sizeof(double));
   return HM_OK;

@@ -243,6 +243,8 @@ static void add_ridge(hm_model *m, int k, int mode, double katt) {
 hm_status hm_model_eval(hm_model *m, const hm_dataset *ds, int want_grad, int mode,
                         double *loss_out) {
   const hm_model_config *c = &m->c;
+  const unsigned long token = m->data_token; /* applies to this call only */
+  m->data_token = 0;
   if (mode != 0 && mode != 1) return HM_EARG;
   if (mode == 1 && m->loss.kind == HM_LOSS_CUSTOM) return HM_EARG;
   for (int k = 0; k < HM_MP_COUNT; k++) m->log_scale[k] = 0.0;
@@ -315,10 +317,10 @@ hm_status hm_model_eval(hm_model *m, const hm_dataset *ds, int want_grad, int mo
   const int need_h = head != HM_HEAD_LINEAR || any_trainable(m, HM_MP_V);
   if (head == HM_HEAD_LINEAR) {
     const double *v0 = m->x[HM_MP_V];
-    if (m->data_token == 0) {
+    if (token == 0) {
       mv(0, (n * T), d, ds->X, d, v0, GV);
     } else { /* same dataset as the last eval with this token: reuse X v unless v changed */
-      if (m->gv_token != m->data_token || m->gv_n != n * T ||
+      if (m->gv_token != token || m->gv_n != n * T ||
           memcmp(m->gv_v, v0, d * sizeof(double)) != 0) {
         m->gv_token = 0;
         if (!m->gv_v && !(m->gv_v = (double *)malloc(d * sizeof(double)))) return HM_ENOMEM;
@@ -331,7 +333,7 @@ hm_status hm_model_eval(hm_model *m, const hm_dataset *ds, int want_grad, int mo
         mv(0, (n * T), d, ds->X, d, v0, m->gv);
         memcpy(m->gv_v, v0, d * sizeof(double));
         m->gv_n = n * T;
-        m->gv_token = m->data_token;
+        m->gv_token = token;
       }
       GV = m->gv;
     }

@@ -56,10 +56,11 @@ typedef struct hm_model {
   /* per parameter: the last eval's g[k] equals exp(-log_scale[k]) * dL/dx[k]
    * (0 in exact mode; see hm_model_eval mode 1) */
   double log_scale[HM_MP_COUNT];
-  /* Data token: 0 (the default) or a value set by a caller that guarantees that every
-   * hm_model_eval made while this token is set sees the same, unchanged dataset. The linear
-   * head's token scores X v then stay cached (gv) between those evaluations and are
-   * recomputed only when v or the token changes. */
+  /* Data token for the next hm_model_eval (which resets it to 0, so an evaluation nested in
+   * it, e.g. from a custom loss, runs without): 0 (the default) or a value by which the
+   * caller guarantees that the evaluations given this token see the same, unchanged dataset.
+   * The linear head's token scores X v then stay cached (gv) between those evaluations and
+   * are recomputed only when v or the token changes. */
   unsigned long data_token;
   unsigned long gv_token; /* token of the cached gv; 0: none */
   double *gv, *gv_v;      /* cached X v (gv_n = n*T values) and the v it was computed with */

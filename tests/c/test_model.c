@@ -93,17 +93,21 @@ static void test_data(void) {
 }
 
 /* A data token lets hm_model_eval keep X v between evaluations: results stay bit-identical
- * to uncached evaluations when v changes, and evaluations without the token (on another
- * dataset) neither use nor disturb the cache. */
-static void eval_copy(hm_model *m, const hm_dataset *ds, double *L, double *g) {
+ * to uncached evaluations when v changes, the token applies to one call only, and
+ * evaluations without it (on another dataset) neither use nor disturb the cache. */
+static void eval_copy(hm_model *m, const hm_dataset *ds, unsigned long token, double *L,
+                      double *g) {
+  m->data_token = token;
   CHECK(hm_model_eval(m, ds, 1, 0, L) == HM_OK);
+  CHECK(m->data_token == 0);
   memcpy(g, m->g[HM_MP_K], 6 * sizeof(double));
   memcpy(g + 6, m->g[HM_MP_Q], 6 * sizeof(double));
 }
 
-static int same_eval(hm_model *m, const hm_dataset *ds, const double *L0, const double *g0) {
+static int same_eval(hm_model *m, const hm_dataset *ds, unsigned long token, const double *L0,
+                     const double *g0) {
   double L, g[12];
-  eval_copy(m, ds, &L, g);
+  eval_copy(m, ds, token, &L, g);
   return L == *L0 && memcmp(g, g0, sizeof g) == 0;
 }
 
@@ -126,27 +130,23 @@ static void test_data_token(void) {
   memcpy(m.x[HM_MP_V], v, sizeof v);
   m.trainable[HM_MP_K] = m.trainable[HM_MP_Q] = 1;
   double L0, g0[12], L1, g1[12], L2, g2[12];
-  eval_copy(&m, &ds, &L0, g0);  /* references without the token */
-  eval_copy(&m, &ds2, &L2, g2);
-  m.data_token = 7;
-  CHECK(same_eval(&m, &ds, &L0, g0)); /* fills the cache */
+  eval_copy(&m, &ds, 0, &L0, g0); /* references without the token */
+  eval_copy(&m, &ds2, 0, &L2, g2);
+  CHECK(m.gv_token == 0);
+  CHECK(same_eval(&m, &ds, 7, &L0, g0)); /* fills the cache */
   CHECK(m.gv_token == 7);
-  CHECK(same_eval(&m, &ds, &L0, g0)); /* uses it */
-  m.data_token = 0;
-  CHECK(same_eval(&m, &ds2, &L2, g2)); /* another dataset without the token */
+  CHECK(same_eval(&m, &ds, 7, &L0, g0)); /* uses it */
+  CHECK(same_eval(&m, &ds2, 0, &L2, g2)); /* another dataset without the token */
   CHECK(m.gv_token == 7);
-  m.data_token = 7;
-  CHECK(same_eval(&m, &ds, &L0, g0));
+  CHECK(same_eval(&m, &ds, 7, &L0, g0));
   m.x[HM_MP_V][1] = -m.x[HM_MP_V][1]; /* v changed: recomputed */
-  m.data_token = 0;
-  eval_copy(&m, &ds, &L1, g1);
+  eval_copy(&m, &ds, 0, &L1, g1);
   CHECK(L1 != L0);
-  m.data_token = 7;
-  CHECK(same_eval(&m, &ds, &L1, g1));
+  CHECK(same_eval(&m, &ds, 7, &L1, g1));
   m.x[HM_MP_V][1] = -m.x[HM_MP_V][1];
-  m.data_token = 8; /* a new token for the other dataset */
-  CHECK(same_eval(&m, &ds2, &L2, g2));
+  CHECK(same_eval(&m, &ds2, 8, &L2, g2)); /* a new token for the other dataset */
   CHECK(m.gv_token == 8);
+  CHECK(same_eval(&m, &ds2, 8, &L2, g2));
   hm_model_free(&m);
   CHECK(m.gv == NULL && m.gv_token == 0);
 }
