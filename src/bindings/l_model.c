@@ -23,6 +23,9 @@ static hm_lmodel *checkmodel(lua_State *L, int idx, const char *fn) {
   hm_lmodel *u = (hm_lmodel *)luaL_testudata(L, idx, HM_MODEL_TNAME);
   if (!u) hmL_argerror(L, fn, idx, "model expected, got %s", luaL_typename(L, idx));
   if (!u->m.weff) hmL_argerror(L, fn, idx, "model was freed");
+  if (u->m.in_eval)
+    hmL_error(L, fn, "the model is being evaluated (this is its custom loss running); a custom "
+              "loss must not use its own model: make a copy beforehand (m:clone()) and use that");
   return u;
 }
 

@@ -240,8 +240,20 @@ static void add_ridge(hm_model *m, int k, int mode, double katt) {
   m->log_scale[k] = kk;
 }
 
+static hm_status model_eval(hm_model *m, const hm_dataset *ds, int want_grad, int mode,
+                            double *loss_out);
+
 hm_status hm_model_eval(hm_model *m, const hm_dataset *ds, int want_grad, int mode,
                         double *loss_out) {
+  if (m->in_eval) return HM_EARG; /* re-entered from a custom loss: the workspace is in use */
+  m->in_eval = 1;
+  hm_status s = model_eval(m, ds, want_grad, mode, loss_out);
+  m->in_eval = 0;
+  return s;
+}
+
+static hm_status model_eval(hm_model *m, const hm_dataset *ds, int want_grad, int mode,
+                            double *loss_out) {
   const hm_model_config *c = &m->c;
   const unsigned long token = m->data_token; /* applies to this call only */
   m->data_token = 0;

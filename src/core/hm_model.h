@@ -63,6 +63,10 @@ typedef struct hm_model {
    * are recomputed only when v or the token changes. */
   unsigned long data_token;
   unsigned long gv_token; /* token of the cached gv; 0: none */
+  /* nonzero while hm_model_eval runs: a custom loss calls back into Lua, which must not
+   * evaluate or change this model then (the evaluation's workspace and parameters are live);
+   * the bindings refuse every use of a model with in_eval set */
+  int in_eval;
   double *gv, *gv_v;      /* cached X v (gv_n = n*T values) and the v it was computed with */
   size_t gv_n, gv_cap;
 } hm_model;
@@ -89,7 +93,8 @@ hm_status hm_model_effective_w(hm_model *m, double *out);
  * log domain (probabilities from the logits directly), so directions stay exact when the
  * gradient itself underflows (logit gaps beyond ~745). log_scale[k] = kappa_k, i.e.
  * dL/dx[k] = exp(log_scale[k]) g[k]. Built-in losses only (HM_EARG for custom).
- * HM_ENONFINITE if a parameter, the loss or a gradient is not finite. */
+ * HM_ENONFINITE if a parameter, the loss or a gradient is not finite. HM_EARG if called
+ * while an evaluation of the same model is in progress (from its custom loss). */
 hm_status hm_model_eval(hm_model *m, const hm_dataset *ds, int want_grad, int mode,
                         double *loss);
 

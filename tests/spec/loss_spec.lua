@@ -67,6 +67,25 @@ describe("loss", function()
       "loss.custom: bad argument #1 (function expected, got number)")
   end)
 
+  it("a custom loss must not use its own model; the model stays usable afterwards", function()
+    local model, data = require "hardmax.model", require "hardmax.data"
+    local ds, big = data.grand(3, 4, 5, {seed = 1}), data.grand(20, 30, 5, {seed = 2})
+    local m, copy
+    local logistic = function(x) return math.log(1 + math.exp(-x)) end
+    local uses = loss.custom(function(x) m:loss(big); return logistic(x) end, function(x) return -1 / (1 + math.exp(x)) end)
+    m = model.attention{v = ds.v, loss = uses}
+    local ok, msg = pcall(m.loss, m, ds)
+    assert.is_false(ok)
+    assert.truthy(msg:find("a custom loss must not use its own model", 1, true), msg)
+    -- a copy made beforehand may be evaluated from inside the loss
+    local other = loss.custom(function(x) copy:loss(big); return logistic(x) end, function(x) return -1 / (1 + math.exp(x)) end)
+    m = model.attention{v = ds.v, loss = other}
+    copy = model.attention{v = ds.v}
+    local ref = model.attention{v = ds.v}:loss(ds)
+    assert.is_true(math.abs(m:loss(ds) - ref) < 1e-15)
+    assert.is_true(math.abs(m:loss(ds) - ref) < 1e-15)   -- and again: the guard was released
+  end)
+
   it("rejects bad arguments", function()
     assert.has_error(function() loss.logistic:value(0 / 0) end)
     assert.has_error(function() loss.logistic:value("a") end,
