@@ -174,7 +174,9 @@ local function run_trial(trial, run_fn, seed, names)
     rec.status = "ok"
     rec.metrics = res or {}
     local eok, line = pcall(record_line, rec)
-    if not eok then
+    if eok then
+      rec.line = line
+    else
       rec.status, rec.metrics, rec.error, rec.traceback = "failed", nil, "cannot record metrics: " .. line, ""
     end
   else
@@ -182,7 +184,7 @@ local function run_trial(trial, run_fn, seed, names)
     rec.error = tostring(res)
     rec.traceback = tb or ""
   end
-  rec.line = record_line(rec)
+  rec.line = rec.line or record_line(rec)
   if rec.status == "ok" then rec.metrics = json.decode(rec.line).metrics end
   return rec
 end

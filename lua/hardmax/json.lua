@@ -15,6 +15,10 @@ local M = {}
 M.null = setmetatable({}, { __tostring = function() return "null" end })
 
 local fmt, concat, mtype = string.format, table.concat, math.type
+-- C fast paths for flat arrays of numbers (the bulk of result files); the Lua code below
+-- defines the format and handles everything else, and all of it without the C module
+local jsonc = select(2, pcall(require, "hardmax.jsonc"))
+if type(jsonc) ~= "table" then jsonc = nil end
 
 local escapes = {
   ['"'] = '\\"', ["\\"] = "\\\\", ["\b"] = "\\b", ["\f"] = "\\f",
@@ -80,7 +84,10 @@ local function encode(v, out, path, seen, indent, level)
     seen[v] = true
     local nl = indent and ("\n" .. indent:rep(level + 1)) or ""
     local close = indent and ("\n" .. indent:rep(level)) or ""
-    if is_array(v) then
+    local fast = not indent and is_array(v) and jsonc and jsonc.encode_numbers(v, #v)
+    if fast then
+      out[#out + 1] = fast   -- a flat array of numbers, formatted in C exactly as below
+    elseif is_array(v) then
       out[#out + 1] = "["
       for i = 1, #v do
         if i > 1 then out[#out + 1] = "," end
@@ -205,6 +212,10 @@ decode_value = function(s, i, depth)
       i = skip(s, i + 1)
     end
   elseif c == "[" then
+    if jsonc then   -- a flat array of plain numbers, parsed in C exactly as below
+      local t, j = jsonc.decode_numbers(s, i)
+      if t then return t, j end
+    end
     local t = {}
     i = skip(s, i + 1)
     if s:sub(i, i) == "]" then return t, i + 1 end

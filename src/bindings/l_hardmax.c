@@ -80,6 +80,9 @@ static void set_preloads(lua_State *L) {
     lua_pushcfunction(L, m->func);
     lua_settable(L, -3);
   }
+  /* internal C helpers of the Lua-side modules: require-able, never globals */
+  lua_pushcfunction(L, luaopen_hardmax_jsonc);
+  lua_setfield(L, -2, "hardmax.jsonc");
   for (const hm_embedded_module *e = hm_embedded_lua; e->name; e++) {
     lua_pushlightuserdata(L, (void *)e);
     lua_pushcclosure(L, load_embedded, 1);

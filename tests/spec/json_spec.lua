@@ -33,6 +33,55 @@ describe("json", function()
     assert.has_error(function() json.number("1") end, "json.number: bad argument #1 (number expected, got string)")
   end)
 
+  it("the C fast paths for number arrays give exactly the pure-Lua codec's text and values", function()
+    -- the same json.lua without its C helper (require "hardmax.jsonc" fails there)
+    local src = (os.getenv("HARDMAX_SRC") or ".") .. "/lua/hardmax/json.lua"
+    local env = setmetatable({ require = function(name)
+      if name == "hardmax.jsonc" then error("not available") end
+      return require(name)
+    end }, { __index = _G })
+    local pure = assert(loadfile(src, "t", env))()
+    local state = 7
+    local function rnd() state = (state * 6364136223846793005 + 1442695040888963407) & 0x7fffffffffffffff; return state end
+    local arrays = { {}, { 0, -0.0, 1, -1, 0.1, 1e300, -1e-300, 5e-324, 2 ^ 53, 2 ^ 63, math.maxinteger, math.mininteger },
+      { 0 / 0, math.huge, -math.huge, 1.5 }, { 1, "x" }, { 1, { 2 } }, { true } }
+    for k = 1, 200 do
+      local a = {}
+      for i = 1, k % 17 + 1 do
+        local r = rnd()
+        a[i] = (r % 3 == 0) and (r - 2 ^ 62) // 1 or math.ldexp((r % 2 ^ 52) / 2 ^ 52 + 1, r % 2001 - 1000) * (r % 5 == 0 and -1 or 1)
+      end
+      arrays[#arrays + 1] = a
+    end
+    for _, a in ipairs(arrays) do
+      local text = pure.encode({ a = a, b = { a } })
+      assert.are.equal(text, json.encode({ a = a, b = { a } }))
+      local x, y = pure.decode(text), json.decode(text)
+      assert.are.equal(pure.encode(x), json.encode(y))
+      for i, v in ipairs(x.a) do
+        assert.are.equal(math.type(v), math.type(y.a[i]))
+        if type(v) == "number" and v == v then assert.are.equal(v, y.a[i]) end
+      end
+    end
+    -- number syntax at the edges, whitespace, and malformed input (same value or same error)
+    for _, text in ipairs { "[ 1 , -0 ,2.5e3,\n\t1E-2 ]", "[9223372036854775807,9223372036854775808]",
+        "[-9223372036854775808,-9223372036854775809,123456789012345678901234567890]", "[01, 1., 1e400, -1e400]",
+        "[]", "[ ]", "[1,]", "[1 2]", "[1e]", "[-]", "[.5]", "[0x10]", "[1", "[1,2", "[" .. ("1"):rep(200) .. "]",
+        "[NaN,1]", "[1,[2]]", '[1,"a"]' } do
+      local ok1, r1 = pcall(pure.decode, text)
+      local ok2, r2 = pcall(json.decode, text)
+      assert.are.equal(ok1, ok2, text)
+      if ok1 then
+        assert.are.equal(pure.encode(r1), json.encode(r2))
+        for i, v in ipairs(r1) do
+          if type(v) == "number" then assert.are.equal(math.type(v), math.type(r2[i]), text) end
+        end
+      else
+        assert.are.equal(r1, r2)
+      end
+    end
+  end)
+
   it("escapes strings per RFC 8259", function()
     assert.are.equal('"a\\"b\\\\c\\n\\t\\u0001é"', json.encode('a"b\\c\n\t\1é'))
   end)
