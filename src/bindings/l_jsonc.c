@@ -14,6 +14,7 @@
 #include <lua.h>
 
 #include "hm_lsys.h"
+#include "hm_lua.h"
 
 /* json.number: integers as %d, floats as %.17g with ".0" when it reads as an integer,
  * NaN / Infinity / -Infinity spelled out. Takes the value off the stack before touching the
@@ -41,8 +42,9 @@ static void add_number(lua_State *L, luaL_Buffer *b) {
 
 /* encode_numbers(t, n) -> "[x1,x2,...]" for t[1..n] all numbers, else nil */
 static int encode_numbers(lua_State *L) {
-  luaL_checktype(L, 1, LUA_TTABLE);
-  lua_Integer n = luaL_checkinteger(L, 2);
+  const char *fn = "jsonc.encode_numbers";
+  if (!lua_istable(L, 1)) hmL_argerror(L, fn, 1, "table expected, got %s", luaL_typename(L, 1));
+  lua_Integer n = hmL_checkint(L, 2, fn);
   for (lua_Integer i = 1; i <= n; i++) {
     int t = lua_rawgeti(L, 1, i);
     lua_pop(L, 1);
@@ -89,9 +91,11 @@ static size_t number_token(const char *s, size_t i, size_t len, int *isint) {
 /* decode_numbers(s, i) -> t, j: s:sub(i, i) == "[" opens an array of plain numbers, t holds
  * them and j is the position after "]"; nil when anything else shows up. */
 static int decode_numbers(lua_State *L) {
+  const char *fn = "jsonc.decode_numbers";
+  if (lua_type(L, 1) != LUA_TSTRING) hmL_argerror(L, fn, 1, "string expected, got %s", luaL_typename(L, 1));
   size_t len;
-  const char *s = luaL_checklstring(L, 1, &len);
-  lua_Integer pos = luaL_checkinteger(L, 2);
+  const char *s = lua_tolstring(L, 1, &len);
+  lua_Integer pos = hmL_checkint(L, 2, fn);
   if (pos < 1 || (size_t)pos > len || s[pos - 1] != '[') return 0;
   size_t i = skip_ws(s, (size_t)pos, len); /* 0-based, just after '[' */
   lua_newtable(L);

@@ -10,7 +10,7 @@ local data = require "hardmax.data"
 local model = require "hardmax.model"
 local optim = require "hardmax.optim"
 
-local MODULES = {"mat", "rng", "data", "loss", "model", "optim", "svm", "json"}
+local MODULES = {"mat", "rng", "data", "loss", "model", "optim", "svm", "json", "jsonc"}
 -- file writers are exercised by their own specs (they would litter the working directory)
 local SKIP = {save = true, load = true, save_npz = true, load_npz = true, printoptions = true}
 
