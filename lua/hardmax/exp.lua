@@ -363,6 +363,11 @@ end
 
 -- the sweep ------------------------------------------------------------------------------------
 local sweep_count = 0
+local worker_cpu = 0.0   -- CPU seconds of this process's sweep workers (reaped children)
+
+--- CPU seconds spent by the worker processes of every sweep this process ran (os.clock()
+--- counts only the process itself): an experiment's compute is os.clock() + this.
+function M.worker_cpu_seconds() return worker_cpu end
 
 local function worker_env()
   local w = os.getenv("HARDMAX_EXP_WORKER")
@@ -612,7 +617,9 @@ function M.sweep(o)
   -- run
   local used_workers = 1
   if workers > 1 and #pending > 1 then
+    local children0 = sys.cpu() - os.clock()
     local ok, err = spawn_workers(fn, spec, pending, workers, bar)
+    worker_cpu = worker_cpu + (sys.cpu() - os.clock() - children0)
     if ok == nil then
       io.stderr:write(fn .. ": " .. err .. "; running the trials in this process\n")
     else

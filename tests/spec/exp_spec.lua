@@ -363,6 +363,26 @@ print("ok", #res)
       assert.are.equal(ref, slurp(d .. "/s/sweep/results.jsonl"))
     end)
 
+    it("counts the CPU time of its workers (exp.worker_cpu_seconds)", function()
+      local d = newtmp()
+      spit(d .. "/busy.lua", [[
+local o = exp.args(arg, { out = "b" })
+exp.sweep { runs = 2, out = o.out, workers = o.jobs, run = function()
+  local t = os.clock() while os.clock() - t < 0.25 do end
+  return { ok = 1 }
+end }
+print(("workers %.3f process %.3f"):format(exp.worker_cpu_seconds(), os.clock()))
+]])
+      local rc, out = sh(string.format("cd '%s' && %s busy.lua --jobs 2", d, HARDMAX))
+      assert.are.equal(0, rc, out)
+      local w, p = out:match("workers ([%d.]+) process ([%d.]+)")
+      assert.is_true(tonumber(w) >= 0.45, out)   -- two trials of 0.25 s each ran in the workers
+      assert.is_true(tonumber(p) < 0.45, out)
+      rc, out = sh(string.format("cd '%s' && %s busy.lua --out c", d, HARDMAX))
+      assert.are.equal(0, rc, out)
+      assert.are.equal("0.000", out:match("workers ([%d.]+)"))   -- in-process: no workers
+    end)
+
     it("loses nothing when a worker is killed mid-sweep; resume completes it identically", function()
       local d = setup()
       assert.are.equal(0, (run(d, "--out ref")))
