@@ -65,5 +65,5 @@ end
 local fc, c3 = fig("1 - corr(W_k, W^{mm}_{\\alpha_k})", "xy", "corr", function(c) return 1 - c end), 1 - at("NGD_corr", 1e3)
 fc:line({1e3, 1e4}, {c3, c3 / 100}, {label = "k^{-2}", dash = "dashed", color = "gray"})
 fin.figure = plot.panels(o.out .. "/fr_f2.png", {fig("L(W_k) - L_*", "xy", "gap"), fig("mean_i s_{i,\\alpha_i}", "x", "softmax_max"),
-                                    fc, fig("||W_k||_F", "xy", "param_norm")}, {cols = 2})
+                                    fc, fig("||W_k||_F", "xy", "param_norm")}, {cols = 2, also = {"pdf"}})
 R:finish(fin)

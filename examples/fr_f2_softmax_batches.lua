@@ -42,5 +42,5 @@ table.sort(sorted)
 local f2 = plot.figure{xlabel = "batch of 10 (sorted)", ylabel = "1 - batch mean", log = "y"}
 f2:line(report.range(1, #sorted), sorted, {label = "batches"})
 f2:hline(1 - o.threshold, {dash = "dashed", color = "gray"})
-fin.figure = plot.panels(o.out .. "/fr_f2_batches.png", {f1, f2}, {cols = 2})
+fin.figure = plot.panels(o.out .. "/fr_f2_batches.png", {f1, f2}, {cols = 2, also = {"pdf"}})
 R:finish(fin)

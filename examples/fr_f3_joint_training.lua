@@ -49,5 +49,5 @@ for _, p in ipairs{{"loss", "loss", "xy"}, {"soft", "mean_i max_t s_{it}", "x"},
   local f = plot.figure{xlabel = "iteration k", ylabel = p[2], log = p[3], legend = "bottom right", xrange = {o.every, o.iters}}
   figs[#figs + 1] = report.plot_lines(f, steps, b, report.names(methods, {p[1]}), {labels = methods})
 end
-fin.figure = plot.panels(o.out .. "/fr_f3.png", figs, {cols = 3})
+fin.figure = plot.panels(o.out .. "/fr_f3.png", figs, {cols = 3, also = {"pdf"}})
 R:finish(fin)

@@ -37,5 +37,5 @@ for j, p in ipairs(ps) do
   f:ray(sf.W:get(2, 3), sf.W:get(4, 5), {label = ("l_{%g}-Att-SVM"):format(far[p])})
   figs[j] = f
 end
-fin.figure = plot.panels(o.out .. "/md_f1.png", figs, {cols = 3})
+fin.figure = plot.panels(o.out .. "/md_f1.png", figs, {cols = 3, also = {"pdf"}})
 R:finish(fin)

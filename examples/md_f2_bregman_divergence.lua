@@ -49,7 +49,7 @@ for j, p in ipairs(ps) do
     R:check(("far pair q = %g vs p = %g >= 5x matching"):format(q, p), tab[name(q, p)] >= 5 * col[j], ("%.4f vs %.4f"):format(tab[name(q, p)], col[j]))
   end
 end
-tab.figure = plot.panels(o.out .. "/md_f2.png", figs, {cols = 3})
+tab.figure = plot.panels(o.out .. "/md_f2.png", figs, {cols = 3, also = {"pdf"}})
 -- bd_final: rows = SVM norm q, columns = algorithm p (theory.md's table)
 tab.runs, tab.bd_final = #res, report.map(ps, function(q) return {tab[name(q, 1.75)], tab[name(q, 2)], tab[name(q, 3)]} end)
 R:finish(tab)

@@ -48,5 +48,5 @@ end
 local figs = {}
 for _, key in ipairs{"W", "v"} do for j = 1, #ps do figs[#figs + 1] = paths[key][j] end end
 figs[#figs + 1], figs[#figs + 2] = fs, fl
-fin.figure = plot.panels(o.out .. "/md_f3.png", figs, {cols = 3})
+fin.figure = plot.panels(o.out .. "/md_f3.png", figs, {cols = 3, also = {"pdf"}})
 R:finish(fin)

@@ -29,5 +29,5 @@ local keys = ds.X[1] * info.W                      -- tokens as seen by p: k_t =
 fig:scatter(keys:slice(2, 1, 1), keys:slice(2, 2, 2), {marker = "star", size = 2, color = "black", label = "tokens"})
 fig:ray(glob.p[1], glob.p[2], {color = "red", label = "global p^{mm}"})
 fig:ray(loc.p[1], loc.p[2], {color = "blue", label = "p^{mm}(\\alpha=2)"})
-fig:save(o.out .. "/mm_f1a.png")
+fig:save(o.out .. "/mm_f1a.png", {also = {"pdf"}})
 R:finish{figure = o.out .. "/mm_f1a.png", cos_glob = cos, s_opt = soft, p_mm = glob.p, p_mm_local = loc.p}

@@ -36,5 +36,5 @@ for t = 1, #k do table.insert((t - 1) % 7 == 0 and opt or other, {k[t][1], k[t][
 fig:scatter(mat.new(opt):slice(2, 1, 1), mat.new(opt):slice(2, 2, 2), {marker = "star", size = 2, color = "black", label = "optimal tokens"})
 fig:scatter(mat.new(other):slice(2, 1, 1), mat.new(other):slice(2, 2, 2), {marker = "triangle", color = "gray", label = "other tokens"})
 fig:ray(m1.p_mm[1], m1.p_mm[2], {color = "red", label = "p^{mm}"})
-fig:save(o.out .. "/mm_f1c.png")
+fig:save(o.out .. "/mm_f1c.png", {also = {"pdf"}})
 R:finish{figure = o.out .. "/mm_f1c.png", frac_all_inits_ge_099 = frac, min_cos = worst, instances = #res}

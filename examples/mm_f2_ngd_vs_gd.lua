@@ -35,7 +35,7 @@ local f2 = plot.figure{xlabel = "iteration", ylabel = "‖p‖", legend = "top l
 local lab = {("NGD, η = %g"):format(o.lr_ngd), ("GD, η = %g"):format(o.lr_gd)}
 report.plot_bands(f1, mat.range(0, o.iters), b, {"prob_ngd", "prob_gd"}, lab)
 report.plot_bands(f2, mat.range(0, o.iters), b, {"norm_ngd", "norm_gd"}, lab)
-plot.panels(o.out .. "/mm_f2.png", {f1, f2}, {cols = 2})
+plot.panels(o.out .. "/mm_f2.png", {f1, f2}, {cols = 2, also = {"pdf"}})
 R:finish{figure = o.out .. "/mm_f2.png", prob_ngd_50 = at("prob_ngd", 50), prob_gd_50 = at("prob_gd", 50), prob_ngd_200 = at("prob_ngd", 200),
          prob_gd_200 = at("prob_gd", 200), norm_ngd_200 = at("norm_ngd", 200), norm_gd_200 = at("norm_gd", 200),
          norm_ngd_1000 = at("norm_ngd", o.iters), norm_gd_1000 = at("norm_gd", o.iters),

@@ -48,6 +48,6 @@ for _, case in ipairs{"tight", "nontight"} do
     figs[3]:line(r.steps, logit, {label = "logistic mean_i σ(Y_i f_i)"})
   end
 end
-plot.panels(o.out .. "/mm_f3.png", figs, {cols = 3})
+plot.panels(o.out .. "/mm_f3.png", figs, {cols = 3, also = {"pdf"}})
 out.figure = o.out .. "/mm_f3.png"
 R:finish(out)

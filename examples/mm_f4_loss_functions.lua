@@ -41,6 +41,6 @@ local dec = math.abs(p2_200[1]) <= 1e-12
 for j = 2, #Cs do dec = dec and p2_200[j] < p2_200[j - 1] end
 R:check("logistic: p_2(200) = 0 for C = 1, strictly decreasing in C", dec,
         ("p_2(200): C=1 %.1e, C=2 %.3f, C=10 %.3f, C=100 %.3f"):format(p2_200[1], p2_200[2], p2_200[#Cs - 1], p2_200[#Cs]))
-plot.panels(o.out .. "/mm_f4.png", figs, {cols = 2})
+plot.panels(o.out .. "/mm_f4.png", figs, {cols = 2, also = {"pdf"}})
 R:finish{figure = o.out .. "/mm_f4.png", C = Cs, cos_corr = out.correlation.cos, cos_logistic = out.logistic.cos,
          p2_200_corr = out.correlation.p2_200, p2_200_logistic = out.logistic.p2_200}

@@ -65,6 +65,6 @@ local b = report.bands(res, {"pred_W", "wrong_W", "pred_KQ", "wrong_KQ"})
 report.plot_bands(f2, radii.W, b, {"pred_W", "wrong_W"}, {"W vs W^{mm}", "W vs W^{mm}_*"})
 report.plot_bands(f2, radii.KQ, b, {"pred_KQ", "wrong_KQ"}, {"KQ^T vs W^{mm}_*", "KQ^T vs W^{mm}"})
 for k, band in pairs(b) do out[k .. "_mean"] = band.final end
-out.figure = plot.panels(o.out .. "/rp.png", {f1, f2}, {cols = 2, size = {14, 9}})
+out.figure = plot.panels(o.out .. "/rp.png", {f1, f2}, {cols = 2, size = {14, 9}, also = {"pdf"}})
 out.R_max, out.R_max_nuc, out.instances = o.rmax, o.rmax_nuc, #res
 R:finish(out)

@@ -40,5 +40,5 @@ for i, col in ipairs{"#D55E00", "#0072B2"} do
   fig:ray(a:get(1), a:get(2), {color = col, dash = "solid", label = "W^{mm} z_" .. i})
   fig:ray(b:get(1), b:get(2), {color = col, dash = "dotted", label = "W^{mm}_* z_" .. i})
 end
-fig:save(o.out .. "/svm_f1a.png")
+fig:save(o.out .. "/svm_f1a.png", {also = {"pdf"}})
 R:finish{seed = f.seed, corr_W_fro = c.W_fro, corr_W_nuc = c.W_nuc, corr_KQ_nuc = c.KQ_nuc, corr_KQ_fro = c.KQ_fro, corr_svms = c.svms}

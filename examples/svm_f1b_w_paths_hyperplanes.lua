@@ -38,5 +38,5 @@ for i, col in ipairs{"#D55E00", "#0072B2"} do
 end
 R:check("all non-selected tokens have margin >= 1 - 1e-8", ok_margin)
 R:check("margin == 1 exactly for the reported SVM-neighbours", ok_support)
-fig:save(o.out .. "/svm_f1b.png")
+fig:save(o.out .. "/svm_f1b.png", {also = {"pdf"}})
 R:finish{seed = seed, corr_W_fro = c, selection = alpha, neighbours = s.support}

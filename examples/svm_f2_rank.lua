@@ -44,5 +44,5 @@ end
 R:check("Frobenius mean rank = min(n,d) +-0.15 (feasible cells, d >= 4)", ok_fro)
 R:check("nuclear mean rank <= Frobenius and <= n in every cell", ok_nuc)
 R:check("nuclear mean rank < min(n,d) for d >= n >= 5", ok_below)
-plot.panels(o.out .. "/svm_f2.png", fig, {cols = 2})
+plot.panels(o.out .. "/svm_f2.png", fig, {cols = 2, also = {"pdf"}})
 R:finish{cells = table_out}

@@ -39,7 +39,7 @@ local f1 = plot.figure{xlabel = "iteration", ylabel = "mean_i max_t s_{it}", leg
 local f2 = plot.figure{xlabel = "iteration", ylabel = "correlation coefficient", legend = "bottom right"}
 report.plot_bands(f1, steps, b, {"soft_W", "soft_KQ"}, {"W", "(K,Q)"})
 report.plot_bands(f2, steps, b, curves, {"W vs W^{mm}", "W vs W^{mm}_*", "KQ vs W^{mm}_*", "KQ vs W^{mm}"})
-plot.panels(o.out .. "/svm_f3.png", {f1, f2}, {cols = 2})
+plot.panels(o.out .. "/svm_f3.png", {f1, f2}, {cols = 2, also = {"pdf"}})
 R:finish{figure = o.out .. "/svm_f3.png", corr_W_fro_mean = b.corr_W_fro.final, corr_W_nuc_mean = b.corr_W_nuc.final, corr_KQ_nuc_mean = b.corr_KQ_nuc.final,
          corr_KQ_fro_mean = b.corr_KQ_fro.final, runs = b.soft_W.n,
          frac_global_W = report.fraction(res, function(m) return m.global_W end),

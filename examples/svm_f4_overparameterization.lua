@@ -41,5 +41,5 @@ local loc = {}
 for k in ipairs(dims) do loc[k] = frac.global[k] + frac.local_[k] end
 fig:line(dims, loc, {label = "locally optimal (incl. global)", marker = "square", color = "#0072B2"})
 fig:line(dims, frac.not_local, {label = "not local", marker = "triangle", color = "#009E73"})
-fig:save(o.out .. "/svm_f4.png")
+fig:save(o.out .. "/svm_f4.png", {also = {"pdf"}})
 R:finish{d = dims, frac_global = frac.global, frac_local_only = frac.local_, frac_not_local = frac.not_local}

@@ -44,6 +44,6 @@ for k, d in ipairs(dims) do   -- colour = d, dash = target
 end
 local bottom = plot.figure{xlabel = "max masked probability", ylabel = "1 - corr(W, W^{SVMeq})", log = "xy"}
 bottom:scatter(scatter.x, scatter.y, {marker = "circle", label = "accepted runs"})
-plot.panels(o.out .. "/svm_f5.png", {top, bottom}, {cols = 1})
+plot.panels(o.out .. "/svm_f5.png", {top, bottom}, {cols = 1, also = {"pdf"}})
 R:finish{d = dims, one_minus_corr_SVMeq = fin.eq, one_minus_corr_mm = fin.dir, one_minus_corr_1token = fin["1token"],
          spearman = rho}

@@ -45,5 +45,5 @@ for _, mask in ipairs{"full", "causal"} do
   for _, r in ipairs(rows) do if r.mask == mask then y[#y + 1] = r.corr_mean end end
   fig:line(dims, y, {label = mask, marker = "circle"})
 end
-fig:save(o.out .. "/svm_f6.png")
+fig:save(o.out .. "/svm_f6.png", {also = {"pdf"}})
 R:finish{cells = rows}

@@ -114,6 +114,27 @@ describe("plot", function()
     assert.truthy(text:find("unset multiplot", 1, true))
   end)
 
+  it("renders further formats of the same figure from one .gp (also=)", function()
+    local f = loglog_figure()
+    local img = f:save(tmp .. "/multi.png", { also = { "pdf", "svg" } })
+    assert.are.equal(tmp .. "/multi.png", img)
+    assert.are.equal("\137PNG\r\n\26\n", slurp(tmp .. "/multi.png"):sub(1, 8))
+    assert.are.equal("%PDF", slurp(tmp .. "/multi.pdf"):sub(1, 4))
+    assert.truthy(slurp(tmp .. "/multi.svg"):find("<svg", 1, true))
+    local gp = slurp(tmp .. "/multi.gp")
+    assert.truthy(gp:find('set output "multi.png"', 1, true) and gp:find('set output "multi.pdf"', 1, true))
+    -- the .gp alone re-renders every format
+    for _, e in ipairs { "png", "pdf", "svg" } do os.remove(tmp .. "/multi." .. e) end
+    assert.is_true(os.execute("cd '" .. tmp .. "' && gnuplot multi.gp"))
+    for _, e in ipairs { "png", "pdf", "svg" } do assert.is_true(sys.stat(tmp .. "/multi." .. e).size > 1000) end
+    plot.panels(tmp .. "/p.png", { f, f }, { cols = 2, also = { "pdf" } })
+    assert.are.equal("%PDF", slurp(tmp .. "/p.pdf"):sub(1, 4))
+    assert.has_error(function() f:save(tmp .. "/x.png", { also = { "tex" } }) end,
+      'plot.save: option \'also\': entry 1 must be "png", "pdf" or "svg" (and the main output not .tex), got tex')
+    assert.has_error(function() f:save(tmp .. "/x.png", { also = "pdf" }) end,
+      'plot.save: option \'also\': array of formats expected (e.g. {"pdf"}), got string')
+  end)
+
   it("draws an explicit band between two curves", function()
     local f = plot.figure {}
     f:band({ 1, 2 }, { 0.5, 1.5 }, { 1, 3 }, { label = "range", alpha = 0.4, color = "gray" })
