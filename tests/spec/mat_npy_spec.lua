@@ -8,18 +8,8 @@ local function tmpname()
   return p .. ".npy"
 end
 
-local function readfile(p)
-  local f = assert(io.open(p, "rb"))
-  local s = f:read "a"
-  f:close()
-  return s
-end
-
-local function writefile(p, s)
-  local f = assert(io.open(p, "wb"))
-  f:write(s)
-  f:close()
-end
+local F = dofile((os.getenv("HARDMAX_SRC") or ".") .. "/tests/spec/file_helpers.lua")
+local readfile, writefile = F.readfile, F.writefile
 
 -- A version-1.0 header exactly as numpy writes it: dict, spaces, newline, total % 64 == 0.
 local function header(dict, major)

@@ -6,18 +6,8 @@ local mat = require "hardmax.mat"
 local SRC = os.getenv "HARDMAX_SRC" or "."
 local function fixture(name) return SRC .. "/tests/data/npz/" .. name end
 
-local function readfile(p)
-  local f = assert(io.open(p, "rb"))
-  local s = f:read "a"
-  f:close()
-  return s
-end
-
-local function writefile(p, s)
-  local f = assert(io.open(p, "wb"))
-  f:write(s)
-  f:close()
-end
+local F = dofile((os.getenv("HARDMAX_SRC") or ".") .. "/tests/spec/file_helpers.lua")
+local readfile, writefile = F.readfile, F.writefile
 
 local function tt(A) return A:totable() end
 
