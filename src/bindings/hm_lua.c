@@ -58,12 +58,38 @@ hm_mat *hmL_checkmatrank(lua_State *L, int arg, const char *fn, int rank) {
   return m;
 }
 
+static int alloc_protected(lua_State *L) {
+  const size_t *bytes = (const size_t *)lua_touserdata(L, 1);
+  lua_newuserdatauv(L, *bytes, (int)lua_tointeger(L, 2));
+  return 1;
+}
+
+void *hmL_newuserdata(lua_State *L, size_t bytes, int nuvalue, const char *fn) {
+  /* small blocks: the direct call (a failure there is Lua's own, rare, memory error) */
+  if (bytes < ((size_t)1 << 24)) return lua_newuserdatauv(L, bytes, nuvalue);
+  lua_pushcfunction(L, alloc_protected);
+  lua_pushlightuserdata(L, &bytes);
+  lua_pushinteger(L, nuvalue);
+  int rc = lua_pcall(L, 2, 1, 0);
+  if (rc == LUA_OK) return lua_touserdata(L, -1);
+  if (rc != LUA_ERRMEM) lua_error(L);
+  lua_pop(L, 1);
+  double b = (double)bytes;
+  const char *unit = "bytes";
+  const char *units[] = {"kB", "MB", "GB", "TB", "PB", "EB"};
+  for (int k = 0; k < 6 && b >= 1000; k++) b /= 1000, unit = units[k];
+  char size[32];
+  snprintf(size, sizeof size, "%.3g %s", b, unit); /* lua_pushfstring has no %g */
+  return (void *)(size_t)hmL_error(L, fn, "not enough memory for %s", size);
+}
+
 hm_mat *hmL_newmat(lua_State *L, int rank, const size_t *dim, const char *fn) {
   size_t n;
   hm_status s = hm_shape_size(rank, dim, &n);
   if (s != HM_OK) hmL_error(L, fn, "array of that shape is too large");
   size_t header = (sizeof(hm_lmat) + 15) & ~(size_t)15;
-  hm_lmat *u = (hm_lmat *)lua_newuserdatauv(L, header + n * sizeof(double), 1);
+  if (n > ((size_t)-1 - header) / sizeof(double)) hmL_error(L, fn, "array of that shape is too large");
+  hm_lmat *u = (hm_lmat *)hmL_newuserdata(L, header + n * sizeof(double), 1, fn);
   double *data = (double *)(void *)((char *)u + header);
   hm_mat_init(&u->m, rank, dim, data);
   u->is_view = 0;

@@ -36,6 +36,11 @@ hm_mat *hmL_testmat(lua_State *L, int arg);                   /* NULL if not a m
 hm_mat *hmL_checkmat(lua_State *L, int arg, const char *fn);  /* error if not a live mat */
 hm_mat *hmL_checkmatrank(lua_State *L, int arg, const char *fn, int rank); /* exact rank */
 
+/* lua_newuserdatauv that names fn when the memory is not there: large blocks are allocated
+ * in protected mode, so "fn: not enough memory for 8 TB" replaces Lua's bare "not enough
+ * memory". */
+void *hmL_newuserdata(lua_State *L, size_t bytes, int nuvalue, const char *fn);
+
 /* Push a new zero-filled array (data in the payload). Raises on bad/overflowing sizes. */
 hm_mat *hmL_newmat(lua_State *L, int rank, const size_t *dim, const char *fn);
 hm_mat *hmL_newvec(lua_State *L, size_t n, const char *fn);

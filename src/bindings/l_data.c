@@ -85,7 +85,7 @@ static hm_ldata *new_data(lua_State *L, size_t n, size_t T, size_t d, int seq, i
   size_t tot = nx + ny + nz + nv + nV;
   if (tot < nx || tot > ((size_t)-1) / sizeof(double) - 64) hmL_error(L, fn, "dataset too large");
   size_t header = (sizeof(hm_ldata) + 15) & ~(size_t)15;
-  hm_ldata *u = (hm_ldata *)lua_newuserdatauv(L, header + tot * sizeof(double), 0);
+  hm_ldata *u = (hm_ldata *)hmL_newuserdata(L, header + tot * sizeof(double), 0, fn);
   memset(u, 0, sizeof *u);
   double *p = (double *)(void *)((char *)u + header);
   memset(p, 0, tot * sizeof(double));

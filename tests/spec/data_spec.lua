@@ -65,6 +65,15 @@ describe("data", function()
     assert.has_error(function() data.grand(3, 4, 5, { sed = 1 }) end)
   end)
 
+  it("a dataset the allocator refuses is a named Lua error", function()
+    local asan = os.getenv "ASAN_OPTIONS"   -- AddressSanitizer aborts unless allowed to return NULL
+    if not asan or asan:match "allocator_may_return_null=1" then
+      local ok, err = pcall(data.grand, 1000000, 1000000, 1000000, {seed = 1})
+      assert.is_false(ok)
+      assert.are.equal("data.grand: not enough memory for 8 EB", err)
+    end
+  end)
+
   it("relu_mode: V with unit Frobenius norm, head all ones, not all labels +1", function()
     for s = 1, 5 do
       local ds = data.relu_mode(3, 4, 4, { seed = s })

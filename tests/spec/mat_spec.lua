@@ -82,7 +82,7 @@ describe("mat constructors", function()
     if not asan or asan:match "allocator_may_return_null=1" then
       local ok, err = pcall(mat.zeros, 1 << 26, 1 << 26)
       assert.is_false(ok)
-      assert.are.equal("not enough memory", err)
+      assert.are.equal("mat.zeros: not enough memory for 36 PB", err)
     end
   end)
 
