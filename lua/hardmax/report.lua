@@ -13,6 +13,15 @@ local M = {}
 local fmt, mtype = string.format, math.type
 
 local util = require "hardmax.util"
+
+local function typename(v)
+  if type(v) == "userdata" or type(v) == "table" then
+    local mt = getmetatable(v)
+    if type(mt) == "table" and type(mt.__name) == "string" then return mt.__name end
+  end
+  return type(v)
+end
+
 local fail = util.fail
 
 local function tolist(v)
@@ -54,7 +63,10 @@ function M.bands(results, keys)
 end
 
 --- Last value of a band's mean (the final iterate's mean over runs).
-function M.final(band) return band.mean[#band.mean] end
+function M.final(band)
+  if type(band.mean) ~= "table" then fail("report.final", "bad argument #1 (a band from report.band expected)") end
+  return band.mean[#band.mean]
+end
 
 --- Draw mean ± std bands on a plot.figure: labels[i] names keys[i] (default: the key).
 function M.plot_bands(fig, steps, bands, keys, labels)
@@ -104,6 +116,7 @@ end
 --- corr(S[k], target) for every slice k of a rank-3 stack of snapshots (Frobenius cosine).
 function M.corr_path(stack, target)
   local mat = require "hardmax.mat"
+  if stack:ndim() < 2 then fail("report.corr_path", "bad argument #1 (stack of snapshots expected: rows of vectors or a rank-3 stack of matrices, got a vector)") end
   local n = stack:shape()
   local out = {}
   for k = 1, n do
@@ -120,6 +133,7 @@ function M.at(steps, values, step)
   local s = tolist(steps)
   local best, bi = math.huge, 1
   for i, v in ipairs(s) do
+    if type(v) ~= "number" then fail("report.at", "bad argument #1 (array of step numbers expected, entry %d is %s)", i, type(v)) end
     if math.abs(v - step) < best then best, bi = math.abs(v - step), i end
   end
   return values[bi]
@@ -128,7 +142,8 @@ end
 --- First recorded step at which values[i] >= threshold (nil if never).
 function M.first_reaching(steps, values, threshold)
   local s = tolist(steps)
-  for i, v in ipairs(values) do
+  for i, v in ipairs(tolist(values)) do
+    if type(v) ~= "number" then fail("report.first_reaching", "bad argument #2 (array of numbers expected, entry %d is %s)", i, typename(v)) end
     if v >= threshold then return s[i] end
   end
   return nil
@@ -434,7 +449,7 @@ function M.where(results, params)
   end
   local out = {}
   for _, r in ipairs(results) do
-    local ok = type(r.params) == "table"
+    local ok = type(r) == "table" and type(r.params) == "table"
     for k, v in pairs(params) do ok = ok and r.params[k] == v end
     if ok then out[#out + 1] = r end
   end
@@ -484,7 +499,10 @@ end
 --- {key = report.at_steps(steps, bands[key].mean, ks)} for every band (merged into `into`).
 function M.bands_at(bands, steps, ks, into)
   into = into or {}
-  for k, b in pairs(bands) do into[k] = M.at_steps(steps, b.mean, ks) end
+  for k, b in pairs(bands) do
+    if type(b) ~= "table" or b.mean == nil then fail("report.bands_at", "bad argument #1 (table of bands expected; entry '%s' is not a band)", tostring(k)) end
+    into[k] = M.at_steps(steps, b.mean, ks)
+  end
   return into
 end
 
@@ -511,6 +529,9 @@ end
 function M.nonincreasing(steps, values, opts)
   opts = opts or {}
   local s, from, rtol = steps and tolist(steps), opts.from or -math.huge, opts.rtol or 0
+  for k = 1, #values do
+    if type(values[k]) ~= "number" then fail("report.nonincreasing", "bad argument #2 (array of numbers expected, entry %d is %s)", k, type(values[k])) end
+  end
   for k = 2, #values do
     if (s and s[k - 1] or k - 1) >= from then
       if opts.strict and not (values[k] < values[k - 1]) then return false end
@@ -597,4 +618,64 @@ function M.changes(steps, values)
   return out
 end
 
+-- Argument checking ----------------------------------------------------------------------
+-- Every public function checks its arguments' types up front, so that a wrong call reads
+-- "report.at: bad argument #2 (array expected, got nil)" instead of a line of report.lua.
+-- Kinds: list = Lua array or mat; t = table; s = string; n = number; i = integer;
+-- f = function; "a|b" = either; a trailing "?" = may be nil.
+local SIGNATURES = {
+  band = { "t", "s" }, bands = { "t", "t" }, final = { "t" }, plot_bands = { "t", "list", "t", "t", "t?" },
+  stats = { "t", "s" }, fraction = { "t", "f|s" }, corr_path = { "m", "list" },
+  at = { "list", "list", "n" }, first_reaching = { "list", "list", "n" }, same = { "list", "list" },
+  sweep = { "t", "f", "t?" }, spearman = { "list", "list" }, new = { "s" }, memo = { "f" },
+  slope = { "list", "list", "t?" }, pad = { "t", "t", "i" }, at_steps = { "list", "list", "list" },
+  locally_optimal = { "t", "list", "list" }, xy = { "m", "i?" }, complement = { "i", "list" },
+  log_grid = { "n", "n", "n?" }, numbers = { "s" }, map = { "list", "f" }, count = { "list", "f" },
+  indices = { "list", "f" }, block_means = { "list", "i" }, where = { "t", "t" },
+  collect = { "t", "s|t?", "t?" }, results = { "t" }, names = { "t", "t", "s?" },
+  bands_at = { "t", "list", "list", "t?" }, plot_lines = { "t", "list", "t", "t", "t?" },
+  nonincreasing = { "list?", "list", "t?" }, range = { "i", "i", "i?" }, accept = { "i", "i", "f" },
+  ok = { "t", "s?" }, all = { "list", "f" }, put = { "t", "s", "t", "t?" }, optimal = { "t", "s?" },
+  last_change = { "list", "list" }, changes = { "list", "list" },
+}
+local KIND_NAMES = { list = "array", m = "mat", t = "table", s = "string", n = "number", i = "integer", f = "function" }
+
+local function is_kind(v, k)
+  if k == "list" then
+    return type(v) == "table" or (type(v) == "userdata" and (getmetatable(v) or {}).__name == "hardmax.mat")
+  elseif k == "m" then return type(v) == "userdata" and (getmetatable(v) or {}).__name == "hardmax.mat"
+  elseif k == "t" then return type(v) == "table"
+  elseif k == "s" then return type(v) == "string"
+  elseif k == "n" then return type(v) == "number"
+  elseif k == "i" then return mtype(v) == "integer" or (type(v) == "number" and v == math.floor(v) and v == v)
+  elseif k == "f" then return type(v) == "function"
+  end
+  return false
+end
+
+for name, sig in pairs(SIGNATURES) do
+  local f, fn = assert(M[name], name), "report." .. name
+  local specs = {}   -- parsed once: {optional, kind, kind, ...} per argument
+  for k, spec in ipairs(sig) do
+    local optional = spec:sub(-1) == "?"
+    local p = { optional }
+    for kind in (optional and spec:sub(1, -2) or spec):gmatch("[^|]+") do p[#p + 1] = kind end
+    specs[k] = p
+  end
+  M[name] = function(...)
+    for k = 1, #specs do
+      local p, v = specs[k], (select(k, ...))
+      if not (p[1] and v == nil) then
+        local good = false
+        for j = 2, #p do if is_kind(v, p[j]) then good = true break end end
+        if not good then
+          local want = {}
+          for j = 2, #p do want[#want + 1] = KIND_NAMES[p[j]] end
+          fail(fn, "bad argument #%d (%s expected, got %s)", k, table.concat(want, " or "), typename(v))
+        end
+      end
+    end
+    return f(...)
+  end
+end
 return M

@@ -41,6 +41,16 @@ describe("report", function()
     assert.are.same({2, 4}, b.mean)
   end)
 
+  it("checks argument types and names the function", function()
+    assert.has_error(function() report.at({0, 10}, nil, 5) end, "report.at: bad argument #2 (array expected, got nil)")
+    assert.has_error(function() report.map({1}, "f") end, "report.map: bad argument #2 (function expected, got string)")
+    assert.has_error(function() report.fraction({}, 3) end, "report.fraction: bad argument #2 (function or string expected, got number)")
+    assert.has_error(function() report.corr_path({1, 2}, {1, 2}) end, "report.corr_path: bad argument #1 (mat expected, got table)")
+    assert.has_error(function() report.at({0, "x"}, {1, 2}, 5) end, "report.at: bad argument #1 (array of step numbers expected, entry 2 is string)")
+    assert.are.equal(2, report.at(mat.new{0, 10}, {1, 2}, 9))   -- mats are arrays too
+    assert.is_true(report.nonincreasing(nil, {3, 2}))          -- optional arguments may be nil
+  end)
+
   it("stats and fraction", function()
     local r = runs{{a = 1.0, ok = true}, {a = 3.0, ok = false}, {a = 0 / 0, ok = true}}
     local s = report.stats(r, "a")
