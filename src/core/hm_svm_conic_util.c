@@ -11,6 +11,7 @@
 #include "hm_interrupt.h"
 #include "hm_mat.h"
 #include "hm_svm_conic_impl.h"
+#include "hm_svm_small.h"
 
 double hm_conic_now(void) {
   struct timespec ts;
@@ -165,32 +166,32 @@ void hm_conic_potrs(size_t n, const double *L, double *x) {
 int hm_conic_potri(size_t n, double *L) {
   return (int)LAPACKE_dpotri_work(LAPACK_COL_MAJOR, 'U', (lapack_int)n, L, (lapack_int)n);
 }
-/* Number of eigenvalues of the symmetric tridiagonal (d, e) below x (Sturm count). */
-static size_t sturm_count(size_t n, const double *d, const double *e, double x) {
-  size_t c = 0;
+/* Is some eigenvalue of the symmetric tridiagonal (d, e) below x? (Sturm sequence: the
+ * number of negative pivots of T - x I is the number of eigenvalues below x; the first
+ * negative pivot decides.) */
+static int sturm_any_below(size_t n, const double *d, const double *e, double x) {
   double q = 1;
   for (size_t i = 0; i < n; i++) {
     double e2 = i ? e[i - 1] * e[i - 1] : 0.0;
     q = d[i] - x - (i ? e2 / q : 0.0);
     if (q == 0) q = -1e-300;
-    if (q < 0) c++;
+    if (q < 0) return 1;
   }
-  return c;
+  return 0;
 }
 
 /* A lower bound on the smallest eigenvalue of a symmetric n x n matrix (destroyed), within
- * 1e-7 (relative to the spectral range) of it: Householder tridiagonalization (dsytrd)
- * and bisection with Sturm counts. Returning a value <= lambda_min keeps step lengths
- * computed from it conservative. work: 4n + 64n doubles. */
+ * 1e-7 (relative to the spectral range) of it: Householder tridiagonalization
+ * (hm_sm_tridiag, plain loops: LAPACK's dsytrd costs more in call overhead than in
+ * arithmetic at these sizes) and bisection with Sturm counts. Returning a value
+ * <= lambda_min keeps step lengths computed from it conservative. work: 4n + 64n doubles. */
 int hm_conic_eigmin(size_t n, double *B, double *w, double *work, double *lmin) {
   if (n == 0) {
     *lmin = 0;
     return 0;
   }
-  double *dd = w, *e = work, *tau = work + n, *wk = work + 2 * n;
-  lapack_int info = LAPACKE_dsytrd_work(LAPACK_COL_MAJOR, 'U', (lapack_int)n, B,
-                                        (lapack_int)n, dd, e, tau, wk, (lapack_int)(64 * n));
-  if (info != 0) return (int)info;
+  double *dd = w, *e = work, *wk = work + 2 * n;
+  hm_sm_tridiag(n, B, dd, e, wk);
   double lo = HUGE_VAL, hi = -HUGE_VAL;
   for (size_t i = 0; i < n; i++) {
     double r = (i ? fabs(e[i - 1]) : 0.0) + (i + 1 < n ? fabs(e[i]) : 0.0);
@@ -203,7 +204,7 @@ int hm_conic_eigmin(size_t n, double *B, double *w, double *work, double *lmin) 
   hi += 1e-12 * range; /* every eigenvalue below hi */
   for (int it = 0; it < 200 && hi - lo > 1e-7 * range; it++) {
     double mid = 0.5 * (lo + hi);
-    if (sturm_count(n, dd, e, mid) >= 1) hi = mid;
+    if (sturm_any_below(n, dd, e, mid)) hi = mid;
     else lo = mid;
   }
   *lmin = lo;

@@ -1,0 +1,203 @@
+/* Small dense kernels of the conic SVM solvers (see hm_svm_small.h). */
+#include "hm_svm_small.h"
+
+#include <math.h>
+#include <string.h>
+
+#include <cblas.h>
+
+/* Above this many multiply-adds OpenBLAS's packed kernels win over the plain loops
+ * (measured on the 2d x 2d products of the nuclear IPM: loops faster up to 2d = 40). */
+#define HM_SM_BLAS_MNK 70000
+
+/* Four rows of C at once: each loaded row of B feeds four accumulating rows of C. */
+static void mm_rows4(size_t N, size_t K, double alpha, const double *restrict a0,
+                     const double *restrict a1, const double *restrict a2,
+                     const double *restrict a3, const double *restrict B, size_t ldb,
+                     double *restrict c0, double *restrict c1, double *restrict c2,
+                     double *restrict c3) {
+  for (size_t j = 0; j < N; j++) c0[j] = c1[j] = c2[j] = c3[j] = 0.0;
+  for (size_t k = 0; k < K; k++) {
+    const double *restrict b = B + k * ldb;
+    const double x0 = a0[k], x1 = a1[k], x2 = a2[k], x3 = a3[k];
+    for (size_t j = 0; j < N; j++) {
+      const double bj = b[j];
+      c0[j] += x0 * bj;
+      c1[j] += x1 * bj;
+      c2[j] += x2 * bj;
+      c3[j] += x3 * bj;
+    }
+  }
+  if (alpha != 1.0)
+    for (size_t j = 0; j < N; j++) {
+      c0[j] *= alpha;
+      c1[j] *= alpha;
+      c2[j] *= alpha;
+      c3[j] *= alpha;
+    }
+}
+
+static void mm_row1(size_t N, size_t K, double alpha, const double *restrict a,
+                    const double *restrict B, size_t ldb, double *restrict c) {
+  for (size_t j = 0; j < N; j++) c[j] = 0.0;
+  for (size_t k = 0; k < K; k++) {
+    const double *restrict b = B + k * ldb;
+    const double x = a[k];
+    for (size_t j = 0; j < N; j++) c[j] += x * b[j];
+  }
+  if (alpha != 1.0)
+    for (size_t j = 0; j < N; j++) c[j] *= alpha;
+}
+
+void hm_sm_mm(size_t M, size_t N, size_t K, double alpha, const double *A, size_t lda,
+              const double *B, size_t ldb, double *C, size_t ldc) {
+  if (M * N * K > HM_SM_BLAS_MNK) {
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, (int)N, (int)K, alpha, A,
+                (int)lda, B, (int)ldb, 0.0, C, (int)ldc);
+    return;
+  }
+  size_t i = 0;
+  for (; i + 4 <= M; i += 4)
+    mm_rows4(N, K, alpha, A + i * lda, A + (i + 1) * lda, A + (i + 2) * lda,
+             A + (i + 3) * lda, B, ldb, C + i * ldc, C + (i + 1) * ldc, C + (i + 2) * ldc,
+             C + (i + 3) * ldc);
+  for (; i < M; i++) mm_row1(N, K, alpha, A + i * lda, B, ldb, C + i * ldc);
+}
+
+void hm_sm_transpose(size_t rows, size_t cols, const double *A, double *At) {
+  for (size_t i = 0; i < rows; i++)
+    for (size_t j = 0; j < cols; j++) At[j * rows + i] = A[i * cols + j];
+}
+
+int hm_sm_chol(size_t n, double *A) {
+  for (size_t j = 0; j < n; j++) {
+    double *restrict aj = A + j * n;
+    double s = aj[j];
+    for (size_t k = 0; k < j; k++) s -= aj[k] * aj[k];
+    if (!(s > 0)) return (int)j + 1;
+    const double ljj = sqrt(s), inv = 1.0 / ljj;
+    aj[j] = ljj;
+    for (size_t i = j + 1; i < n; i++) {
+      double *restrict ai = A + i * n;
+      double t = ai[j];
+      for (size_t k = 0; k < j; k++) t -= ai[k] * aj[k];
+      ai[j] = t * inv;
+    }
+  }
+  return 0;
+}
+
+/* Rows of X (n x n) <- L^{-1} X in place (forward substitution on whole rows). */
+static void lower_solve_rows(size_t n, const double *L, double *X) {
+  for (size_t i = 0; i < n; i++) {
+    double *restrict xi = X + i * n;
+    const double *li = L + i * n;
+    for (size_t k = 0; k < i; k++) {
+      const double a = li[k];
+      const double *restrict xk = X + k * n;
+      for (size_t j = 0; j < n; j++) xi[j] -= a * xk[j];
+    }
+    const double inv = 1.0 / li[i];
+    for (size_t j = 0; j < n; j++) xi[j] *= inv;
+  }
+}
+
+void hm_sm_chol_inv(size_t n, const double *L, double *G, double *work) {
+  /* work = L^{-1} (lower triangular), row i has entries 0..i */
+  memset(work, 0, n * n * sizeof(double));
+  for (size_t i = 0; i < n; i++) {
+    double *restrict xi = work + i * n;
+    const double *li = L + i * n;
+    xi[i] = 1.0;
+    for (size_t k = 0; k < i; k++) {
+      const double a = li[k];
+      const double *restrict xk = work + k * n;
+      for (size_t j = 0; j <= k; j++) xi[j] -= a * xk[j];
+    }
+    const double inv = 1.0 / li[i];
+    for (size_t j = 0; j <= i; j++) xi[j] *= inv;
+  }
+  /* G = L^{-T} L^{-1} = sum_k x_k x_k^T over the rows x_k of L^{-1}: lower triangle */
+  memset(G, 0, n * n * sizeof(double));
+  for (size_t k = 0; k < n; k++) {
+    const double *restrict xk = work + k * n;
+    for (size_t i = 0; i <= k; i++) {
+      const double a = xk[i];
+      double *restrict gi = G + i * n;
+      for (size_t j = 0; j <= i; j++) gi[j] += a * xk[j];
+    }
+  }
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = 0; j < i; j++) G[j * n + i] = G[i * n + j];
+}
+
+void hm_sm_congruence(size_t n, const double *L, const double *X, double *B, double *work) {
+  memcpy(work, X, n * n * sizeof(double));
+  lower_solve_rows(n, L, work);   /* work = L^{-1} X */
+  hm_sm_transpose(n, n, work, B); /* B = X L^{-T} ... transposed: (L^{-1} X)^T = X L^{-T} */
+  lower_solve_rows(n, L, B);      /* B = L^{-1} X L^{-T} */
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = 0; j < i; j++) {
+      double v = 0.5 * (B[i * n + j] + B[j * n + i]);
+      B[i * n + j] = B[j * n + i] = v;
+    }
+}
+
+void hm_sm_tridiag(size_t n, double *B, double *d, double *e, double *work) {
+  /* only the lower triangle (j <= i) is read and updated */
+  if (n == 0) return;
+  double *restrict v = work, *restrict p = work + n;
+  for (size_t k = 0; k + 2 < n; k++) {
+    const size_t r = n - k - 1, o = k + 1;
+    d[k] = B[k * n + k];
+    double s = 0;
+    for (size_t i = 0; i < r; i++) {
+      v[i] = B[(o + i) * n + k]; /* column k below the diagonal */
+      s = fmax(s, fabs(v[i]));
+    }
+    double sig = 0;
+    if (s > 0)
+      for (size_t i = 1; i < r; i++) sig += (v[i] / s) * (v[i] / s);
+    if (!(s > 0) || sig == 0) {
+      e[k] = v[0];
+      continue;
+    }
+    /* Householder vector v (scaled by 1/s): H x = alpha e_1, H = I - beta v v^T */
+    const double x0 = v[0] / s, nrm = sqrt(x0 * x0 + sig);
+    const double alpha = x0 <= 0 ? nrm : -nrm;
+    for (size_t i = 1; i < r; i++) v[i] /= s;
+    v[0] = x0 - alpha;
+    const double beta = 2.0 / (v[0] * v[0] + sig);
+    e[k] = alpha * s;
+    /* p = beta S v (S = trailing block, lower triangle), K = beta/2 v.p, w = p - K v,
+     * S -= v w^T + w v^T */
+    for (size_t i = 0; i < r; i++) p[i] = 0;
+    for (size_t i = 0; i < r; i++) {
+      const double *restrict si = B + (o + i) * n + o;
+      const double vi = v[i];
+      double t = 0;
+      for (size_t j = 0; j < i; j++) {
+        t += si[j] * v[j];
+        p[j] += si[j] * vi;
+      }
+      p[i] += t + si[i] * vi;
+    }
+    double vp = 0;
+    for (size_t i = 0; i < r; i++) {
+      p[i] *= beta;
+      vp += v[i] * p[i];
+    }
+    const double K = 0.5 * beta * vp;
+    for (size_t i = 0; i < r; i++) p[i] -= K * v[i];
+    for (size_t i = 0; i < r; i++) {
+      double *restrict si = B + (o + i) * n + o;
+      const double vi = v[i], wi = p[i];
+      for (size_t j = 0; j <= i; j++) si[j] -= vi * p[j] + wi * v[j];
+    }
+  }
+  if (n >= 2) {
+    d[n - 2] = B[(n - 2) * n + n - 2];
+    e[n - 2] = B[(n - 1) * n + n - 2];
+  }
+  d[n - 1] = B[(n - 1) * n + n - 1];
+}
