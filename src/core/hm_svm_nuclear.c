@@ -15,10 +15,12 @@
 
 #include "hm_interrupt.h"
 #include "hm_svm_conic_impl.h"
+#include "hm_svm_small.h"
 
 typedef struct nuc_ws {
   size_t m, d, n2;
   const double *A, *Z, *b;
+  double *At, *Zt;                /* d x m transposes of A, Z */
   const unsigned char *eq;
   double *Y, *Sd, *G, *Ly, *Ls, *Rd, *T1, *T2, *dY, *dSd, *dYa, *dSa, *tmpn, *tmpn2;
   double *My, *W;                 /* d x d */
@@ -32,13 +34,18 @@ typedef struct nuc_ws {
 /* out_k = tr(S_k B) = a_k^T B12 z_k + z_k^T B21 a_k for a 2d x 2d row-major B. */
 static void nuc_trS(const nuc_ws *w, const double *B, double *out) {
   size_t m = w->m, d = w->d, n2 = w->n2;
-  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)d, (int)d, 1.0, w->A,
-              (int)d, B + d, (int)n2, 0.0, w->P1, (int)d);
-  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)d, (int)d, 1.0, w->Z,
-              (int)d, B + d * n2, (int)n2, 0.0, w->P2, (int)d);
-  for (size_t k = 0; k < m; k++)
-    out[k] = cblas_ddot((int)d, w->P1 + k * d, 1, w->Z + k * d, 1) +
-             cblas_ddot((int)d, w->P2 + k * d, 1, w->A + k * d, 1);
+  hm_sm_mm(m, d, d, 1.0, w->A, d, B + d, n2, w->P1, d);
+  hm_sm_mm(m, d, d, 1.0, w->Z, d, B + d * n2, n2, w->P2, d);
+  for (size_t k = 0; k < m; k++) {
+    const double *p1 = w->P1 + k * d, *p2 = w->P2 + k * d, *a = w->A + k * d,
+                 *z = w->Z + k * d;
+    double s1 = 0, s2 = 0;
+    for (size_t i = 0; i < d; i++) {
+      s1 += p1[i] * z[i];
+      s2 += p2[i] * a[i];
+    }
+    out[k] = s1 + s2;
+  }
 }
 
 /* M = A^T diag(v) Z (d x d). */
@@ -46,35 +53,23 @@ static void nuc_adj(const nuc_ws *w, const double *v, double *M) {
   size_t m = w->m, d = w->d;
   for (size_t k = 0; k < m; k++)
     for (size_t i = 0; i < d; i++) w->P1[k * d + i] = v[k] * w->Z[k * d + i];
-  cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d, (int)d, (int)m, 1.0, w->A,
-              (int)d, w->P1, (int)d, 0.0, M, (int)d);
+  hm_sm_mm(d, d, m, 1.0, w->At, m, w->P1, d, M, d);
 }
 
-/* X (m x m) = L B L'^T where L, L' in {A, Z} (m x d) and B a d x d block of a 2d x 2d
- * matrix (leading dimension n2). */
-static void nuc_quad(const nuc_ws *w, const double *L1, const double *B, const double *L2,
+/* X (m x m) = L B L'^T where L, L' in {A, Z} (m x d; L2t = L'^T, d x m) and B a d x d block
+ * of a 2d x 2d matrix (leading dimension n2). */
+static void nuc_quad(const nuc_ws *w, const double *L1, const double *B, const double *L2t,
                      double *X) {
   size_t m = w->m, d = w->d, n2 = w->n2;
-  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)d, (int)d, 1.0, L1,
-              (int)d, B, (int)n2, 0.0, w->P1, (int)d);
-  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)m, (int)d, 1.0, w->P1,
-              (int)d, L2, (int)d, 0.0, X, (int)m);
+  hm_sm_mm(m, d, d, 1.0, L1, d, B, n2, w->P1, d);
+  hm_sm_mm(m, m, d, 1.0, w->P1, d, L2t, m, X, m);
 }
 
 /* Largest a with X + a dX psd, given the lower Cholesky factor L of X; +inf if none. */
 static double nuc_maxstep(const nuc_ws *w, const double *L, const double *dX) {
   size_t n = w->n2;
   double *B = w->tmpn;
-  memcpy(B, dX, n * n * sizeof(double));
-  cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, (int)n,
-              (int)n, 1.0, L, (int)n, B, (int)n);
-  cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, (int)n, (int)n,
-              1.0, L, (int)n, B, (int)n);
-  for (size_t i = 0; i < n; i++)
-    for (size_t j = 0; j < i; j++) {
-      double v = 0.5 * (B[i * n + j] + B[j * n + i]);
-      B[i * n + j] = B[j * n + i] = v;
-    }
+  hm_sm_congruence(n, L, dX, B, w->tmpn2); /* B = L^{-1} dX L^{-T}, symmetrized */
   double lmin = 0;
   if (hm_conic_eigmin(n, B, w->eigw, w->eigw + n, &lmin) != 0) return 0; /* no step */
   return lmin < 0 ? -1.0 / lmin : HUGE_VAL;
@@ -108,8 +103,7 @@ static hm_status nuc_certify(const nuc_ws *w, const double *W, const double *y, 
   size_t m = w->m, d = w->d;
   hm_status st;
   /* margins */
-  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)d, (int)d, 1.0, w->A,
-              (int)d, W, (int)d, 0.0, w->P1, (int)d);
+  hm_sm_mm(m, d, d, 1.0, w->A, d, W, d, w->P1, d);
   double gamma = HUGE_VAL;
   for (size_t k = 0; k < m; k++) {
     marg[k] = cblas_ddot((int)d, w->P1 + k * d, 1, w->Z + k * d, 1);
@@ -262,7 +256,7 @@ hm_status hm_svm_nuclear_ex(const hm_wcons *cons, const hm_svm_opts *o, hm_svm_r
   w.b = R.b;
   w.eq = R.eq;
   size_t nn = n2 * n2, mm = m * m, md = m * d, dd = d * d;
-  size_t total = 14 * nn + 2 * dd + 15 * m + 8 * mm + 2 * md + 70 * n2 + 3 * dd + 2 * m;
+  size_t total = 14 * nn + 2 * dd + 15 * m + 8 * mm + 4 * md + 70 * n2 + 3 * dd + 2 * m;
   double *mem = xcalloc(total, sizeof(double));
   if (!mem) {
     hm_crows_free(&R);
@@ -284,13 +278,15 @@ hm_status hm_svm_nuclear_ex(const hm_wcons *cons, const hm_svm_opts *o, hm_svm_r
   double *trT2; TAKE(trT2, m);
   TAKE(w.M, mm); TAKE(w.Mw, mm); TAKE(w.Xuu, mm); TAKE(w.Xvv, mm); TAKE(w.Xvu, mm);
   TAKE(w.Guu, mm); TAKE(w.Gvv, mm); TAKE(w.Guv, mm);
-  TAKE(w.P1, md); TAKE(w.P2, md);
+  TAKE(w.P1, md); TAKE(w.P2, md); TAKE(w.At, md); TAKE(w.Zt, md);
   TAKE(w.eigw, 70 * n2);
   double *bestW, *besty, *dMy;
   TAKE(bestW, dd); TAKE(dMy, dd); double *Wtmp; TAKE(Wtmp, dd);
   TAKE(besty, m);
   double *ytmp; TAKE(ytmp, m);
 #undef TAKE
+  hm_sm_transpose(m, d, R.A, w.At);
+  hm_sm_transpose(m, d, R.Z, w.Zt);
 
   /* initial point (SDPT3-style scaling; rows have unit norm) */
   size_t nineq = m - (size_t)R.neq;
@@ -371,22 +367,19 @@ hm_status hm_svm_nuclear_ex(const hm_wcons *cons, const hm_svm_opts *o, hm_svm_r
     /* factorizations */
     memcpy(w.Ls, w.Sd, nn * sizeof(double));
     memcpy(w.Ly, w.Y, nn * sizeof(double));
-    if (hm_conic_potrf(n2, w.Ls) != 0 || hm_conic_potrf(n2, w.Ly) != 0)
+    if (hm_sm_chol(n2, w.Ls) != 0 || hm_sm_chol(n2, w.Ly) != 0)
       break; /* lost positive definiteness: numerical limit reached */
-    memcpy(w.G, w.Ls, nn * sizeof(double));
-    if (hm_conic_potri(n2, w.G) != 0) break;
-    for (size_t i = 0; i < n2; i++)
-      for (size_t j = 0; j < i; j++) w.G[j * n2 + i] = w.G[i * n2 + j];
+    hm_sm_chol_inv(n2, w.Ls, w.G, w.tmpn); /* G = Sd^{-1} */
 
     /* Schur complement, rank-2 trick */
     const double *Y11 = w.Y, *Y22 = w.Y + d * n2 + d, *Y21 = w.Y + d * n2;
     const double *G11 = w.G, *G22 = w.G + d * n2 + d, *G12 = w.G + d;
-    nuc_quad(&w, w.A, Y11, w.A, w.Xuu);
-    nuc_quad(&w, w.Z, Y22, w.Z, w.Xvv);
-    nuc_quad(&w, w.Z, Y21, w.A, w.Xvu);
-    nuc_quad(&w, w.A, G11, w.A, w.Guu);
-    nuc_quad(&w, w.Z, G22, w.Z, w.Gvv);
-    nuc_quad(&w, w.A, G12, w.Z, w.Guv);
+    nuc_quad(&w, w.A, Y11, w.At, w.Xuu);
+    nuc_quad(&w, w.Z, Y22, w.Zt, w.Xvv);
+    nuc_quad(&w, w.Z, Y21, w.At, w.Xvu);
+    nuc_quad(&w, w.A, G11, w.At, w.Guu);
+    nuc_quad(&w, w.Z, G22, w.Zt, w.Gvv);
+    nuc_quad(&w, w.A, G12, w.Zt, w.Guv);
     for (size_t k = 0; k < m; k++)
       for (size_t l = 0; l <= k; l++) {
         size_t kl = k * m + l, lk = l * m + k;
@@ -405,10 +398,8 @@ hm_status hm_svm_nuclear_ex(const hm_wcons *cons, const hm_svm_opts *o, hm_svm_r
     if (st != HM_OK) goto out;
 
     /* T1 = Y Rd G and the traces that do not depend on sigma */
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n2, (int)n2, (int)n2, 1.0, w.Y,
-                (int)n2, w.Rd, (int)n2, 0.0, w.tmpn2, (int)n2);
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n2, (int)n2, (int)n2, 1.0,
-                w.tmpn2, (int)n2, w.G, (int)n2, 0.0, w.T1, (int)n2);
+    hm_sm_mm(n2, n2, n2, 1.0, w.Y, n2, w.Rd, n2, w.tmpn2, n2);
+    hm_sm_mm(n2, n2, n2, 1.0, w.tmpn2, n2, w.G, n2, w.T1, n2);
     nuc_trS(&w, w.T1, w.trT1);
     nuc_trS(&w, w.G, w.trG);
 
@@ -416,10 +407,8 @@ hm_status hm_svm_nuclear_ex(const hm_wcons *cons, const hm_svm_opts *o, hm_svm_r
     for (int pass = 0; pass < 2; pass++) {
       if (pass == 1) {
         /* T2 = dYa dSa G */
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n2, (int)n2, (int)n2, 1.0,
-                    w.dYa, (int)n2, w.dSa, (int)n2, 0.0, w.tmpn2, (int)n2);
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n2, (int)n2, (int)n2, 1.0,
-                    w.tmpn2, (int)n2, w.G, (int)n2, 0.0, w.T2, (int)n2);
+        hm_sm_mm(n2, n2, n2, 1.0, w.dYa, n2, w.dSa, n2, w.tmpn2, n2);
+        hm_sm_mm(n2, n2, n2, 1.0, w.tmpn2, n2, w.G, n2, w.T2, n2);
         nuc_trS(&w, w.T2, trT2);
       }
       double smu = (pass == 1) ? sigma * mu : 0.0;
@@ -440,10 +429,8 @@ hm_status hm_svm_nuclear_ex(const hm_wcons *cons, const hm_svm_opts *o, hm_svm_r
       for (size_t i = 0; i < nn; i++) w.dSd[i] += w.Rd[i];
       for (size_t k = 0; k < m; k++) w.ds[k] = R.eq[k] ? 0 : w.rs[k] + w.dy[k];
       /* dY = smu G - Y - Y dSd G [- T2], symmetrized; dt = smu/s - t - t ds/s [- dta dsa/s] */
-      cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n2, (int)n2, (int)n2, 1.0,
-                  w.Y, (int)n2, w.dSd, (int)n2, 0.0, w.tmpn2, (int)n2);
-      cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n2, (int)n2, (int)n2, -1.0,
-                  w.tmpn2, (int)n2, w.G, (int)n2, 0.0, w.dY, (int)n2);
+      hm_sm_mm(n2, n2, n2, 1.0, w.Y, n2, w.dSd, n2, w.tmpn2, n2);
+      hm_sm_mm(n2, n2, n2, -1.0, w.tmpn2, n2, w.G, n2, w.dY, n2);
       for (size_t i = 0; i < nn; i++) {
         w.dY[i] += smu * w.G[i] - w.Y[i];
         if (pass == 1) w.dY[i] -= w.T2[i];

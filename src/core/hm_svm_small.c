@@ -10,8 +10,17 @@
  * (measured on the 2d x 2d products of the nuclear IPM: loops faster up to 2d = 40). */
 #define HM_SM_BLAS_MNK 70000
 
+/* The loops are compiled twice, for AVX2 and for the baseline ISA (SSE2); the loader picks
+ * one at start-up (GCC function multiversioning). No FMA contraction (-std=c11 implies
+ * -ffp-contract=off) and no reassociation, so both versions round identically. */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define HM_SM_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define HM_SM_CLONES
+#endif
+
 /* Four rows of C at once: each loaded row of B feeds four accumulating rows of C. */
-static void mm_rows4(size_t N, size_t K, double alpha, const double *restrict a0,
+HM_SM_CLONES static void mm_rows4(size_t N, size_t K, double alpha, const double *restrict a0,
                      const double *restrict a1, const double *restrict a2,
                      const double *restrict a3, const double *restrict B, size_t ldb,
                      double *restrict c0, double *restrict c1, double *restrict c2,
@@ -37,7 +46,7 @@ static void mm_rows4(size_t N, size_t K, double alpha, const double *restrict a0
     }
 }
 
-static void mm_row1(size_t N, size_t K, double alpha, const double *restrict a,
+HM_SM_CLONES static void mm_row1(size_t N, size_t K, double alpha, const double *restrict a,
                     const double *restrict B, size_t ldb, double *restrict c) {
   for (size_t j = 0; j < N; j++) c[j] = 0.0;
   for (size_t k = 0; k < K; k++) {
@@ -69,7 +78,7 @@ void hm_sm_transpose(size_t rows, size_t cols, const double *A, double *At) {
     for (size_t j = 0; j < cols; j++) At[j * rows + i] = A[i * cols + j];
 }
 
-int hm_sm_chol(size_t n, double *A) {
+HM_SM_CLONES int hm_sm_chol(size_t n, double *A) {
   for (size_t j = 0; j < n; j++) {
     double *restrict aj = A + j * n;
     double s = aj[j];
@@ -88,7 +97,7 @@ int hm_sm_chol(size_t n, double *A) {
 }
 
 /* Rows of X (n x n) <- L^{-1} X in place (forward substitution on whole rows). */
-static void lower_solve_rows(size_t n, const double *L, double *X) {
+HM_SM_CLONES static void lower_solve_rows(size_t n, const double *L, double *X) {
   for (size_t i = 0; i < n; i++) {
     double *restrict xi = X + i * n;
     const double *li = L + i * n;
@@ -102,7 +111,7 @@ static void lower_solve_rows(size_t n, const double *L, double *X) {
   }
 }
 
-void hm_sm_chol_inv(size_t n, const double *L, double *G, double *work) {
+HM_SM_CLONES void hm_sm_chol_inv(size_t n, const double *L, double *G, double *work) {
   /* work = L^{-1} (lower triangular), row i has entries 0..i */
   memset(work, 0, n * n * sizeof(double));
   for (size_t i = 0; i < n; i++) {
@@ -143,7 +152,7 @@ void hm_sm_congruence(size_t n, const double *L, const double *X, double *B, dou
     }
 }
 
-void hm_sm_tridiag(size_t n, double *B, double *d, double *e, double *work) {
+HM_SM_CLONES void hm_sm_tridiag(size_t n, double *B, double *d, double *e, double *work) {
   /* only the lower triangle (j <= i) is read and updated */
   if (n == 0) return;
   double *restrict v = work, *restrict p = work + n;
