@@ -20,7 +20,11 @@
 typedef struct nuc_ws {
   size_t m, d, n2;
   const double *A, *Z, *b;
-  double *At, *Zt;                /* d x m transposes of A, Z */
+  double *At;                     /* d x m: A^T */
+  /* the rows of Z repeat (one query per sequence): Z row k = Zu row grp[k], Zu ng x d */
+  size_t ng;
+  size_t *grp;
+  double *Zu, *Zut, *Cgt;         /* ng x d, d x ng, d x ng */
   const unsigned char *eq;
   double *Y, *Sd, *G, *Ly, *Ls, *Rd, *T1, *T2, *dY, *dSd, *dYa, *dSa, *tmpn, *tmpn2;
   double *My, *W;                 /* d x d */
@@ -31,13 +35,14 @@ typedef struct nuc_ws {
   double *eigw;                   /* n2 */
 } nuc_ws;
 
-/* out_k = tr(S_k B) = a_k^T B12 z_k + z_k^T B21 a_k for a 2d x 2d row-major B. */
+/* out_k = tr(S_k B) = a_k^T B12 z_k + z_k^T B21 a_k for a 2d x 2d row-major B
+ * (z_k^T B21 once per distinct query). */
 static void nuc_trS(const nuc_ws *w, const double *B, double *out) {
   size_t m = w->m, d = w->d, n2 = w->n2;
   hm_sm_mm(m, d, d, 1.0, w->A, d, B + d, n2, w->P1, d);
-  hm_sm_mm(m, d, d, 1.0, w->Z, d, B + d * n2, n2, w->P2, d);
+  hm_sm_mm(w->ng, d, d, 1.0, w->Zu, d, B + d * n2, n2, w->P2, d);
   for (size_t k = 0; k < m; k++) {
-    const double *p1 = w->P1 + k * d, *p2 = w->P2 + k * d, *a = w->A + k * d,
+    const double *p1 = w->P1 + k * d, *p2 = w->P2 + w->grp[k] * d, *a = w->A + k * d,
                  *z = w->Z + k * d;
     double s1 = 0, s2 = 0;
     for (size_t i = 0; i < d; i++) {
@@ -48,21 +53,25 @@ static void nuc_trS(const nuc_ws *w, const double *B, double *out) {
   }
 }
 
-/* M = A^T diag(v) Z (d x d). */
+/* M = A^T diag(v) Z (d x d) = sum over the distinct queries g of (sum_{k in g} v_k a_k) zu_g^T. */
 static void nuc_adj(const nuc_ws *w, const double *v, double *M) {
-  size_t m = w->m, d = w->d;
-  for (size_t k = 0; k < m; k++)
-    for (size_t i = 0; i < d; i++) w->P1[k * d + i] = v[k] * w->Z[k * d + i];
-  hm_sm_mm(d, d, m, 1.0, w->At, m, w->P1, d, M, d);
+  size_t m = w->m, d = w->d, ng = w->ng;
+  memset(w->Cgt, 0, d * ng * sizeof(double));
+  for (size_t k = 0; k < m; k++) {
+    const double *a = w->A + k * d;
+    double *c = w->Cgt + w->grp[k];
+    for (size_t i = 0; i < d; i++) c[i * ng] += v[k] * a[i];
+  }
+  hm_sm_mm(d, d, ng, 1.0, w->Cgt, ng, w->Zu, d, M, d);
 }
 
-/* X (m x m) = L B L'^T where L, L' in {A, Z} (m x d; L2t = L'^T, d x m) and B a d x d block
- * of a 2d x 2d matrix (leading dimension n2). */
-static void nuc_quad(const nuc_ws *w, const double *L1, const double *B, const double *L2t,
-                     double *X) {
-  size_t m = w->m, d = w->d, n2 = w->n2;
-  hm_sm_mm(m, d, d, 1.0, L1, d, B, n2, w->P1, d);
-  hm_sm_mm(m, m, d, 1.0, w->P1, d, L2t, m, X, m);
+/* X (r1 x r2) = L B L'^T where L (r1 x d) in {A, Zu}, L2t = L'^T (d x r2) in {A^T, Zu^T}
+ * and B a d x d block of a 2d x 2d matrix (leading dimension n2). */
+static void nuc_quad(const nuc_ws *w, const double *L1, size_t r1, const double *B,
+                     const double *L2t, size_t r2, double *X) {
+  size_t d = w->d, n2 = w->n2;
+  hm_sm_mm(r1, d, d, 1.0, L1, d, B, n2, w->P1, d);
+  hm_sm_mm(r1, r2, d, 1.0, w->P1, d, L2t, r2, X, r2);
 }
 
 /* Largest a with X + a dX psd, given the lower Cholesky factor L of X; +inf if none. */
@@ -256,9 +265,12 @@ hm_status hm_svm_nuclear_ex(const hm_wcons *cons, const hm_svm_opts *o, hm_svm_r
   w.b = R.b;
   w.eq = R.eq;
   size_t nn = n2 * n2, mm = m * m, md = m * d, dd = d * d;
-  size_t total = 14 * nn + 2 * dd + 15 * m + 8 * mm + 4 * md + 70 * n2 + 3 * dd + 2 * m;
+  size_t total = 14 * nn + 2 * dd + 15 * m + 8 * mm + 6 * md + 70 * n2 + 3 * dd + 2 * m;
   double *mem = xcalloc(total, sizeof(double));
-  if (!mem) {
+  w.grp = xcalloc(m, sizeof(size_t));
+  if (!mem || !w.grp) {
+    free(mem);
+    free(w.grp);
     hm_crows_free(&R);
     return HM_ENOMEM;
   }
@@ -278,7 +290,8 @@ hm_status hm_svm_nuclear_ex(const hm_wcons *cons, const hm_svm_opts *o, hm_svm_r
   double *trT2; TAKE(trT2, m);
   TAKE(w.M, mm); TAKE(w.Mw, mm); TAKE(w.Xuu, mm); TAKE(w.Xvv, mm); TAKE(w.Xvu, mm);
   TAKE(w.Guu, mm); TAKE(w.Gvv, mm); TAKE(w.Guv, mm);
-  TAKE(w.P1, md); TAKE(w.P2, md); TAKE(w.At, md); TAKE(w.Zt, md);
+  TAKE(w.P1, md); TAKE(w.P2, md); TAKE(w.At, md); TAKE(w.Zu, md); TAKE(w.Zut, md);
+  TAKE(w.Cgt, md);
   TAKE(w.eigw, 70 * n2);
   double *bestW, *besty, *dMy;
   TAKE(bestW, dd); TAKE(dMy, dd); double *Wtmp; TAKE(Wtmp, dd);
@@ -286,7 +299,14 @@ hm_status hm_svm_nuclear_ex(const hm_wcons *cons, const hm_svm_opts *o, hm_svm_r
   double *ytmp; TAKE(ytmp, m);
 #undef TAKE
   hm_sm_transpose(m, d, R.A, w.At);
-  hm_sm_transpose(m, d, R.Z, w.Zt);
+  /* distinct query rows (bitwise equal rows share one) */
+  for (size_t k = 0; k < m; k++) {
+    size_t g = 0;
+    while (g < w.ng && memcmp(w.Zu + g * d, R.Z + k * d, d * sizeof(double)) != 0) g++;
+    if (g == w.ng) memcpy(w.Zu + w.ng++ * d, R.Z + k * d, d * sizeof(double));
+    w.grp[k] = g;
+  }
+  hm_sm_transpose(w.ng, d, w.Zu, w.Zut);
 
   /* initial point (SDPT3-style scaling; rows have unit norm) */
   size_t nineq = m - (size_t)R.neq;
@@ -374,20 +394,25 @@ hm_status hm_svm_nuclear_ex(const hm_wcons *cons, const hm_svm_opts *o, hm_svm_r
     /* Schur complement, rank-2 trick */
     const double *Y11 = w.Y, *Y22 = w.Y + d * n2 + d, *Y21 = w.Y + d * n2;
     const double *G11 = w.G, *G22 = w.G + d * n2 + d, *G12 = w.G + d;
-    nuc_quad(&w, w.A, Y11, w.At, w.Xuu);
-    nuc_quad(&w, w.Z, Y22, w.Zt, w.Xvv);
-    nuc_quad(&w, w.Z, Y21, w.At, w.Xvu);
-    nuc_quad(&w, w.A, G11, w.At, w.Guu);
-    nuc_quad(&w, w.Z, G22, w.Zt, w.Gvv);
-    nuc_quad(&w, w.A, G12, w.Zt, w.Guv);
-    for (size_t k = 0; k < m; k++)
+    /* the Z-sided factors once per distinct query: Xvv, Gvv ng x ng, Xvu ng x m,
+     * Guv m x ng */
+    size_t ng = w.ng;
+    nuc_quad(&w, w.A, m, Y11, w.At, m, w.Xuu);
+    nuc_quad(&w, w.Zu, ng, Y22, w.Zut, ng, w.Xvv);
+    nuc_quad(&w, w.Zu, ng, Y21, w.At, m, w.Xvu);
+    nuc_quad(&w, w.A, m, G11, w.At, m, w.Guu);
+    nuc_quad(&w, w.Zu, ng, G22, w.Zut, ng, w.Gvv);
+    nuc_quad(&w, w.A, m, G12, w.Zut, ng, w.Guv);
+    for (size_t k = 0; k < m; k++) {
+      const size_t gk = w.grp[k];
       for (size_t l = 0; l <= k; l++) {
-        size_t kl = k * m + l, lk = l * m + k;
-        double v = w.Xuu[kl] * w.Gvv[kl] + w.Xvv[kl] * w.Guu[kl] + w.Xvu[kl] * w.Guv[kl] +
-                   w.Xvu[lk] * w.Guv[lk];
+        const size_t gl = w.grp[l], kl = k * m + l, g2 = gk * ng + gl;
+        double v = w.Xuu[kl] * w.Gvv[g2] + w.Xvv[g2] * w.Guu[kl] +
+                   w.Xvu[gk * m + l] * w.Guv[k * ng + gl] + w.Xvu[gl * m + k] * w.Guv[l * ng + gk];
         w.M[kl] = v;
-        w.M[lk] = v;
+        w.M[l * m + k] = v;
       }
+    }
     for (size_t k = 0; k < m; k++)
       if (!R.eq[k]) w.M[k * m + k] += w.t[k] / w.s[k];
     st = hm_conic_chol_reg(m, w.M, w.Mw);
@@ -534,6 +559,7 @@ hm_status hm_svm_nuclear_ex(const hm_wcons *cons, const hm_svm_opts *o, hm_svm_r
 out:
   free(cbuf);
   free(mem);
+  free(w.grp);
   hm_crows_free(&R);
   hm_conic_finish_w(cons, r, t0, far_res);
   return st;
