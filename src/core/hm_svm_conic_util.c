@@ -163,6 +163,20 @@ void hm_conic_potrs(size_t n, const double *L, double *x) {
   LAPACKE_dpotrs_work(LAPACK_COL_MAJOR, 'U', (lapack_int)n, 1, L, (lapack_int)n, x,
                       (lapack_int)(n ? n : 1));
 }
+/* The same with the plain loops of hm_svm_small.c up to HM_CONIC_SMALL (LAPACK's call
+ * overhead and blocked paths dominate at these sizes). */
+#define HM_CONIC_SMALL 256
+static int potrf_small(size_t n, double *A) {
+  if (n <= HM_CONIC_SMALL) {
+    double c[HM_CONIC_SMALL];
+    return hm_sm_chol(n, A, c);
+  }
+  return hm_conic_potrf(n, A);
+}
+void hm_conic_potrs_small(size_t n, const double *L, double *x) {
+  if (n <= HM_CONIC_SMALL) hm_sm_chol_solve(n, L, x);
+  else hm_conic_potrs(n, L, x);
+}
 int hm_conic_potri(size_t n, double *L) {
   return (int)LAPACKE_dpotri_work(LAPACK_COL_MAJOR, 'U', (lapack_int)n, L, (lapack_int)n);
 }
@@ -211,13 +225,13 @@ int hm_conic_eigmin(size_t n, double *B, double *w, double *work, double *lmin) 
   return 0;
 }
 
-hm_status hm_conic_chol_reg(size_t m, double *H, double *work) {
+static hm_status chol_reg(size_t m, double *H, double *work, int (*potrf)(size_t, double *)) {
   double tr = 0;
   for (size_t i = 0; i < m; i++) tr += fabs(H[i * m + i]);
   double delta = 1e-15 * (tr / (double)(m ? m : 1) + 1e-300);
   memcpy(work, H, m * m * sizeof(double));
   for (int attempt = 0; attempt < 8; attempt++) {
-    lapack_int info = hm_conic_potrf(m, H);
+    int info = potrf(m, H);
     if (info == 0) return HM_OK;
     if (info < 0) return HM_ELAPACK;
     memcpy(H, work, m * m * sizeof(double));
@@ -225,6 +239,14 @@ hm_status hm_conic_chol_reg(size_t m, double *H, double *work) {
     delta *= 100;
   }
   return HM_ESINGULAR;
+}
+
+hm_status hm_conic_chol_reg(size_t m, double *H, double *work) {
+  return chol_reg(m, H, work, hm_conic_potrf);
+}
+
+hm_status hm_conic_chol_reg_small(size_t m, double *H, double *work) {
+  return chol_reg(m, H, work, potrf_small);
 }
 
 hm_status hm_conic_qp(size_t m, const double *K, const double *c, const unsigned char *freev,

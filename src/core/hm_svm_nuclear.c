@@ -387,7 +387,7 @@ hm_status hm_svm_nuclear_ex(const hm_wcons *cons, const hm_svm_opts *o, hm_svm_r
     /* factorizations */
     memcpy(w.Ls, w.Sd, nn * sizeof(double));
     memcpy(w.Ly, w.Y, nn * sizeof(double));
-    if (hm_sm_chol(n2, w.Ls) != 0 || hm_sm_chol(n2, w.Ly) != 0)
+    if (hm_sm_chol(n2, w.Ls, w.tmpn) != 0 || hm_sm_chol(n2, w.Ly, w.tmpn) != 0)
       break; /* lost positive definiteness: numerical limit reached */
     hm_sm_chol_inv(n2, w.Ls, w.G, w.tmpn); /* G = Sd^{-1} */
 
@@ -415,7 +415,7 @@ hm_status hm_svm_nuclear_ex(const hm_wcons *cons, const hm_svm_opts *o, hm_svm_r
     }
     for (size_t k = 0; k < m; k++)
       if (!R.eq[k]) w.M[k * m + k] += w.t[k] / w.s[k];
-    st = hm_conic_chol_reg(m, w.M, w.Mw);
+    st = hm_conic_chol_reg_small(m, w.M, w.Mw);
     if (st == HM_ESINGULAR) {
       st = HM_OK;
       break;
@@ -447,7 +447,7 @@ hm_status hm_svm_nuclear_ex(const hm_wcons *cons, const hm_svm_opts *o, hm_svm_r
         w.rhs[k] = v;
       }
       memcpy(w.dy, w.rhs, m * sizeof(double));
-      hm_conic_potrs(m, w.M, w.dy);
+      hm_conic_potrs_small(m, w.M, w.dy);
       /* dSd = Rd - A*(dy), ds = rs + dy */
       nuc_adj(&w, w.dy, dMy);
       nuc_embed(d, dMy, w.dSd, -1.0);

@@ -78,22 +78,37 @@ void hm_sm_transpose(size_t rows, size_t cols, const double *A, double *At) {
     for (size_t j = 0; j < cols; j++) At[j * rows + i] = A[i * cols + j];
 }
 
-HM_SM_CLONES int hm_sm_chol(size_t n, double *A) {
+HM_SM_CLONES int hm_sm_chol(size_t n, double *A, double *c) {
+  /* right-looking: after column j is final, the trailing lower triangle gets the rank-one
+   * update A_ik -= L_ij L_kj (k <= i), row by row with the column copied to c */
   for (size_t j = 0; j < n; j++) {
-    double *restrict aj = A + j * n;
-    double s = aj[j];
-    for (size_t k = 0; k < j; k++) s -= aj[k] * aj[k];
+    const double s = A[j * n + j];
     if (!(s > 0)) return (int)j + 1;
     const double ljj = sqrt(s), inv = 1.0 / ljj;
-    aj[j] = ljj;
+    A[j * n + j] = ljj;
+    for (size_t i = j + 1; i < n; i++) c[i] = A[i * n + j] *= inv;
     for (size_t i = j + 1; i < n; i++) {
       double *restrict ai = A + i * n;
-      double t = ai[j];
-      for (size_t k = 0; k < j; k++) t -= ai[k] * aj[k];
-      ai[j] = t * inv;
+      const double a = c[i];
+      for (size_t k = j + 1; k <= i; k++) ai[k] -= a * c[k];
     }
   }
   return 0;
+}
+
+HM_SM_CLONES void hm_sm_chol_solve(size_t n, const double *L, double *x) {
+  for (size_t i = 0; i < n; i++) { /* L y = x */
+    const double *li = L + i * n;
+    double t = x[i];
+    for (size_t k = 0; k < i; k++) t -= li[k] * x[k];
+    x[i] = t / li[i];
+  }
+  for (size_t i = n; i-- > 0;) { /* L^T x = y */
+    const double *restrict li = L + i * n;
+    const double xi = x[i] / li[i];
+    x[i] = xi;
+    for (size_t k = 0; k < i; k++) x[k] -= li[k] * xi;
+  }
 }
 
 /* Rows of X (n x n) <- L^{-1} X in place (forward substitution on whole rows). */

@@ -16,8 +16,10 @@ void hm_sm_mm(size_t M, size_t N, size_t K, double alpha, const double *A, size_
 void hm_sm_transpose(size_t rows, size_t cols, const double *A, double *At);
 /* Lower Cholesky factor of the symmetric n x n A in place (entries j <= i; the strict upper
  * triangle is left as it was). Returns 0, or k+1 if the leading minor of order k+1 is not
- * positive definite (LAPACK's dpotrf convention). */
-int hm_sm_chol(size_t n, double *A);
+ * positive definite (LAPACK's dpotrf convention). work: n doubles. */
+int hm_sm_chol(size_t n, double *A, double *work);
+/* x <- (L L^T)^{-1} x. */
+void hm_sm_chol_solve(size_t n, const double *L, double *x);
 /* G = (L L^T)^{-1}, full symmetric n x n; work: n*n doubles. */
 void hm_sm_chol_inv(size_t n, const double *L, double *G, double *work);
 /* B = L^{-1} X L^{-T} for symmetric X, symmetrized ((B + B^T)/2); work: n*n doubles. */
