@@ -206,13 +206,14 @@ int hm_conic_eigmin(size_t n, double *B, double *w, double *work, double *lmin) 
   }
   double *dd = w, *e = work, *wk = work + 2 * n;
   hm_sm_tridiag(n, B, dd, e, wk);
-  double lo = HUGE_VAL, hi = -HUGE_VAL;
+  double lo = HUGE_VAL, hi = -HUGE_VAL, tot = 0;
   for (size_t i = 0; i < n; i++) {
     double r = (i ? fabs(e[i - 1]) : 0.0) + (i + 1 < n ? fabs(e[i]) : 0.0);
     lo = fmin(lo, dd[i] - r);
     hi = fmax(hi, dd[i] + r);
+    tot += fabs(dd[i]) + r; /* fmin / fmax drop NaNs; the sum keeps them */
   }
-  if (!isfinite(lo) || !isfinite(hi)) return -1;
+  if (!isfinite(lo) || !isfinite(hi) || !isfinite(tot)) return -1;
   double range = fmax(hi - lo, 1e-300);
   lo -= 1e-12 * range; /* no eigenvalue below lo */
   hi += 1e-12 * range; /* every eigenvalue below hi */

@@ -174,10 +174,15 @@ HM_SM_CLONES void hm_sm_tridiag(size_t n, double *B, double *d, double *e, doubl
   for (size_t k = 0; k + 2 < n; k++) {
     const size_t r = n - k - 1, o = k + 1;
     d[k] = B[k * n + k];
-    double s = 0;
+    double s = 0, tot = 0;
     for (size_t i = 0; i < r; i++) {
       v[i] = B[(o + i) * n + k]; /* column k below the diagonal */
       s = fmax(s, fabs(v[i]));
+      tot += fabs(v[i]);
+    }
+    if (!isfinite(tot)) { /* NaN / Inf: pass it on (fmax would drop a NaN) */
+      e[k] = tot;
+      continue;
     }
     double sig = 0;
     if (s > 0)
