@@ -1,15 +1,17 @@
 /* Dense kernels for the small matrices of the conic SVM solvers (internal, not a public
- * interface). At the sizes of the paper experiments (2d = 20, m = 42) the BLAS / LAPACK call
- * overhead (argument checks, buffer locks, blocked code paths written for large n) costs more
- * than the arithmetic, so these run as plain loops; products above a size threshold still go
- * to cblas_dgemm. All matrices are row-major; L is a lower Cholesky factor (only entries
+ * interface). At the sizes of the paper experiments (2d = 20, m = 42) LAPACK's call overhead
+ * (argument checks, blocked code paths written for large n, per-call workspace queries) costs
+ * more than the arithmetic of a Cholesky factorization, a triangular solve or a
+ * tridiagonalization, so these run as plain loops. Matrix products stay with cblas_dgemm
+ * (measured faster). All matrices are row-major; L is a lower Cholesky factor (only entries
  * j <= i are read). */
 #ifndef HM_SVM_SMALL_H
 #define HM_SVM_SMALL_H
 
 #include <stddef.h>
 
-/* C (M x N, ldc) = alpha A B with A M x K (lda) and B K x N (ldb); C must not alias A, B. */
+/* C (M x N, ldc) = alpha A B with A M x K (lda) and B K x N (ldb); C must not alias A, B.
+ * (cblas_dgemm with size_t arguments; K = 0 gives C = 0.) */
 void hm_sm_mm(size_t M, size_t N, size_t K, double alpha, const double *A, size_t lda,
               const double *B, size_t ldb, double *C, size_t ldc);
 /* Transpose: At (cols x rows) = A^T for A rows x cols. */
