@@ -67,8 +67,9 @@ void hm_conic_finish_vec(const hm_vcons *c, hm_svm_result *r, double t0, double 
 /* Cholesky (lower, row-major) with escalating diagonal regularization if H is not
  * numerically positive definite; H is overwritten with the factor; work: m*m doubles. */
 hm_status hm_conic_chol_reg(size_t m, double *H, double *work);
-/* The same two with plain-loop kernels for m <= 256 (hm_svm_small.c; the nuclear IPM's
- * Schur complement): same factorization, other rounding. */
+/* The same with plain-loop kernels for n <= 48 (hm_svm_small.c; used by the nuclear IPM):
+ * same factorization, other rounding; LAPACK above. */
+int hm_conic_potrf_small(size_t n, double *A);
 hm_status hm_conic_chol_reg_small(size_t m, double *H, double *work);
 void hm_conic_potrs_small(size_t n, const double *L, double *x);
 /* Thin LAPACK wrappers on row-major symmetric matrices (lower factor L, H = L L^T). */

@@ -78,7 +78,7 @@ static void nuc_quad(const nuc_ws *w, const double *L1, size_t r1, const double 
 static double nuc_maxstep(const nuc_ws *w, const double *L, const double *dX) {
   size_t n = w->n2;
   double *B = w->tmpn;
-  hm_sm_congruence(n, L, dX, B, w->tmpn2); /* B = L^{-1} dX L^{-T}, symmetrized */
+  hm_sm_congruence(n, L, dX, B); /* B = L^{-1} dX L^{-T}, symmetrized */
   double lmin = 0;
   if (hm_conic_eigmin(n, B, w->eigw, w->eigw + n, &lmin) != 0) return 0; /* no step */
   return lmin < 0 ? -1.0 / lmin : HUGE_VAL;
@@ -387,7 +387,7 @@ hm_status hm_svm_nuclear_ex(const hm_wcons *cons, const hm_svm_opts *o, hm_svm_r
     /* factorizations */
     memcpy(w.Ls, w.Sd, nn * sizeof(double));
     memcpy(w.Ly, w.Y, nn * sizeof(double));
-    if (hm_sm_chol(n2, w.Ls, w.tmpn) != 0 || hm_sm_chol(n2, w.Ly, w.tmpn) != 0)
+    if (hm_conic_potrf_small(n2, w.Ls) != 0 || hm_conic_potrf_small(n2, w.Ly) != 0)
       break; /* lost positive definiteness: numerical limit reached */
     hm_sm_chol_inv(n2, w.Ls, w.G, w.tmpn); /* G = Sd^{-1} */
 

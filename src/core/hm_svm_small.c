@@ -68,22 +68,7 @@ HM_SM_CLONES void hm_sm_chol_solve(size_t n, const double *L, double *x) {
   }
 }
 
-/* Rows of X (n x n) <- L^{-1} X in place (forward substitution on whole rows). */
-HM_SM_CLONES static void lower_solve_rows(size_t n, const double *L, double *X) {
-  for (size_t i = 0; i < n; i++) {
-    double *restrict xi = X + i * n;
-    const double *li = L + i * n;
-    for (size_t k = 0; k < i; k++) {
-      const double a = li[k];
-      const double *restrict xk = X + k * n;
-      for (size_t j = 0; j < n; j++) xi[j] -= a * xk[j];
-    }
-    const double inv = 1.0 / li[i];
-    for (size_t j = 0; j < n; j++) xi[j] *= inv;
-  }
-}
-
-HM_SM_CLONES void hm_sm_chol_inv(size_t n, const double *L, double *G, double *work) {
+void hm_sm_chol_inv(size_t n, const double *L, double *G, double *work) {
   /* work = L^{-1} (lower triangular), row i has entries 0..i */
   memset(work, 0, n * n * sizeof(double));
   for (size_t i = 0; i < n; i++) {
@@ -112,11 +97,14 @@ HM_SM_CLONES void hm_sm_chol_inv(size_t n, const double *L, double *G, double *w
     for (size_t j = 0; j < i; j++) G[j * n + i] = G[i * n + j];
 }
 
-void hm_sm_congruence(size_t n, const double *L, const double *X, double *B, double *work) {
-  memcpy(work, X, n * n * sizeof(double));
-  lower_solve_rows(n, L, work);   /* work = L^{-1} X */
-  hm_sm_transpose(n, n, work, B); /* B = X L^{-T} ... transposed: (L^{-1} X)^T = X L^{-T} */
-  lower_solve_rows(n, L, B);      /* B = L^{-1} X L^{-T} */
+void hm_sm_congruence(size_t n, const double *L, const double *X, double *B) {
+  /* two triangular solves (OpenBLAS's dtrsm beats forward substitution in C here: 2.3 vs
+   * 2.8 us at n = 20, 24 vs 53 us at n = 60) */
+  memcpy(B, X, n * n * sizeof(double));
+  cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, (int)n, (int)n,
+              1.0, L, (int)n, B, (int)n);
+  cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, (int)n, (int)n,
+              1.0, L, (int)n, B, (int)n);
   for (size_t i = 0; i < n; i++)
     for (size_t j = 0; j < i; j++) {
       double v = 0.5 * (B[i * n + j] + B[j * n + i]);

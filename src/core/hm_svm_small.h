@@ -1,9 +1,9 @@
 /* Dense kernels for the small matrices of the conic SVM solvers (internal, not a public
  * interface). At the sizes of the paper experiments (2d = 20, m = 42) LAPACK's call overhead
- * (argument checks, blocked code paths written for large n, per-call workspace queries) costs
- * more than the arithmetic of a Cholesky factorization, a triangular solve or a
- * tridiagonalization, so these run as plain loops. Matrix products stay with cblas_dgemm
- * (measured faster). All matrices are row-major; L is a lower Cholesky factor (only entries
+ * (argument checks, unblocked code calling level-1/2 BLAS per column, workspace queries) costs
+ * more than the arithmetic of a Cholesky factorization, an inverse or a tridiagonalization,
+ * so these run as plain loops. Matrix products and triangular solves with many right-hand
+ * sides stay with OpenBLAS (measured faster). All matrices are row-major; L is a lower Cholesky factor (only entries
  * j <= i are read). */
 #ifndef HM_SVM_SMALL_H
 #define HM_SVM_SMALL_H
@@ -24,8 +24,8 @@ int hm_sm_chol(size_t n, double *A, double *work);
 void hm_sm_chol_solve(size_t n, const double *L, double *x);
 /* G = (L L^T)^{-1}, full symmetric n x n; work: n*n doubles. */
 void hm_sm_chol_inv(size_t n, const double *L, double *G, double *work);
-/* B = L^{-1} X L^{-T} for symmetric X, symmetrized ((B + B^T)/2); work: n*n doubles. */
-void hm_sm_congruence(size_t n, const double *L, const double *X, double *B, double *work);
+/* B = L^{-1} X L^{-T} for symmetric X, symmetrized ((B + B^T)/2; two cblas_dtrsm). */
+void hm_sm_congruence(size_t n, const double *L, const double *X, double *B);
 /* Householder tridiagonalization of the symmetric n x n B (lower triangle read, destroyed):
  * diagonal d (n),
  * off-diagonal e (n - 1). Same spectrum as B up to rounding (backward stable). work: 2n

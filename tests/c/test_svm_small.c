@@ -112,7 +112,8 @@ static void test_chol(void) {
       }
     CHECK(ierr <= 1e-11);
     CHECK(asym == 0);
-    /* the same factor through the conic wrappers (regularized Cholesky, solve) */
+    /* the same factor through the conic wrappers (regularized Cholesky, solve; below and
+     * above their LAPACK threshold) */
     memcpy(P, A, n * n * sizeof(double));
     CHECK(hm_conic_chol_reg_small(n, P, W) == HM_OK);
     memcpy(x, b, n * sizeof(double));
@@ -139,7 +140,7 @@ static void eig_ref(size_t n, const double *X, double *w) {
 static void test_congruence_tridiag(void) {
   static const size_t ns[] = {1, 2, 3, 5, 20, 41, 60};
   static double A[NMAX * NMAX], L[NMAX * NMAX], X[NMAX * NMAX], B[NMAX * NMAX],
-      W[NMAX * NMAX], T[NMAX * NMAX], P[NMAX * NMAX];
+      T[NMAX * NMAX], P[NMAX * NMAX];
   double c[NMAX], w[NMAX], wt[NMAX], dd[NMAX], e[NMAX], wk[70 * NMAX];
   for (size_t t = 0; t < sizeof ns / sizeof ns[0]; t++) {
     size_t n = ns[t];
@@ -147,7 +148,7 @@ static void test_congruence_tridiag(void) {
     memcpy(L, A, n * n * sizeof(double));
     CHECK(hm_sm_chol(n, L, c) == 0);
     rand_sym(n, X);
-    hm_sm_congruence(n, L, X, B, W);
+    hm_sm_congruence(n, L, X, B);
     /* L B L^T = X (with L's strict upper part zeroed) */
     for (size_t i = 0; i < n; i++)
       for (size_t j = i + 1; j < n; j++) L[i * n + j] = 0;
