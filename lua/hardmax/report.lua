@@ -85,13 +85,37 @@ function M.stats(results, key)
     if type(v) == "number" and v == v then vals[#vals + 1] = v end
   end
   local n = #vals
-  if n == 0 then return { mean = 0 / 0, std = 0 / 0, n = 0 } end
+  if n == 0 then return { mean = 0 / 0, std = 0 / 0, n = 0, min = 0 / 0, max = 0 / 0 } end
   -- two passes: sum(v^2) - n mu^2 cancels badly for metrics near 1 with a tiny spread
-  local s, ss = 0.0, 0.0
-  for _, v in ipairs(vals) do s = s + v end
+  local s, ss, lo, hi = 0.0, 0.0, math.huge, -math.huge
+  for _, v in ipairs(vals) do s, lo, hi = s + v, math.min(lo, v), math.max(hi, v) end
   local mu = s / n
   for _, v in ipairs(vals) do ss = ss + (v - mu) ^ 2 end
-  return { mean = mu, std = n > 1 and math.sqrt(ss / (n - 1)) or 0.0, n = n }
+  return { mean = mu, std = n > 1 and math.sqrt(ss / (n - 1)) or 0.0, n = n, min = lo, max = hi }
+end
+
+--- {key = report.stats(results, key).mean} for several scalar metrics (merged into `into`).
+function M.means(results, keys, into)
+  into = into or {}
+  for _, k in ipairs(keys) do
+    if type(k) ~= "string" then fail("report.means", "bad argument #2 (list of metric names expected, got a %s entry)", type(k)) end
+    into[k] = M.stats(results, k).mean
+  end
+  return into
+end
+
+--- The successful results whose metrics satisfy pred (a function of the metrics table, or a
+--- metric name: the runs where that metric is truthy), in result order.
+function M.filter(results, pred)
+  if type(pred) == "string" then
+    local key = pred
+    pred = function(m) return m[key] end
+  end
+  local out = {}
+  for _, r in ipairs(results) do
+    if r.status == "ok" and pred(r.metrics) then out[#out + 1] = r end
+  end
+  return out
 end
 
 --- Fraction of successful runs for which pred(metrics) is true; pred may also be a metric
@@ -625,7 +649,7 @@ end
 -- f = function; "a|b" = either; a trailing "?" = may be nil.
 local SIGNATURES = {
   band = { "t", "s" }, bands = { "t", "t" }, final = { "t" }, plot_bands = { "t", "list", "t", "t", "t?" },
-  stats = { "t", "s" }, fraction = { "t", "f|s" }, corr_path = { "m", "list" },
+  stats = { "t", "s" }, means = { "t", "t", "t?" }, filter = { "t", "f|s" }, fraction = { "t", "f|s" }, corr_path = { "m", "list" },
   at = { "list", "list", "n" }, first_reaching = { "list", "list", "n" }, same = { "list", "list" },
   sweep = { "t", "f", "t?" }, spearman = { "list", "list" }, new = { "s" }, memo = { "f" },
   slope = { "list", "list", "t?" }, pad = { "t", "t", "i" }, at_steps = { "list", "list", "list" },
