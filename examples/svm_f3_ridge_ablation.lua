@@ -44,8 +44,8 @@ print(("%d runs; uncertified Att-SVM (left out): {%s}; same selection with and w
 R:at_least("ridge: mean final corr(KQ^T, W_nuc)", fin.ridge_corr, 0.99)
 R:at_least("mean corr ridge - no ridge", fin.ridge_corr - fin.none_corr, 0.03)
 R:at_least("mean corr ridge - no ridge at eps=0 rescaled", fin.ridge_corr - fin.none_eps0_corr, 0.005)
-R:at_most("ridge: max over runs |(|K|^2-|Q|^2)/(|K|^2+|Q|^2)|", math.max(-report.stats(feas, "ridge_balance").min, report.stats(feas, "ridge_balance").max), 0.01)
-R:at_most("no ridge: latest iteration where |grad_K L| < eps", fin.none_freeze_max, 300)
+R:at_most("ridge: max over runs abs(nK^2 - nQ^2)/(nK^2 + nQ^2), nK = norm(K)", math.max(-report.stats(feas, "ridge_balance").min, report.stats(feas, "ridge_balance").max), 0.01)
+R:at_most("no ridge: latest iteration where norm(grad_K L) < eps", fin.none_freeze_max, 300)
 
 local b, steps = report.bands(feas, report.names(names, {"one_minus", "lgrad", "rgrad"})), res[1].metrics.steps
 local f1 = report.plot_bands(plot.figure{xlabel = "iteration", ylabel = "1 - corr(KQ^T, W^{mm}_*)", log = "y", legend = "bottom left"}, steps, b, report.names(names, {"one_minus"}), names)
