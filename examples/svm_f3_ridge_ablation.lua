@@ -1,10 +1,14 @@
 -- SVM-F3 ridge ablation: the flagship's (K,Q) runs (examples/svm_f3_local_convergence.lua: same
 -- data, same init, NGD eta = 0.1, eps = 2.22e-16) with the official ridge lambda(|K|^2 + |Q|^2),
 -- lambda = 2.22e-16 (theory.md §A.4), without it, and without it at eps = 0 on the rescaled-
--- gradient path (optim.ngd{rescaled = true}: no freeze, no underflow). Per variant: corr(KQ^T,
--- W^mm_*) with the nuclear Att-SVM of the final selection, the loss-gradient norm |grad_K L|
--- against the ridge gradient 2 lambda |K| (where they meet the ridge takes over; where
--- |grad_K L| < eps plain NGD stops moving), |K|, |Q|, |K|^2 - |Q|^2 and the selection.
+-- gradient path (optim.ngd{rescaled = true}: no freeze; "<= eps" then means the true gradient
+-- underflowed to 0 while the run goes on). Per variant: corr(KQ^T, W^mm_*) with the nuclear
+-- Att-SVM of its final selection, |grad_K L| (loss only) against 2 lambda |K| (the ridge takes
+-- over where they meet), the iteration where |grad_K L| < eps (plain NGD stops moving: its step
+-- is eta |g|/(|g| + eps)), |K|, |Q|, (|K|^2 - |Q|^2)/(|K|^2 + |Q|^2), the selection.
+-- Finding (100 runs): without the ridge NGD freezes at it ~170 (logit gap ~40) with corr 0.931;
+-- the ridge keeps |grad| ~ 2 lambda |K| ~ 28 eps, so NGD goes on to the balanced stationary point
+-- of L + lambda(|K|^2+|Q|^2), i.e. the (K,Q) regularization-path solution (corr 0.9965).
 local report = require "hardmax.report"
 local o = exp.args(arg, {runs = 100, iters = 2000, every = 10, n = 6, T = 8, d = 10, lr = 0.1, eps = 2.22e-16, ridge = 2.22e-16, seed = 0, out = "out/svm_f3_ridge"})
 local names, variant = {"ridge", "none", "none_eps0"}, {ridge = {o.ridge, o.eps, false}, none = {0, o.eps, false}, none_eps0 = {0, 0, true}}  -- {ridge, eps, rescaled}
@@ -22,7 +26,7 @@ local res = report.sweep(o, function(_, _, g)
       callback = function() twin.K, twin.Q = m.K, m.Q; lg[#lg + 1] = twin:grad(ds).K:norm() end}), name)
     local s, K, Q, gap = svm.att(ds, m:selected(ds), {norm = "nuc"}), r.param_norm_K:totable(), r.param_norm_Q:totable(), r.min_logit_gap:totable()
     local rg, c = report.map(K, function(k) return 2 * o.ridge * k end), s.status == "optimal" and report.corr_path(r.W, s.W) or {0 / 0}
-    local cross = report.first_reaching(r.steps, report.map(lg, function(x, i) return rg[i] - x end), 0) or 0 / 0
+    local cross = report.first_reaching(r.steps, report.map(lg, function(x, i) return 2 * rg[i] - x end), 0) or 0 / 0
     out.feasible, out.steps = out.feasible and s.status == "optimal", r.steps
     report.put(out, name .. "_", {sel = table.concat(m:selected(ds), ","), global = report.same(m:selected(ds), ds:optimal()) and 1 or 0, corr = c[#c],
       one_minus = report.map(c, function(x) return 1 - x end), K = K[#K], Q = Q[#Q], balance = (K[#K] ^ 2 - Q[#Q] ^ 2) / (K[#K] ^ 2 + Q[#Q] ^ 2), gap = gap[#gap], cross = cross,
@@ -37,7 +41,7 @@ local fin = {runs = #res, infeasible = report.indices(report.collect(res, "feasi
 report.means(feas, report.names(names, {"corr", "K", "Q", "balance", "gap", "cross", "gap_cross", "freeze", "ratio", "global"}), fin)
 for _, nm in ipairs(names) do
   fin[nm .. "_corr_min"], fin[nm .. "_freeze_max"] = report.stats(feas, nm .. "_corr").min, report.stats(feas, nm .. "_freeze").max
-  print((("%-9s corr {corr} (min {corr_min}) | |K| {K} |Q| {Q} (|K|^2-|Q|^2)/(|K|^2+|Q|^2) {balance} | gap {gap} | |grad_K L| = 2 lam|K| at it {cross} (gap {gap_cross}), <= eps at it "
+  print((("%-9s corr {corr} (min {corr_min}) | |K| {K} |Q| {Q} (|K|^2-|Q|^2)/(|K|^2+|Q|^2) {balance} | gap {gap} | |grad_K L| <= 2 (2 lam|K|) at it {cross} (gap {gap_cross}), <= eps at it "
     .. "{freeze} (last {freeze_max}) | end |grad_K L|/(2 lam|K|) {ratio} | global {global}"):format(nm):gsub("{([%w_]+)}", function(k) return ("%.4g"):format(fin[nm .. "_" .. k]) end)))
 end
 print(("%d runs; uncertified Att-SVM (left out): {%s}; same selection with and without ridge: %.2f"):format(#res, table.concat(fin.infeasible, ","), fin.frac_same_selection))
