@@ -14,13 +14,7 @@ local fmt, mtype = string.format, math.type
 
 local util = require "hardmax.util"
 
-local function typename(v)
-  if type(v) == "userdata" or type(v) == "table" then
-    local mt = getmetatable(v)
-    if type(mt) == "table" and type(mt.__name) == "string" then return mt.__name end
-  end
-  return type(v)
-end
+local typename = util.typename
 
 local fail = util.fail
 
@@ -642,11 +636,8 @@ function M.changes(steps, values)
   return out
 end
 
--- Argument checking ----------------------------------------------------------------------
--- Every public function checks its arguments' types up front, so that a wrong call reads
+-- Argument types of every public function (util.check_signatures): a wrong call reads
 -- "report.at: bad argument #2 (array expected, got nil)" instead of a line of report.lua.
--- Kinds: list = Lua array or mat; t = table; s = string; n = number; i = integer;
--- f = function; "a|b" = either; a trailing "?" = may be nil.
 local SIGNATURES = {
   band = { "t", "s" }, bands = { "t", "t" }, final = { "t" }, plot_bands = { "t", "list", "t", "t", "t?" },
   stats = { "t", "s" }, means = { "t", "t", "t?" }, filter = { "t", "f|s" }, fraction = { "t", "f|s" }, corr_path = { "m", "list" },
@@ -662,44 +653,6 @@ local SIGNATURES = {
   ok = { "t", "s?" }, all = { "list", "f" }, put = { "t", "s", "t", "t?" }, optimal = { "t", "s?" },
   last_change = { "list", "list" }, changes = { "list", "list" },
 }
-local KIND_NAMES = { list = "array", m = "mat", t = "table", s = "string", n = "number", i = "integer", f = "function" }
+util.check_signatures(M, "report", SIGNATURES)
 
-local function is_kind(v, k)
-  if k == "list" then
-    return type(v) == "table" or (type(v) == "userdata" and (getmetatable(v) or {}).__name == "hardmax.mat")
-  elseif k == "m" then return type(v) == "userdata" and (getmetatable(v) or {}).__name == "hardmax.mat"
-  elseif k == "t" then return type(v) == "table"
-  elseif k == "s" then return type(v) == "string"
-  elseif k == "n" then return type(v) == "number"
-  elseif k == "i" then return mtype(v) == "integer" or (type(v) == "number" and v == math.floor(v) and v == v)
-  elseif k == "f" then return type(v) == "function"
-  end
-  return false
-end
-
-for name, sig in pairs(SIGNATURES) do
-  local f, fn = assert(M[name], name), "report." .. name
-  local specs = {}   -- parsed once: {optional, kind, kind, ...} per argument
-  for k, spec in ipairs(sig) do
-    local optional = spec:sub(-1) == "?"
-    local p = { optional }
-    for kind in (optional and spec:sub(1, -2) or spec):gmatch("[^|]+") do p[#p + 1] = kind end
-    specs[k] = p
-  end
-  M[name] = function(...)
-    for k = 1, #specs do
-      local p, v = specs[k], (select(k, ...))
-      if not (p[1] and v == nil) then
-        local good = false
-        for j = 2, #p do if is_kind(v, p[j]) then good = true break end end
-        if not good then
-          local want = {}
-          for j = 2, #p do want[#want + 1] = KIND_NAMES[p[j]] end
-          fail(fn, "bad argument #%d (%s expected, got %s)", k, table.concat(want, " or "), typename(v))
-        end
-      end
-    end
-    return f(...)
-  end
-end
 return M
