@@ -107,7 +107,7 @@ function M.filter(results, pred)
   end
   local out = {}
   for _, r in ipairs(results) do
-    if r.status == "ok" and pred(r.metrics) then out[#out + 1] = r end
+    if type(r) == "table" and r.status == "ok" and pred(r.metrics) then out[#out + 1] = r end
   end
   return out
 end
@@ -186,12 +186,20 @@ function M.sweep(o, run, extra)
   return exp.sweep(spec)
 end
 
+-- every entry of the array `v` (argument #k of fn) must be a number
+local function numbers(fn, v, k)
+  for i = 1, #v do
+    if type(v[i]) ~= "number" then fail(fn, "bad argument #%d (array of numbers expected, entry %d is %s)", k, i, typename(v[i])) end
+  end
+end
+
 --- Spearman rank correlation of two equally long arrays (ties get their average rank).
 --- Monotone transforms (e.g. log) do not change it.
 function M.spearman(x, y)
   local fn = "report.spearman"
   x, y = tolist(x), tolist(y)
   if not x or not y or #x ~= #y then fail(fn, "two arrays of equal length expected") end
+  numbers(fn, x, 1); numbers(fn, y, 2)
   if #x < 2 then return 0 / 0 end
   local function ranks(v)
     local idx = {}
@@ -319,6 +327,7 @@ end
 function M.slope(x, y, opts)
   opts = opts or {}
   x, y = tolist(x), tolist(y)
+  numbers("report.slope", x, 1); numbers("report.slope", y, 2)
   local lx, ly = (opts.log or ""):find("x"), (opts.log or ""):find("y")
   local lo, hi = opts.from or -math.huge, opts.to or math.huge
   local sx, sy, sxx, sxy, n = 0, 0, 0, 0, 0

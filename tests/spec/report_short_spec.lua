@@ -199,5 +199,12 @@ describe("report short-script helpers", function()
     assert.has_error(function() report.means(r, "a") end, "report.means: bad argument #2 (table expected, got string)")
     assert.has_error(function() report.means(r, {1}) end)
     assert.has_error(function() report.filter(r, 3) end)
+    assert.are.equal(0, #report.filter({42, "x"}, "ok"))           -- non-table entries are not runs
+  end)
+
+  it("spearman and slope name a non-number entry", function()
+    assert.has_error(function() report.spearman({1, {}}, {1, 2}) end, "report.spearman: bad argument #1 (array of numbers expected, entry 2 is table)")
+    assert.has_error(function() report.slope({1, 2}, {1, "a"}) end, "report.slope: bad argument #2 (array of numbers expected, entry 2 is string)")
+    assert.are.equal(1, report.spearman({1, 2, 3}, {2, 5, 9}))
   end)
 end)
