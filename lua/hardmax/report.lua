@@ -115,20 +115,8 @@ end
 --- Fraction of successful runs for which pred(metrics) is true; pred may also be a metric
 --- name (the fraction of runs where that metric is truthy).
 function M.fraction(results, pred)
-  if type(pred) == "string" then
-    local key = pred
-    pred = function(m) return m[key] end
-  elseif type(pred) ~= "function" then
-    fail("report.fraction", "bad argument #2 (predicate or metric name expected, got %s)", type(pred))
-  end
-  local k, n = 0, 0
-  for _, r in ipairs(results) do
-    if r.status == "ok" then
-      n = n + 1
-      if pred(r.metrics) then k = k + 1 end
-    end
-  end
-  return n > 0 and k / n or 0 / 0
+  local n = #M.filter(results, function() return true end)
+  return n > 0 and #M.filter(results, pred) / n or 0 / 0
 end
 
 --- corr(S[k], target) for every slice k of a rank-3 stack of snapshots (Frobenius cosine).
