@@ -1,7 +1,7 @@
 -- SVM-F3 ridge ablation: the flagship's (K,Q) runs (examples/svm_f3_local_convergence.lua: same
 -- data, same init, NGD eta = 0.1, eps = 2.22e-16) with the official ridge lambda(|K|^2 + |Q|^2),
 -- lambda = 2.22e-16 (theory.md §A.4), without it, and without it at eps = 0 on the rescaled-
--- gradient path (optim.ngd{rescaled = true}: no freeze; "<= eps" then means the true gradient
+-- gradient path ("eps0": optim.ngd{rescaled = true}, no freeze; "<= eps" then means the true gradient
 -- underflowed to 0 while the run goes on). Per variant: corr(KQ^T, W^mm_*) with the nuclear
 -- Att-SVM of its final selection, |grad_K L| (loss only) against 2 lambda |K| (the ridge takes
 -- over where they meet), the iteration where |grad_K L| < eps (plain NGD stops moving: its step
@@ -11,7 +11,7 @@
 -- of L + lambda(|K|^2+|Q|^2), i.e. the (K,Q) regularization-path solution (corr 0.9965).
 local report = require "hardmax.report"
 local o = exp.args(arg, {runs = 100, iters = 2000, every = 10, n = 6, T = 8, d = 10, lr = 0.1, eps = 2.22e-16, ridge = 2.22e-16, seed = 0, out = "out/svm_f3_ridge"})
-local names, variant = {"ridge", "none", "none_eps0"}, {ridge = {o.ridge, o.eps, false}, none = {0, o.eps, false}, none_eps0 = {0, 0, true}}  -- {ridge, eps, rescaled}
+local names, variant = {"ridge", "none", "eps0"}, {ridge = {o.ridge, o.eps, false}, none = {0, o.eps, false}, eps0 = {0, 0, true}}  -- {ridge, eps, rescaled}
 local function log10(x) return math.log(math.max(x, 1e-300), 10) end
 
 local res = report.sweep(o, function(_, _, g)
@@ -47,11 +47,11 @@ end
 print(("%d runs; uncertified Att-SVM (left out): {%s}; same selection with and without ridge: %.2f"):format(#res, table.concat(fin.infeasible, ","), fin.frac_same_selection))
 R:at_least("ridge: mean final corr(KQ^T, W_nuc)", fin.ridge_corr, 0.99)
 R:at_least("mean corr ridge - no ridge", fin.ridge_corr - fin.none_corr, 0.03)
-R:at_least("mean corr ridge - no ridge at eps=0 rescaled", fin.ridge_corr - fin.none_eps0_corr, 0.005)
+R:at_least("mean corr ridge - no ridge at eps=0 rescaled", fin.ridge_corr - fin.eps0_corr, 0.005)
 R:at_most("ridge: max over runs abs(nK^2 - nQ^2)/(nK^2 + nQ^2), nK = norm(K)", math.max(-report.stats(feas, "ridge_balance").min, report.stats(feas, "ridge_balance").max), 0.01)
 R:at_most("no ridge: latest iteration where norm(grad_K L) < eps", fin.none_freeze_max, 300)
 
-local b, steps = report.bands(feas, report.names(names, {"one_minus", "lgrad", "rgrad"})), res[1].metrics.steps
+local b, steps = report.bands(feas, report.names(names, {"one_minus", "lgrad", "rgrad"})), feas[1].metrics.steps
 local f1 = report.plot_bands(plot.figure{xlabel = "iteration", ylabel = "1 - corr(KQ^T, W^{mm}_*)", log = "y", legend = "bottom left"}, steps, b, report.names(names, {"one_minus"}), names)
 local f2 = report.plot_bands(plot.figure{xlabel = "iteration", ylabel = "log_{10} gradient norm (dashed: eps)", legend = "top right"}, steps, b,
   {"ridge_lgrad", "ridge_rgrad", "none_lgrad"}, {"ridge: |grad_K L|", "ridge: 2 lambda |K|", "no ridge: |grad_K L|"}):hline(log10(o.eps), {dash = "dashed", color = "gray"})
