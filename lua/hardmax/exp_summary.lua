@@ -20,8 +20,12 @@ local function quantile(sorted, q)
   return sorted[lo] + (h - lo) * (sorted[hi] - sorted[lo])
 end
 M.quantile = function(values, q)
+  if not (q >= 0 and q <= 1) then fail("exp.quantile", "bad argument #2 (probability in [0, 1] expected, got %s)", tostring(q)) end
   local s = {}
-  for i, v in ipairs(values) do s[i] = v end
+  for i, v in ipairs(values) do
+    if type(v) ~= "number" then fail("exp.quantile", "bad argument #1 (array of numbers expected, entry %d is %s)", i, util.typename(v)) end
+    s[i] = v
+  end
   table.sort(s)
   return quantile(s, q)
 end
@@ -34,7 +38,10 @@ function M.summary(results, opts)
   local qs = opts.quantiles or { 0.25, 0.5, 0.75 }
   if type(results) ~= "table" then fail(fn, "bad argument #1 (results expected, got %s)", type(results)) end
   local groups, order = {}, {}
-  for _, t in ipairs(results) do
+  for i, t in ipairs(results) do
+    if type(t) ~= "table" or type(t.params) ~= "table" then
+      fail(fn, "bad argument #1 (sweep results expected; entry %d is not a trial record)", i)
+    end
     local pkey = trial.key(t.params, 0)
     local g = groups[pkey]
     if not g then
@@ -227,4 +234,5 @@ function M.write_csv(path, rows, opts)
   sys.write_atomic(path, concat(out, "\r\n") .. "\r\n")
 end
 
+util.check_signatures(M, "exp", { quantile = { "t", "n" } })
 return M

@@ -14,13 +14,7 @@ local fmt, mtype = string.format, math.type
 
 local util = require "hardmax.util"
 
-local function typename(v)
-  if type(v) == "userdata" or type(v) == "table" then
-    local mt = getmetatable(v)
-    if type(mt) == "table" and type(mt.__name) == "string" then return mt.__name end
-  end
-  return type(v)
-end
+local typename = util.typename
 
 local fail = util.fail
 
@@ -85,32 +79,44 @@ function M.stats(results, key)
     if type(v) == "number" and v == v then vals[#vals + 1] = v end
   end
   local n = #vals
-  if n == 0 then return { mean = 0 / 0, std = 0 / 0, n = 0 } end
+  if n == 0 then return { mean = 0 / 0, std = 0 / 0, n = 0, min = 0 / 0, max = 0 / 0 } end
   -- two passes: sum(v^2) - n mu^2 cancels badly for metrics near 1 with a tiny spread
-  local s, ss = 0.0, 0.0
-  for _, v in ipairs(vals) do s = s + v end
+  local s, ss, lo, hi = 0.0, 0.0, math.huge, -math.huge
+  for _, v in ipairs(vals) do s, lo, hi = s + v, math.min(lo, v), math.max(hi, v) end
   local mu = s / n
   for _, v in ipairs(vals) do ss = ss + (v - mu) ^ 2 end
-  return { mean = mu, std = n > 1 and math.sqrt(ss / (n - 1)) or 0.0, n = n }
+  return { mean = mu, std = n > 1 and math.sqrt(ss / (n - 1)) or 0.0, n = n, min = lo, max = hi }
+end
+
+--- {key = report.stats(results, key).mean} for several scalar metrics (merged into `into`).
+function M.means(results, keys, into)
+  into = into or {}
+  for _, k in ipairs(keys) do
+    if type(k) ~= "string" then fail("report.means", "bad argument #2 (list of metric names expected, got a %s entry)", type(k)) end
+    into[k] = M.stats(results, k).mean
+  end
+  return into
+end
+
+--- The successful results whose metrics satisfy pred (a function of the metrics table, or a
+--- metric name: the runs where that metric is truthy), in result order.
+function M.filter(results, pred)
+  if type(pred) == "string" then
+    local key = pred
+    pred = function(m) return m[key] end
+  end
+  local out = {}
+  for _, r in ipairs(results) do
+    if type(r) == "table" and r.status == "ok" and pred(r.metrics) then out[#out + 1] = r end
+  end
+  return out
 end
 
 --- Fraction of successful runs for which pred(metrics) is true; pred may also be a metric
 --- name (the fraction of runs where that metric is truthy).
 function M.fraction(results, pred)
-  if type(pred) == "string" then
-    local key = pred
-    pred = function(m) return m[key] end
-  elseif type(pred) ~= "function" then
-    fail("report.fraction", "bad argument #2 (predicate or metric name expected, got %s)", type(pred))
-  end
-  local k, n = 0, 0
-  for _, r in ipairs(results) do
-    if r.status == "ok" then
-      n = n + 1
-      if pred(r.metrics) then k = k + 1 end
-    end
-  end
-  return n > 0 and k / n or 0 / 0
+  local n = #M.filter(results, function() return true end)
+  return n > 0 and #M.filter(results, pred) / n or 0 / 0
 end
 
 --- corr(S[k], target) for every slice k of a rank-3 stack of snapshots (Frobenius cosine).
@@ -168,12 +174,20 @@ function M.sweep(o, run, extra)
   return exp.sweep(spec)
 end
 
+-- every entry of the array `v` (argument #k of fn) must be a number
+local function numbers(fn, v, k)
+  for i = 1, #v do
+    if type(v[i]) ~= "number" then fail(fn, "bad argument #%d (array of numbers expected, entry %d is %s)", k, i, typename(v[i])) end
+  end
+end
+
 --- Spearman rank correlation of two equally long arrays (ties get their average rank).
 --- Monotone transforms (e.g. log) do not change it.
 function M.spearman(x, y)
   local fn = "report.spearman"
   x, y = tolist(x), tolist(y)
   if not x or not y or #x ~= #y then fail(fn, "two arrays of equal length expected") end
+  numbers(fn, x, 1); numbers(fn, y, 2)
   if #x < 2 then return 0 / 0 end
   local function ranks(v)
     local idx = {}
@@ -301,6 +315,7 @@ end
 function M.slope(x, y, opts)
   opts = opts or {}
   x, y = tolist(x), tolist(y)
+  numbers("report.slope", x, 1); numbers("report.slope", y, 2)
   local lx, ly = (opts.log or ""):find("x"), (opts.log or ""):find("y")
   local lo, hi = opts.from or -math.huge, opts.to or math.huge
   local sx, sy, sxx, sxy, n = 0, 0, 0, 0, 0
@@ -618,14 +633,11 @@ function M.changes(steps, values)
   return out
 end
 
--- Argument checking ----------------------------------------------------------------------
--- Every public function checks its arguments' types up front, so that a wrong call reads
+-- Argument types of every public function (util.check_signatures): a wrong call reads
 -- "report.at: bad argument #2 (array expected, got nil)" instead of a line of report.lua.
--- Kinds: list = Lua array or mat; t = table; s = string; n = number; i = integer;
--- f = function; "a|b" = either; a trailing "?" = may be nil.
 local SIGNATURES = {
   band = { "t", "s" }, bands = { "t", "t" }, final = { "t" }, plot_bands = { "t", "list", "t", "t", "t?" },
-  stats = { "t", "s" }, fraction = { "t", "f|s" }, corr_path = { "m", "list" },
+  stats = { "t", "s" }, means = { "t", "t", "t?" }, filter = { "t", "f|s" }, fraction = { "t", "f|s" }, corr_path = { "m", "list" },
   at = { "list", "list", "n" }, first_reaching = { "list", "list", "n" }, same = { "list", "list" },
   sweep = { "t", "f", "t?" }, spearman = { "list", "list" }, new = { "s" }, memo = { "f" },
   slope = { "list", "list", "t?" }, pad = { "t", "t", "i" }, at_steps = { "list", "list", "list" },
@@ -638,44 +650,6 @@ local SIGNATURES = {
   ok = { "t", "s?" }, all = { "list", "f" }, put = { "t", "s", "t", "t?" }, optimal = { "t", "s?" },
   last_change = { "list", "list" }, changes = { "list", "list" },
 }
-local KIND_NAMES = { list = "array", m = "mat", t = "table", s = "string", n = "number", i = "integer", f = "function" }
+util.check_signatures(M, "report", SIGNATURES)
 
-local function is_kind(v, k)
-  if k == "list" then
-    return type(v) == "table" or (type(v) == "userdata" and (getmetatable(v) or {}).__name == "hardmax.mat")
-  elseif k == "m" then return type(v) == "userdata" and (getmetatable(v) or {}).__name == "hardmax.mat"
-  elseif k == "t" then return type(v) == "table"
-  elseif k == "s" then return type(v) == "string"
-  elseif k == "n" then return type(v) == "number"
-  elseif k == "i" then return mtype(v) == "integer" or (type(v) == "number" and v == math.floor(v) and v == v)
-  elseif k == "f" then return type(v) == "function"
-  end
-  return false
-end
-
-for name, sig in pairs(SIGNATURES) do
-  local f, fn = assert(M[name], name), "report." .. name
-  local specs = {}   -- parsed once: {optional, kind, kind, ...} per argument
-  for k, spec in ipairs(sig) do
-    local optional = spec:sub(-1) == "?"
-    local p = { optional }
-    for kind in (optional and spec:sub(1, -2) or spec):gmatch("[^|]+") do p[#p + 1] = kind end
-    specs[k] = p
-  end
-  M[name] = function(...)
-    for k = 1, #specs do
-      local p, v = specs[k], (select(k, ...))
-      if not (p[1] and v == nil) then
-        local good = false
-        for j = 2, #p do if is_kind(v, p[j]) then good = true break end end
-        if not good then
-          local want = {}
-          for j = 2, #p do want[#want + 1] = KIND_NAMES[p[j]] end
-          fail(fn, "bad argument #%d (%s expected, got %s)", k, table.concat(want, " or "), typename(v))
-        end
-      end
-    end
-    return f(...)
-  end
-end
 return M

@@ -24,7 +24,14 @@ function M.key(params, run)
   for k in pairs(params) do names[#names + 1] = k end
   table.sort(names)
   local parts = {}
-  for _, k in ipairs(names) do parts[#parts + 1] = k .. "=" .. M.keyval(params[k]) end
+  for _, k in ipairs(names) do
+    local v = M.keyval(params[k])
+    if type(k) ~= "string" or not v then
+      error(fmt("trial.key: bad argument #1 (parameter %s: a name with a number, string or boolean value expected, got %s)",
+        tostring(k), type(params[k])), 0)
+    end
+    parts[#parts + 1] = k .. "=" .. v
+  end
   parts[#parts + 1] = "run=" .. fmt("%d", run)
   return concat(parts, ";")
 end
@@ -40,6 +47,9 @@ local function cmpval(a, b)
   return a < b and -1 or 1
 end
 local function trial_less(x, y)
+  if type(x.params) ~= "table" or type(y.params) ~= "table" then
+    error("trial.less: bad arguments (two trial records {params=, run=, key=} expected)", 0)
+  end
   local names = {}
   for k in pairs(x.params) do names[#names + 1] = k end
   for k in pairs(y.params) do if x.params[k] == nil then names[#names + 1] = k end end
@@ -53,4 +63,5 @@ local function trial_less(x, y)
 end
 M.less = trial_less
 
+require("hardmax.util").check_signatures(M, "trial", { key = { "t", "i" }, less = { "t", "t" } })
 return M

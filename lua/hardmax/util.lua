@@ -45,4 +45,68 @@ function M.column_mean_std(rows)
   return mean, std
 end
 
+-- Argument types of public Lua functions ------------------------------------------------
+-- util.check_signatures(M, prefix, {name = {kind, ...}}) wraps M[name] so that a call with a
+-- wrong argument type raises "prefix.name: bad argument #k (array expected, got nil)" instead
+-- of a runtime error on some line of the library. Kinds: list = Lua array or mat; m = mat;
+-- t = table; s = string; n = number; i = integer (an integral float is accepted); f =
+-- function; "a|b" = either; a trailing "?" = may be nil. Only types are checked: contents
+-- remain the function's business.
+local KIND_NAMES = { list = "array", m = "mat", t = "table", s = "string", n = "number", i = "integer", f = "function" }
+
+local function is_mat(v) return type(v) == "userdata" and (getmetatable(v) or {}).__name == "hardmax.mat" end
+
+local function is_kind(v, k)
+  if k == "list" then return type(v) == "table" or is_mat(v)
+  elseif k == "m" then return is_mat(v)
+  elseif k == "t" then return type(v) == "table"
+  elseif k == "s" then return type(v) == "string"
+  elseif k == "n" then return type(v) == "number"
+  elseif k == "i" then return math.type(v) == "integer" or (type(v) == "number" and v == math.floor(v) and v - v == 0)
+  elseif k == "f" then return type(v) == "function"
+  end
+  error("util.check_signatures: unknown kind '" .. tostring(k) .. "'")
+end
+
+--- The type name of a value, with hardmax object names ("hardmax.mat", ...).
+function M.typename(v)
+  if type(v) == "userdata" or type(v) == "table" then
+    local mt = getmetatable(v)
+    if type(mt) == "table" and type(mt.__name) == "string" then return mt.__name end
+  end
+  return type(v)
+end
+
+function M.check_signatures(mod, prefix, signatures)
+  for name, sig in pairs(signatures) do
+    local f, fn = assert(mod[name], name), prefix .. "." .. name
+    local specs = {}   -- parsed once: {optional, kind, kind, ...} per argument
+    for k, spec in ipairs(sig) do
+      local optional = spec:sub(-1) == "?"
+      local p = { optional }
+      for kind in (optional and spec:sub(1, -2) or spec):gmatch("[^|]+") do
+        assert(KIND_NAMES[kind], kind)
+        p[#p + 1] = kind
+      end
+      specs[k] = p
+    end
+    mod[name] = function(...)
+      for k = 1, #specs do
+        local p, v = specs[k], (select(k, ...))
+        if not (p[1] and v == nil) then
+          local good = false
+          for j = 2, #p do if is_kind(v, p[j]) then good = true break end end
+          if not good then
+            local want = {}
+            for j = 2, #p do want[#want + 1] = KIND_NAMES[p[j]] end
+            M.fail(fn, "bad argument #%d (%s expected, got %s)", k, table.concat(want, " or "), M.typename(v))
+          end
+        end
+      end
+      return f(...)
+    end
+  end
+  return mod
+end
+
 return M

@@ -179,4 +179,32 @@ describe("report short-script helpers", function()
     assert.are.equal(6, #R.order)
     assert.has_error(function() R:converges("u", {}) end)
   end)
+  it("stats min/max, means and filter", function()
+    local r = runs{{m = {a = 2.0, b = 1, ok = true}}, {m = {a = -1.0, b = 0 / 0, ok = false}}, {status = "error", m = {a = 9.0}},
+                   {m = {a = 0 / 0, b = 5, ok = true}}}
+    local s = report.stats(r, "a")
+    assert.are.same({-1.0, 2.0, 2}, {s.min, s.max, s.n})          -- NaN and failed runs left out
+    local none = report.stats(r, "missing")
+    assert.is_true(none.min ~= none.min and none.max ~= none.max)
+    local into = {x = 1}
+    assert.are.equal(into, report.means(r, {"a", "b"}, into))
+    assert.are.same({x = 1, a = 0.5, b = 3.0}, into)
+    assert.are.same({}, report.means(r, {}))
+    local ok = report.filter(r, "ok")
+    assert.are.same({"1", "4"}, {ok[1].key, ok[2].key})
+    local neg = report.filter(r, function(m) return m.a < 0 end)
+    assert.are.same({"2"}, {neg[1].key})
+    assert.are.equal(1, #neg)
+    assert.are.equal(0, #report.filter(r, "missing"))
+    assert.has_error(function() report.means(r, "a") end, "report.means: bad argument #2 (table expected, got string)")
+    assert.has_error(function() report.means(r, {1}) end)
+    assert.has_error(function() report.filter(r, 3) end)
+    assert.are.equal(0, #report.filter({42, "x"}, "ok"))           -- non-table entries are not runs
+  end)
+
+  it("spearman and slope name a non-number entry", function()
+    assert.has_error(function() report.spearman({1, {}}, {1, 2}) end, "report.spearman: bad argument #1 (array of numbers expected, entry 2 is table)")
+    assert.has_error(function() report.slope({1, 2}, {1, "a"}) end, "report.slope: bad argument #2 (array of numbers expected, entry 2 is string)")
+    assert.are.equal(1, report.spearman({1, 2, 3}, {2, 5, 9}))
+  end)
 end)

@@ -1,4 +1,4 @@
--- Every public function of the numeric modules and of report, and every method of their objects, called with
+-- Every public function of the numeric modules, report, plot and exp, and every method of their objects, called with
 -- hostile arguments (nil, NaN, Inf, huge integers, empty and mis-shaped arrays, wrong types):
 -- the process must survive (a crash ends this spec; under the Asan build so does any memory
 -- error) and every failure must be a Lua error that names its function ("module.fn: ..." or
@@ -10,10 +10,12 @@ local data = require "hardmax.data"
 local model = require "hardmax.model"
 local optim = require "hardmax.optim"
 
-local MODULES = {"mat", "rng", "data", "loss", "model", "optim", "svm", "json", "jsonc", "report"}
+local MODULES = {"mat", "rng", "data", "loss", "model", "optim", "svm", "json", "jsonc", "report", "plot", "exp"}
 -- file writers are exercised by their own specs (they would litter the working directory)
 local SKIP = {save = true, load = true, save_npz = true, load_npz = true, printoptions = true,
-              sweep = true}   -- report.sweep runs experiments (exp_spec covers its arguments)
+              -- these run experiments or write files (exp_spec / plot_spec cover their arguments)
+              sweep = true, panels = true, cli = true, merge = true, verify = true, write_json = true,
+              write_csv = true, print_summary = true}
 
 describe("robustness under hostile arguments", function()
   it("never crashes and always names the failing function", function()

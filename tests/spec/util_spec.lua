@@ -23,4 +23,19 @@ describe("util", function()
     assert.are.same({5, 7}, m)
     assert.are.same({0, 0}, s)
   end)
+
+  it("check_signatures wraps functions with argument type checks", function()
+    local mat = require "hardmax.mat"
+    local m = {f = function(a, b, c) return (c or 0) + #a end}
+    util.check_signatures(m, "mod", {f = {"list", "s|f", "i?"}})
+    assert.are.equal(3, m.f({1, 2, 3}, "x"))
+    assert.are.equal(5, m.f(mat.new{1, 2}, print, 3))
+    assert.are.equal(3, m.f({}, "x", 3.0))   -- an integral float counts as an integer
+    assert.has_error(function() m.f(nil, "x") end, "mod.f: bad argument #1 (array expected, got nil)")
+    assert.has_error(function() m.f({}, 1) end, "mod.f: bad argument #2 (string or function expected, got number)")
+    assert.has_error(function() m.f({}, "x", 1.5) end, "mod.f: bad argument #3 (integer expected, got number)")
+    assert.has_error(function() m.f(mat.eye(2), "x", mat.eye(2)) end, "mod.f: bad argument #3 (integer expected, got hardmax.mat)")
+    assert.are.equal("hardmax.mat", util.typename(mat.eye(1)))
+    assert.are.equal("nil", util.typename(nil))
+  end)
 end)
