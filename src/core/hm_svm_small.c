@@ -122,10 +122,11 @@ HM_SM_CLONES void hm_sm_tridiag(size_t n, double *B, double *d, double *e, doubl
     double s = 0, tot = 0;
     for (size_t i = 0; i < r; i++) {
       v[i] = B[(o + i) * n + k]; /* column k below the diagonal */
-      s = fmax(s, fabs(v[i]));
-      tot += fabs(v[i]);
+      const double a = fabs(v[i]);
+      if (a > s) s = a; /* not fmax: a libm call without -ffinite-math-only */
+      tot += a;
     }
-    if (!isfinite(tot)) { /* NaN / Inf: pass it on (fmax would drop a NaN) */
+    if (!isfinite(tot)) { /* NaN / Inf: pass it on (the maximum above skips a NaN) */
       e[k] = tot;
       continue;
     }
