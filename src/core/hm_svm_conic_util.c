@@ -183,12 +183,11 @@ int hm_conic_potri(size_t n, double *L) {
 }
 /* Is some eigenvalue of the symmetric tridiagonal (d, e) below x? (Sturm sequence: the
  * number of negative pivots of T - x I is the number of eigenvalues below x; the first
- * negative pivot decides.) */
-static int sturm_any_below(size_t n, const double *d, const double *e, double x) {
+ * negative pivot decides; e2 holds the squared off-diagonal.) */
+static int sturm_any_below(size_t n, const double *d, const double *e2, double x) {
   double q = 1;
   for (size_t i = 0; i < n; i++) {
-    double e2 = i ? e[i - 1] * e[i - 1] : 0.0;
-    q = d[i] - x - (i ? e2 / q : 0.0);
+    q = d[i] - x - (i ? e2[i - 1] / q : 0.0);
     if (q == 0) q = -1e-300;
     if (q < 0) return 1;
   }
@@ -205,7 +204,7 @@ int hm_conic_eigmin(size_t n, double *B, double *w, double *work, double *lmin) 
     *lmin = 0;
     return 0;
   }
-  double *dd = w, *e = work, *wk = work + 2 * n;
+  double *dd = w, *e = work, *e2 = work + n, *wk = work + 2 * n;
   hm_sm_tridiag(n, B, dd, e, wk);
   double lo = HUGE_VAL, hi = -HUGE_VAL, tot = 0;
   for (size_t i = 0; i < n; i++) {
@@ -215,12 +214,13 @@ int hm_conic_eigmin(size_t n, double *B, double *w, double *work, double *lmin) 
     tot += fabs(dd[i]) + r; /* fmin / fmax drop NaNs; the sum keeps them */
   }
   if (!isfinite(lo) || !isfinite(hi) || !isfinite(tot)) return -1;
+  for (size_t i = 0; i + 1 < n; i++) e2[i] = e[i] * e[i];
   double range = fmax(hi - lo, 1e-300);
   lo -= 1e-12 * range; /* no eigenvalue below lo */
   hi += 1e-12 * range; /* every eigenvalue below hi */
   for (int it = 0; it < 200 && hi - lo > 1e-7 * range; it++) {
     double mid = 0.5 * (lo + hi);
-    if (sturm_any_below(n, dd, e, mid)) hi = mid;
+    if (sturm_any_below(n, dd, e2, mid)) hi = mid;
     else lo = mid;
   }
   *lmin = lo;
