@@ -75,7 +75,6 @@ void hm_conic_potrs_small(size_t n, const double *L, double *x);
 /* Thin LAPACK wrappers on row-major symmetric matrices (lower factor L, H = L L^T). */
 int hm_conic_potrf(size_t n, double *A);
 void hm_conic_potrs(size_t n, const double *L, double *x);
-int hm_conic_potri(size_t n, double *L); /* inverse in the lower triangle */
 /* lower bound (within 1e-7 of the spectral range) on lambda_min of a symmetric matrix (B is
  * destroyed); w: n doubles, work: 66 n doubles */
 int hm_conic_eigmin(size_t n, double *B, double *w, double *work, double *lmin);

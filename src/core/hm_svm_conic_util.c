@@ -178,9 +178,6 @@ void hm_conic_potrs_small(size_t n, const double *L, double *x) {
   if (n <= HM_CONIC_SMALL) hm_sm_chol_solve(n, L, x);
   else hm_conic_potrs(n, L, x);
 }
-int hm_conic_potri(size_t n, double *L) {
-  return (int)LAPACKE_dpotri_work(LAPACK_COL_MAJOR, 'U', (lapack_int)n, L, (lapack_int)n);
-}
 /* Is some eigenvalue of the symmetric tridiagonal (d, e) below x? (Sturm sequence: the
  * number of negative pivots of T - x I is the number of eigenvalues below x; the first
  * negative pivot decides; e2 holds the squared off-diagonal.) */

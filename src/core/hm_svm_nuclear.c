@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include <cblas.h>
-#include <lapacke.h>
 
 #include "hm_interrupt.h"
 #include "hm_svm_conic_impl.h"
