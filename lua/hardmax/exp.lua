@@ -372,8 +372,8 @@ function M.worker_cpu_seconds() return worker_cpu end
 local function worker_env()
   local w = os.getenv("HARDMAX_EXP_WORKER")
   if not w or w == "" then return nil end
-  local ord, todo = w:match("^(%d+):(.+)$")
-  return { ordinal = tonumber(ord), todo = todo }
+  local ord, assigned = w:match("^(%d+):(.+)$")
+  return { ordinal = tonumber(ord), assigned = assigned }
 end
 
 local function verify_env()
@@ -416,12 +416,12 @@ local function spawn_workers(fn, spec, pending, nworkers, bar)
   for k = 1, n do
     local lines = { spec.signature }
     for i = k, #pending, n do lines[#lines + 1] = tostring(pending[i].index) end
-    local todo = join(work, fmt("sweep%d-worker%d.todo", spec.ordinal, k))
-    sys.write_atomic(todo, concat(lines, "\n") .. "\n", { fsync = false })
+    local assigned = join(work, fmt("sweep%d-worker%d.trials", spec.ordinal, k))
+    sys.write_atomic(assigned, concat(lines, "\n") .. "\n", { fsync = false })
     local log = join(work, fmt("sweep%d-worker%d.log", spec.ordinal, k))
     pids[k] = { pid = sys.spawn(argv, { stdout = log, stderr = log, stdin = "/dev/null",
-      env = { HARDMAX_EXP_WORKER = spec.ordinal .. ":" .. todo } }),
-      log = log, todo = todo }
+      env = { HARDMAX_EXP_WORKER = spec.ordinal .. ":" .. assigned } }),
+      log = log, assigned = assigned }
   end
   -- wait; with a progress bar poll the trial directory
   local running = n
@@ -454,7 +454,7 @@ local function spawn_workers(fn, spec, pending, nworkers, bar)
         w.status == "exited" and "exited with code" or "was killed by signal", w.code, log)
     else
       os.remove(w.log)
-      os.remove(w.todo)
+      os.remove(w.assigned)
     end
   end
   os.remove(work)
@@ -530,14 +530,14 @@ function M.sweep(o)
 
   -- worker: run the assigned trials and leave
   if wenv and wenv.ordinal == ordinal then
-    local s = read_file(wenv.todo)
-    if not s then fail(fn, "worker: cannot read %s", wenv.todo) end
+    local s = read_file(wenv.assigned)
+    if not s then fail(fn, "worker: cannot read %s", wenv.assigned) end
     local lines = {}
     for l in s:gmatch("[^\n]+") do lines[#lines + 1] = l end
     if lines[1] ~= spec.signature then
       fail(fn, "worker: sweep #%d of the re-run script differs from the parent's (grid, runs or seed changed, or not deterministic)", ordinal)
     end
-    local dir = wenv.todo:match("^(.*)/%.work/[^/]+$")
+    local dir = wenv.assigned:match("^(.*)/%.work/[^/]+$")
     for i = 2, #lines do
       local t = trials[tonumber(lines[i])]
       local rec = run_trial(t, o.run, seed, names)

@@ -84,10 +84,11 @@ local function encode(v, out, path, seen, indent, level)
     seen[v] = true
     local nl = indent and ("\n" .. indent:rep(level + 1)) or ""
     local close = indent and ("\n" .. indent:rep(level)) or ""
-    local fast = not indent and is_array(v) and jsonc and jsonc.encode_numbers(v, #v)
+    local array = is_array(v)
+    local fast = array and not indent and jsonc and jsonc.encode_numbers(v, #v)
     if fast then
       out[#out + 1] = fast   -- a flat array of numbers, formatted in C exactly as below
-    elseif is_array(v) then
+    elseif array then
       out[#out + 1] = "["
       for i = 1, #v do
         if i > 1 then out[#out + 1] = "," end
