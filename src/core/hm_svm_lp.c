@@ -88,6 +88,20 @@ static void lp_certify(const lp_prob *P, const double *lam, const double *x, dou
   c->gap = (c->ub > 0 && isfinite(c->ub)) ? (c->ub - c->lb) / c->ub : HUGE_VAL;
 }
 
+/* Keep the iterate certified by c if its gap beats *best_gap: the primal point scaled onto the
+ * feasible set (x / gamma), the dual ray scaled to its optimal length (t lam+), the bracket. */
+static void keep_if_better(const lp_prob *P, const lp_cert *c, const double *x, const double *lamp,
+                           double *best_gap, double *best_x, double *best_lam, hm_svm_result *r) {
+  if (!(c->gap < *best_gap)) return;
+  *best_gap = c->gap;
+  double gm = (c->gamma > 0 && isfinite(c->gamma)) ? c->gamma : 1.0;
+  for (size_t j = 0; j < P->N; j++) best_x[j] = x[j] / gm;
+  for (size_t k = 0; k < P->m; k++) best_lam[k] = c->t * lamp[k];
+  r->objective = c->ub;
+  r->dual_objective = c->lb;
+  r->rel_gap = c->gap;
+}
+
 /* Dual barrier method. If xint is given, it receives the last centered x(lambda) that is
  * strictly feasible (F x > b on inequality rows), *have_int is set and *mu_int receives
  * the barrier weight of that point divided by the dual value scale. */
@@ -130,15 +144,7 @@ static hm_status lp_solve(const hm_crows *R, const lp_prob *P, double tol, int m
     /* certificate */
     lp_cert c;
     lp_certify(P, lam, x, lamp, ut, marg, &c);
-    if (c.gap < best_gap) {
-      best_gap = c.gap;
-      double gm = (c.gamma > 0 && isfinite(c.gamma)) ? c.gamma : 1.0;
-      for (size_t j = 0; j < N; j++) best_x[j] = x[j] / gm;
-      for (size_t k = 0; k < m; k++) best_lam[k] = c.t * lamp[k];
-      r->objective = c.ub;
-      r->dual_objective = c.lb;
-      r->rel_gap = c.gap;
-    }
+    keep_if_better(P, &c, x, lamp, &best_gap, best_x, best_lam, r);
     if (best_gap <= tol && (!xint || *have_int)) {
       status = HM_SVM_OPTIMAL;
       break;
@@ -354,15 +360,7 @@ static hm_status lp_primal(const hm_crows *R, const lp_prob *P, const double *x0
     for (size_t k = 0; k < m; k++) st2[k] = fmax(0.0, lam[k] * (1.0 - wk[k] / sl[k]));
     lp_cert c;
     lp_certify(P, st2, x, lamp, ut, marg, &c);
-    if (c.gap < best_gap) {
-      best_gap = c.gap;
-      double gm = (c.gamma > 0 && isfinite(c.gamma)) ? c.gamma : 1.0;
-      for (size_t j = 0; j < N; j++) best_x[j] = x[j] / gm;
-      for (size_t k = 0; k < m; k++) best_lam[k] = c.t * lamp[k];
-      r->objective = c.ub;
-      r->dual_objective = c.lb;
-      r->rel_gap = c.gap;
-    }
+    keep_if_better(P, &c, x, lamp, &best_gap, best_x, best_lam, r);
     if (best_gap <= tol) {
       status = HM_SVM_OPTIMAL;
       break;
