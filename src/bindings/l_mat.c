@@ -1,9 +1,9 @@
 /* hardmax.mat — dense double arrays of rank 1 to 3 (see docs/mat.md).
  *
  * This file: the userdata type (__index / __newindex / __len / __close / __tostring /
- * arithmetic metamethods), constructors, shape handling, views, element-wise math,
- * reductions, norms and printing. Linear algebra lives in l_mat_linalg.c, .npy I/O in
- * l_mat_io.c; the numeric work is done by the pure-C core (hm_mat_ops, hm_linalg, hm_format). */
+ * arithmetic metamethods), constructors, shape handling, views, element-wise arithmetic
+ * and printing. Element-wise functions and reductions live in l_mat_math.c, linear algebra
+ * in l_mat_linalg.c, .npy/.npz I/O in l_mat_io.c; the numeric work is done by the pure-C core (hm_mat_ops, hm_linalg, hm_format). */
 #include <math.h>
 #include <string.h>
 
@@ -61,13 +61,13 @@ static int checkdims(lua_State *L, int first, int top, size_t *dim, const char *
   return n;
 }
 
-static void shape_error(lua_State *L, const char *fn, int a, int b) {
+void hmL_mat_shape_error(lua_State *L, const char *fn, int a, int b) {
   char x[80], y[80];
   hmL_error(L, fn, "shapes %s and %s do not conform", hmL_matshape(L, a, x),
             hmL_matshape(L, b, y));
 }
 
-static int same_shape(const hm_mat *a, const hm_mat *b) {
+int hmL_mat_same_shape(const hm_mat *a, const hm_mat *b) {
   if (a->rank != b->rank) return 0;
   for (int k = 0; k < a->rank; k++)
     if (a->dim[k] != b->dim[k]) return 0;
@@ -75,14 +75,14 @@ static int same_shape(const hm_mat *a, const hm_mat *b) {
 }
 
 /* 1-based axis argument in [1, rank] -> 0-based. */
-static int checkaxis(lua_State *L, int arg, const hm_mat *m, const char *fn) {
+int hmL_mat_checkaxis(lua_State *L, int arg, const hm_mat *m, const char *fn) {
   lua_Integer a = hmL_checkint(L, arg, fn);
   if (a < 1 || a > m->rank)
     hmL_argerror(L, fn, arg, "axis in [1, %d] expected, got %I", m->rank, a);
   return (int)a - 1;
 }
 
-static double checknumber(lua_State *L, int arg, const char *fn) {
+double hmL_mat_checknumber(lua_State *L, int arg, const char *fn) {
   if (lua_type(L, arg) != LUA_TNUMBER)
     hmL_argerror(L, fn, arg, "number expected, got %s", luaL_typename(L, arg));
   return (double)lua_tonumber(L, arg);
@@ -107,7 +107,7 @@ static int mat_ones(lua_State *L) {
 
 static int mat_full(lua_State *L) {
   const char *fn = "mat.full";
-  double v = checknumber(L, 1, fn);
+  double v = hmL_mat_checknumber(L, 1, fn);
   size_t dim[HM_MAXRANK];
   int r = checkdims(L, 2, lua_gettop(L), dim, fn);
   hm_mat *m = hmL_newmat(L, r, dim, fn);
@@ -287,7 +287,7 @@ static int mat_ndim(lua_State *L) {
 static int mat_size(lua_State *L) {
   hm_mat *m = hmL_checkmat(L, 1, "mat.size");
   if (!lua_isnoneornil(L, 2)) {
-    int a = checkaxis(L, 2, m, "mat.size");
+    int a = hmL_mat_checkaxis(L, 2, m, "mat.size");
     lua_pushinteger(L, (lua_Integer)m->dim[a]);
   } else {
     lua_pushinteger(L, (lua_Integer)m->size);
@@ -331,7 +331,7 @@ static int mat_set(lua_State *L) {
   hm_mat *m = hmL_checkmat(L, 1, fn);
   int top = lua_gettop(L);
   if (top < 3) hmL_error(L, fn, "indices and a value expected");
-  double v = checknumber(L, top, fn);
+  double v = hmL_mat_checknumber(L, top, fn);
   size_t off = checkoffset(L, m, 2, top - 2, fn);
   m->data[off] = v;
   lua_settop(L, 1);
@@ -451,7 +451,7 @@ static int mat_concat(lua_State *L) {
   lua_settop(L, 2);
   int n = checklist(L, 1, fn), base = 3;
   hm_mat *f = hmL_testmat(L, base);
-  int axis = lua_isnil(L, 2) ? 0 : checkaxis(L, 2, f, fn);
+  int axis = lua_isnil(L, 2) ? 0 : hmL_mat_checkaxis(L, 2, f, fn);
   size_t dim[HM_MAXRANK], total = 0;
   for (int k = 0; k < f->rank; k++) dim[k] = f->dim[k];
   for (int i = 0; i < n; i++) {
@@ -493,7 +493,7 @@ static int mat_stack(lua_State *L) {
     hmL_argerror(L, fn, 2, "axis in [1, %d] expected, got %I", f->rank + 1, ax);
   int axis = (int)ax - 1;
   for (int i = 1; i < n; i++)
-    if (!same_shape(f, hmL_testmat(L, base + i))) {
+    if (!hmL_mat_same_shape(f, hmL_testmat(L, base + i))) {
       char a[80], b[80];
       hmL_error(L, fn, "shapes %s and %s differ", hmL_shapestr(f, a),
                 hmL_shapestr(hmL_testmat(L, base + i), b));
@@ -512,7 +512,7 @@ static int mat_stack(lua_State *L) {
 static int mat_slice(lua_State *L) {
   const char *fn = "mat.slice";
   hm_mat *m = hmL_checkmat(L, 1, fn);
-  int axis = checkaxis(L, 2, m, fn);
+  int axis = hmL_mat_checkaxis(L, 2, m, fn);
   size_t n = m->dim[axis];
   lua_Integer from = hmL_checkint(L, 3, fn);
   lua_Integer to = lua_isnoneornil(L, 4) ? (lua_Integer)n : hmL_checkint(L, 4, fn);
@@ -612,7 +612,7 @@ static int mat_newindex(lua_State *L) {
     hmL_argerror(L, fn, 2, "integer index expected, got %s", luaL_typename(L, 2));
   size_t i = hmL_checkindex(L, 2, m->dim[0], fn);
   if (m->rank == 1) {
-    m->data[i] = checknumber(L, 3, fn);
+    m->data[i] = hmL_mat_checknumber(L, 3, fn);
     return 0;
   }
   size_t stride = m->size / m->dim[0];
@@ -625,7 +625,7 @@ static int mat_newindex(lua_State *L) {
   hm_mat *src = hmL_checkmat(L, 3, fn);
   hm_mat row;
   hm_mat_init(&row, m->rank - 1, m->dim + 1, dst);
-  if (!same_shape(&row, src)) {
+  if (!hmL_mat_same_shape(&row, src)) {
     char a[80], b[80];
     hmL_error(L, fn, "cannot assign a %s mat to a slice of shape %s", hmL_shapestr(src, a),
               hmL_shapestr(&row, b));
@@ -656,7 +656,7 @@ static int binop(lua_State *L, hm_binop op, const char *fn) {
   if (a) hmL_checkmat(L, 1, fn);
   if (b) hmL_checkmat(L, 2, fn);
   if (a && b) {
-    if (same_shape(a, b)) {
+    if (hmL_mat_same_shape(a, b)) {
       hm_mat *o = hmL_newmat(L, a->rank, a->dim, fn);
       hm_binop_vv(op, a->size, a->data, b->data, o->data);
     } else if (b->rank == 1 && a->rank >= 2 && b->dim[0] == a->dim[a->rank - 1]) {
@@ -666,7 +666,7 @@ static int binop(lua_State *L, hm_binop op, const char *fn) {
       hm_mat *o = hmL_newmat(L, b->rank, b->dim, fn);
       hm_binop_row(op, hm_mat_rows(b), a->size, b->data, a->data, 1, o->data);
     } else {
-      shape_error(L, fn, 1, 2);
+      hmL_mat_shape_error(L, fn, 1, 2);
     }
   } else if (a) {
     if (lua_type(L, 2) != LUA_TNUMBER)
@@ -706,7 +706,7 @@ static int mat_matmul(lua_State *L) {
     if (a->rank == 1 && b->rank == 1)
       hmL_error(L, fn, "shapes %s and %s do not conform (use mat.dot or mat.outer for two "
                 "vectors)", hmL_shapestr(a, x), hmL_shapestr(b, y));
-    shape_error(L, fn, 1, 2);
+    hmL_mat_shape_error(L, fn, 1, 2);
   }
   hm_mat *o = hmL_newmat(L, r, d, fn);
   hmL_matcheck(L, fn, hm_matmul(a, b, o));
@@ -732,7 +732,7 @@ static int mat_eq(lua_State *L) {
     return 1;
   }
   hm_mat *a = hmL_checkmat(L, 1, "mat.eq"), *b = hmL_checkmat(L, 2, "mat.eq");
-  lua_pushboolean(L, same_shape(a, b) && hm_equal(a->size, a->data, b->data));
+  lua_pushboolean(L, hmL_mat_same_shape(a, b) && hm_equal(a->size, a->data, b->data));
   return 1;
 }
 
@@ -745,10 +745,10 @@ static int binop_(lua_State *L, hm_binop op, const char *fn) {
     hm_mat *b = hmL_testmat(L, 2);
     if (!b) hmL_argerror(L, fn, 2, "mat or number expected, got %s", luaL_typename(L, 2));
     hmL_checkmat(L, 2, fn);
-    if (same_shape(a, b)) hm_binop_vv(op, a->size, a->data, b->data, a->data);
+    if (hmL_mat_same_shape(a, b)) hm_binop_vv(op, a->size, a->data, b->data, a->data);
     else if (b->rank == 1 && a->rank >= 2 && b->dim[0] == a->dim[a->rank - 1])
       hm_binop_row(op, hm_mat_rows(a), b->size, a->data, b->data, 0, a->data);
-    else shape_error(L, fn, 1, 2);
+    else hmL_mat_shape_error(L, fn, 1, 2);
   }
   lua_settop(L, 1);
   return 1;
@@ -761,7 +761,7 @@ static int mat_div_(lua_State *L) { return binop_(L, HM_DIV, "mat.div_"); }
 
 static int mat_scale_(lua_State *L) {
   hm_mat *a = hmL_checkmat(L, 1, "mat.scale_");
-  double s = checknumber(L, 2, "mat.scale_");
+  double s = hmL_mat_checknumber(L, 2, "mat.scale_");
   hm_binop_vs(HM_MUL, a->size, a->data, s, 0, a->data);
   lua_settop(L, 1);
   return 1;
@@ -769,7 +769,7 @@ static int mat_scale_(lua_State *L) {
 
 static int mat_fill_(lua_State *L) {
   hm_mat *a = hmL_checkmat(L, 1, "mat.fill_");
-  double s = checknumber(L, 2, "mat.fill_");
+  double s = hmL_mat_checknumber(L, 2, "mat.fill_");
   for (size_t i = 0; i < a->size; i++) a->data[i] = s;
   lua_settop(L, 1);
   return 1;
@@ -777,7 +777,7 @@ static int mat_fill_(lua_State *L) {
 
 static int mat_copy_(lua_State *L) {
   hm_mat *a = hmL_checkmat(L, 1, "mat.copy_"), *b = hmL_checkmat(L, 2, "mat.copy_");
-  if (!same_shape(a, b)) shape_error(L, "mat.copy_", 1, 2);
+  if (!hmL_mat_same_shape(a, b)) hmL_mat_shape_error(L, "mat.copy_", 1, 2);
   if (a->size) memmove(a->data, b->data, a->size * sizeof(double));
   lua_settop(L, 1);
   return 1;
@@ -786,227 +786,11 @@ static int mat_copy_(lua_State *L) {
 static int mat_axpy_(lua_State *L) {
   const char *fn = "mat.axpy_";
   hm_mat *y = hmL_checkmat(L, 1, fn);
-  double alpha = checknumber(L, 2, fn);
+  double alpha = hmL_mat_checknumber(L, 2, fn);
   hm_mat *x = hmL_checkmat(L, 3, fn);
-  if (!same_shape(x, y)) shape_error(L, fn, 1, 3);
+  if (!hmL_mat_same_shape(x, y)) hmL_mat_shape_error(L, fn, 1, 3);
   hm_axpy(y->size, alpha, x->data, y->data);
   lua_settop(L, 1);
-  return 1;
-}
-
-/* ---------------------------------------------------------------- unary math */
-
-static int unop(lua_State *L, hm_unop op, int inplace, const char *fn) {
-  hm_mat *a = hmL_checkmat(L, 1, fn);
-  if (inplace) {
-    hm_unop_apply(op, a->size, a->data, a->data);
-    lua_settop(L, 1);
-  } else {
-    hm_mat *o = hmL_newmat(L, a->rank, a->dim, fn);
-    hm_unop_apply(op, a->size, a->data, o->data);
-  }
-  return 1;
-}
-
-#define UNOP(name, OP)                                                                    \
-  static int mat_##name(lua_State *L) { return unop(L, OP, 0, "mat." #name); }            \
-  static int mat_##name##_(lua_State *L) { return unop(L, OP, 1, "mat." #name "_"); }
-UNOP(exp, HM_EXP)
-UNOP(log, HM_LOG)
-UNOP(abs, HM_ABS)
-UNOP(sqrt, HM_SQRT)
-UNOP(tanh, HM_TANH)
-UNOP(relu, HM_RELU)
-UNOP(sigmoid, HM_SIGMOID)
-UNOP(sign, HM_SIGN)
-UNOP(neg, HM_NEG)
-
-static int powop(lua_State *L, int inplace, const char *fn) {
-  hm_mat *a = hmL_checkmat(L, 1, fn);
-  double p = checknumber(L, 2, fn);
-  if (inplace) {
-    hm_pow_apply(a->size, a->data, p, a->data);
-    lua_settop(L, 1);
-  } else {
-    hm_mat *o = hmL_newmat(L, a->rank, a->dim, fn);
-    hm_pow_apply(a->size, a->data, p, o->data);
-  }
-  return 1;
-}
-static int mat_pow(lua_State *L) { return powop(L, 0, "mat.pow"); }
-static int mat_pow_(lua_State *L) { return powop(L, 1, "mat.pow_"); }
-
-static int softmax(lua_State *L, int logsm, int inplace, const char *fn) {
-  hm_mat *a = hmL_checkmat(L, 1, fn);
-  int axis = lua_isnoneornil(L, 2) ? a->rank - 1 : checkaxis(L, 2, a, fn);
-  size_t outer, n, inner;
-  hm_axis_split(a, axis, &outer, &n, &inner);
-  double *out = a->data;
-  if (inplace) lua_settop(L, 1);
-  else out = hmL_newmat(L, a->rank, a->dim, fn)->data;
-  hm_softmax(logsm, outer, n, inner, a->data, out);
-  return 1;
-}
-static int mat_softmax(lua_State *L) { return softmax(L, 0, 0, "mat.softmax"); }
-static int mat_log_softmax(lua_State *L) { return softmax(L, 1, 0, "mat.log_softmax"); }
-static int mat_softmax_(lua_State *L) { return softmax(L, 0, 1, "mat.softmax_"); }
-static int mat_log_softmax_(lua_State *L) { return softmax(L, 1, 1, "mat.log_softmax_"); }
-
-/* --------------------------------------------------------------- reductions */
-
-static int reduce(lua_State *L, hm_redop op, const char *fn) {
-  hm_mat *a = hmL_checkmat(L, 1, fn);
-  int isarg = op == HM_ARGMAX || op == HM_ARGMIN;
-  if (lua_isnoneornil(L, 2)) {
-    double r;
-    if (a->size == 0 && op != HM_SUM && op != HM_MEAN)
-      hmL_error(L, fn, "empty mat has no %s", op == HM_MAX || op == HM_ARGMAX ? "maximum"
-                                                                            : "minimum");
-    hm_reduce(op, 1, a->size, 1, a->data, &r);
-    if (!isarg) {
-      lua_pushnumber(L, r);
-      return 1;
-    }
-    size_t flat = (size_t)r, idx[HM_MAXRANK];
-    for (int k = a->rank - 1; k >= 0; k--) {
-      idx[k] = flat % a->dim[k];
-      flat /= a->dim[k];
-    }
-    for (int k = 0; k < a->rank; k++) lua_pushinteger(L, (lua_Integer)idx[k] + 1);
-    return a->rank;
-  }
-  int axis = checkaxis(L, 2, a, fn);
-  size_t outer, n, inner;
-  hm_axis_split(a, axis, &outer, &n, &inner);
-  if (n == 0 && op != HM_SUM && op != HM_MEAN)
-    hmL_error(L, fn, "cannot reduce an empty axis %d", axis + 1);
-  if (a->rank == 1) {
-    double r;
-    hm_reduce(op, 1, n, 1, a->data, &r);
-    if (isarg) lua_pushinteger(L, (lua_Integer)r + 1);
-    else lua_pushnumber(L, r);
-    return 1;
-  }
-  size_t dim[HM_MAXRANK];
-  for (int k = 0, j = 0; k < a->rank; k++)
-    if (k != axis) dim[j++] = a->dim[k];
-  hm_mat *o = hmL_newmat(L, a->rank - 1, dim, fn);
-  hm_reduce(op, outer, n, inner, a->data, o->data);
-  if (isarg)
-    for (size_t i = 0; i < o->size; i++) o->data[i] += 1.0;
-  return 1;
-}
-
-static int mat_sum(lua_State *L) { return reduce(L, HM_SUM, "mat.sum"); }
-static int mat_mean(lua_State *L) { return reduce(L, HM_MEAN, "mat.mean"); }
-static int mat_max(lua_State *L) { return reduce(L, HM_MAX, "mat.max"); }
-static int mat_min(lua_State *L) { return reduce(L, HM_MIN, "mat.min"); }
-static int mat_argmax(lua_State *L) { return reduce(L, HM_ARGMAX, "mat.argmax"); }
-static int mat_argmin(lua_State *L) { return reduce(L, HM_ARGMIN, "mat.argmin"); }
-
-static int mat_dot(lua_State *L) {
-  hm_mat *a = hmL_checkmat(L, 1, "mat.dot"), *b = hmL_checkmat(L, 2, "mat.dot");
-  if (a->size != b->size) {
-    char x[80], y[80];
-    hmL_error(L, "mat.dot", "shapes %s and %s have different sizes (%d and %d)",
-              hmL_shapestr(a, x), hmL_shapestr(b, y), (int)a->size, (int)b->size);
-  }
-  lua_pushnumber(L, hm_dot(a->size, a->data, b->data));
-  return 1;
-}
-
-/* Largest singular value / sum of singular values of a rank-2 mat (or rank-1 as 1 x n). */
-static double sv_norm(lua_State *L, const hm_mat *a, int nuc, const char *fn) {
-  size_t m = hm_mat_rows(a), n = hm_mat_cols(a), k = m < n ? m : n;
-  if (k == 0) return 0.0;
-  hmL_checkallfinite(L, 1, a, fn);
-  hm_mat *s = hmL_newvec(L, k, fn); /* scratch anchored on the stack */
-  hmL_matcheck(L, fn, hm_svd(m, n, a->data, 0, NULL, s->data, NULL));
-  double r = 0.0;
-  if (nuc) for (size_t i = 0; i < k; i++) r += s->data[i];
-  else r = s->data[0];
-  lua_pop(L, 1);
-  return r;
-}
-
-static int mat_norm(lua_State *L) {
-  const char *fn = "mat.norm";
-  hm_mat *a = hmL_checkmat(L, 1, fn);
-  double r;
-  if (lua_isnoneornil(L, 2)) {
-    r = hm_norm2(a->size, a->data);
-  } else if (lua_type(L, 2) == LUA_TSTRING) {
-    const char *s = lua_tostring(L, 2);
-    if (strcmp(s, "fro") == 0) {
-      r = hm_norm2(a->size, a->data);
-    } else if (strcmp(s, "nuc") == 0) {
-      if (a->rank == 3) hmL_argerror(L, fn, 1, "rank-1 or rank-2 mat expected for 'nuc'");
-      r = sv_norm(L, a, 1, fn);
-    } else {
-      return hmL_argerror(L, fn, 2, "'fro', 'nuc' or a number p >= 1 expected, got '%s'", s);
-    }
-  } else if (lua_type(L, 2) == LUA_TNUMBER) {
-    double p = (double)lua_tonumber(L, 2);
-    if (!(p >= 1.0)) hmL_argerror(L, fn, 2, "p >= 1 expected, got %f", p);
-    if (p == 2.0 && a->rank == 2) r = sv_norm(L, a, 0, fn);
-    else hm_norm_p(a->size, a->data, p, &r);
-  } else {
-    return hmL_argerror(L, fn, 2, "'fro', 'nuc' or a number p >= 1 expected, got %s",
-                        luaL_typename(L, 2));
-  }
-  lua_pushnumber(L, r);
-  return 1;
-}
-
-static int mat_corr(lua_State *L) {
-  const char *fn = "mat.corr";
-  hm_mat *a = hmL_checkmat(L, 1, fn), *b = hmL_checkmat(L, 2, fn);
-  if (!same_shape(a, b)) shape_error(L, fn, 1, 2);
-  double na = hm_norm2(a->size, a->data), nb = hm_norm2(b->size, b->data);
-  if (na == 0) hmL_argerror(L, fn, 1, "non-zero mat expected, got zero norm");
-  if (nb == 0) hmL_argerror(L, fn, 2, "non-zero mat expected, got zero norm");
-  if (!isfinite(na)) hmL_argerror(L, fn, 1, "finite entries expected, got NaN or Inf");
-  if (!isfinite(nb)) hmL_argerror(L, fn, 2, "finite entries expected, got NaN or Inf");
-  /* dot of the normalized arrays, so neither product over- nor underflows */
-  double s = 0.0;
-  for (size_t i = 0; i < a->size; i++) s += (a->data[i] / na) * (b->data[i] / nb);
-  lua_pushnumber(L, s);
-  return 1;
-}
-
-static int mat_outer(lua_State *L) {
-  const char *fn = "mat.outer";
-  hm_mat *u = hmL_checkmatrank(L, 1, fn, 1), *v = hmL_checkmatrank(L, 2, fn, 1);
-  hm_mat *o = hmL_newmat2(L, u->dim[0], v->dim[0], fn);
-  for (size_t i = 0; i < u->dim[0]; i++)
-    for (size_t j = 0; j < v->dim[0]; j++) o->data[i * v->dim[0] + j] = u->data[i] * v->data[j];
-  return 1;
-}
-
-static int mat_trace(lua_State *L) {
-  hm_mat *a = hmL_checkmatrix(L, 1, "mat.trace");
-  size_t k = a->dim[0] < a->dim[1] ? a->dim[0] : a->dim[1];
-  double s = 0;
-  for (size_t i = 0; i < k; i++) s += a->data[i * a->dim[1] + i];
-  lua_pushnumber(L, s);
-  return 1;
-}
-
-static int mat_diag(lua_State *L) {
-  const char *fn = "mat.diag";
-  hm_mat *a = hmL_checkmat(L, 1, fn);
-  if (a->rank == 1) {
-    size_t n = a->dim[0];
-    hm_mat *o = hmL_newmat2(L, n, n, fn);
-    for (size_t i = 0; i < n; i++) o->data[i * n + i] = a->data[i];
-  } else if (a->rank == 2) {
-    size_t k = a->dim[0] < a->dim[1] ? a->dim[0] : a->dim[1];
-    hm_mat *o = hmL_newvec(L, k, fn);
-    for (size_t i = 0; i < k; i++) o->data[i] = a->data[i * a->dim[1] + i];
-  } else {
-    char b[80];
-    hmL_argerror(L, fn, 1, "rank-1 or rank-2 mat expected, got shape %s", hmL_shapestr(a, b));
-  }
   return 1;
 }
 
@@ -1083,20 +867,10 @@ static const luaL_Reg methods[] = {
   {"slice", mat_slice}, {"view", mat_view}, {"rows_view", mat_rows_view},
   {"is_view", mat_is_view}, {"is_closed", mat_is_closed},
   {"add", mat_add}, {"sub", mat_sub}, {"mul", mat_emul}, {"div", mat_ediv},
-  {"matmul", mat_matmul}, {"neg", mat_neg}, {"neg_", mat_neg_},
+  {"matmul", mat_matmul},
   {"add_", mat_add_}, {"sub_", mat_sub_}, {"mul_", mat_mul_}, {"div_", mat_div_},
   {"scale_", mat_scale_}, {"fill_", mat_fill_}, {"copy_", mat_copy_}, {"axpy_", mat_axpy_},
-  {"exp", mat_exp}, {"exp_", mat_exp_}, {"log", mat_log}, {"log_", mat_log_},
-  {"abs", mat_abs}, {"abs_", mat_abs_}, {"sqrt", mat_sqrt}, {"sqrt_", mat_sqrt_},
-  {"tanh", mat_tanh}, {"tanh_", mat_tanh_}, {"relu", mat_relu}, {"relu_", mat_relu_},
-  {"sigmoid", mat_sigmoid}, {"sigmoid_", mat_sigmoid_}, {"sign", mat_sign},
-  {"sign_", mat_sign_}, {"pow", mat_pow}, {"pow_", mat_pow_},
-  {"softmax", mat_softmax}, {"log_softmax", mat_log_softmax}, {"softmax_", mat_softmax_},
-  {"log_softmax_", mat_log_softmax_},
-  {"sum", mat_sum}, {"mean", mat_mean}, {"max", mat_max}, {"min", mat_min},
-  {"argmax", mat_argmax}, {"argmin", mat_argmin}, {"dot", mat_dot}, {"norm", mat_norm},
-  {"corr", mat_corr}, {"outer", mat_outer}, {"trace", mat_trace}, {"diag", mat_diag},
-  {"tostring", mat_tostring},
+    {"tostring", mat_tostring},
   {NULL, NULL}};
 
 static const luaL_Reg funcs[] = {
@@ -1116,6 +890,7 @@ int luaopen_hardmax_mat(lua_State *L) {
   lua_newtable(L);
   luaL_setfuncs(L, methods, 0);
   luaL_setfuncs(L, hmL_mat_linalg_methods, 0);
+  luaL_setfuncs(L, hmL_mat_math_methods, 0);
   int mt = luaL_newmetatable(L, HM_MAT_TNAME);
   (void)mt;
   luaL_setfuncs(L, meta, 0);
@@ -1125,6 +900,7 @@ int luaopen_hardmax_mat(lua_State *L) {
    * tab completion (which lists the metatable when __index is a function) finds them. */
   luaL_setfuncs(L, methods, 0);
   luaL_setfuncs(L, hmL_mat_linalg_methods, 0);
+  luaL_setfuncs(L, hmL_mat_math_methods, 0);
   /* __index: numbers -> elements/views, names -> methods */
   lua_pushvalue(L, -2);
   lua_setfield(L, -2, "__methods");
