@@ -3,7 +3,8 @@
  * This file: the userdata type (__index / __newindex / __len / __close / __tostring /
  * arithmetic metamethods), constructors, shape handling, views, element-wise arithmetic
  * and printing. Element-wise functions and reductions live in l_mat_math.c, linear algebra
- * in l_mat_linalg.c, .npy/.npz I/O in l_mat_io.c; the numeric work is done by the pure-C core (hm_mat_ops, hm_linalg, hm_format). */
+ * in l_mat_linalg.c, .npy/.npz I/O in l_mat_io.c; the numeric work is done by the pure-C
+ * core (hm_mat_ops, hm_linalg, hm_format). */
 #include <math.h>
 #include <string.h>
 
