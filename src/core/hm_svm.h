@@ -70,6 +70,7 @@ typedef struct hm_svm_result {
   double lower_bound;     /* LB of the bracket in the problem's own norm */
   int method_used;        /* hm_svm_method that produced the answer */
   double *margins;        /* optional (m, caller-allocated or NULL): f_k . x of the returned x */
+  double eq_residual;     /* equality rows: max |f_k . x - b_k| / max(1, |x| max |f_k|) (0 without) */
 } hm_svm_result;
 
 /* ---- QP family (hm_svm_qp.c: driver; hm_svm_ipm.c, hm_svm_polish.c, hm_svm_wset.c,
@@ -79,9 +80,12 @@ typedef struct hm_svm_result {
 void hm_svm_opts_default(hm_svm_opts *o);
 
 /* min ||x_pen|| s.t. F x >= b (the last nfree entries of x unpenalized, nfree <= 1).
- * Equality rows are not supported here (HM_EARG). res->x has N entries, lambda/farkas m. */
+ * Rows flagged in c->eq are equalities f_k . x = 0 (they need b_k = 0 and nfree = 0, else
+ * HM_EARG; hm_svm_eq.c): lambda_k is then a free multiplier, farkas_k a free entry of the
+ * certificate. res->x has N entries, lambda/farkas m. */
 hm_status hm_svm_qp_vec(const hm_vcons *c, const hm_svm_opts *o, hm_svm_result *res);
-/* min ||W||_F s.t. a_k^T W z_k >= b_k, through the m x m Gram dual. res->x has d*d. */
+/* min ||W||_F s.t. a_k^T W z_k >= b_k, through the m x m Gram dual. res->x has d*d.
+ * Equality rows (c->eq, b_k = 0) as in hm_svm_qp_vec. */
 hm_status hm_svm_qp_w(const hm_wcons *c, const hm_svm_opts *o, hm_svm_result *res);
 
 /* Gram-form core: rows with Gram K (m x m, penalized part), optional free column cfree
@@ -105,6 +109,10 @@ int hm_svm_activeset_gram(size_t m, const double *K, const double *b, int max_st
  * lambda has a negative entry or b^T lambda <= 0. A valid certificate has residual <= 1e-9. */
 double hm_svm_farkas_residual_vec(const hm_vcons *c, const double *lambda);
 double hm_svm_farkas_residual_w(const hm_wcons *c, const double *lambda);
+/* With equality rows (eq flags, may be NULL): entries on them are free in sign. */
+double hm_svm_farkas_residual_eq_w(const hm_wcons *c, const double *lambda);
+/* max over equality rows |<A_k, W> - b_k| / max(1, |W|_F max_k |A_k|_F) (0 without any). */
+double hm_svm_eq_residual_w(const hm_wcons *c, const double *W);
 
 /* Certified bracket (solvers.md 3.1) for a candidate x and multipliers lambda of a vector
  * problem (ignores c->eq). Writes into res: objective (norm of x/gamma), lower_bound,

@@ -159,12 +159,18 @@ double hm_svm_prob_free(const hm_svm_prob *p, size_t k) {
 }
 
 double hm_svm_farkas_residual(const hm_svm_prob *p, const double *lambda) {
+  return hm_svm_farkas_residual_eq(p, NULL, lambda);
+}
+
+double hm_svm_farkas_residual_eq(const hm_svm_prob *p, const unsigned char *eq,
+                                 const double *lambda) {
   size_t m = p->m;
   double bl = 0, l1 = 0, maxf = 0;
   for (size_t k = 0; k < m; k++) {
-    if (!(lambda[k] >= 0)) return INFINITY;
+    int free_k = eq && eq[k];
+    if (!(free_k ? isfinite(lambda[k]) : lambda[k] >= 0)) return INFINITY;
     bl += p->b[k] * lambda[k];
-    l1 += lambda[k];
+    l1 += fabs(lambda[k]);
     double f2 = hm_svm_prob_rownorm2(p, k), c = hm_svm_prob_free(p, k);
     double f = sqrt(f2 + c * c);
     if (f > maxf) maxf = f;
@@ -194,6 +200,12 @@ double hm_svm_farkas_residual_w(const hm_wcons *c, const double *lambda) {
   hm_svm_prob p;
   hm_svm_prob_w(&p, c);
   return hm_svm_farkas_residual(&p, lambda);
+}
+
+double hm_svm_farkas_residual_eq_w(const hm_wcons *c, const double *lambda) {
+  hm_svm_prob p;
+  hm_svm_prob_w(&p, c);
+  return hm_svm_farkas_residual_eq(&p, c->eq, lambda);
 }
 
 /* Bracket: gamma = min_{b_k > 0} margin_k / b_k; UB = 1/2 |x_pen|^2 / gamma^2;

@@ -13,43 +13,6 @@
 
 #include "hm_svm_internal.h"
 
-/* Pseudo-inverse apply: X = K^+ Y for symmetric PSD K (n x n), Y n x cols (overwritten).
- * Returns the numerical rank (relative tolerance 1e-12) or -1. */
-static int pinv_apply(const double *K, size_t n, double *Y, size_t cols) {
-  if (n == 0) return 0;
-  double *V = malloc(n * n * sizeof *V), *w = malloc(n * sizeof *w);
-  double *T = malloc(n * (cols ? cols : 1) * sizeof *T);
-  int rank = -1;
-  if (!V || !w || !T) goto done;
-  memcpy(V, K, n * n * sizeof *V);
-  if (LAPACKE_dsyev(LAPACK_ROW_MAJOR, 'V', 'L', (lapack_int)n, V, (lapack_int)n, w) != 0)
-    goto done;
-  double wmax = 0;
-  for (size_t i = 0; i < n; i++)
-    if (w[i] > wmax) wmax = w[i];
-  rank = 0;
-  if (cols == 0) {
-    for (size_t i = 0; i < n; i++)
-      if (w[i] > 1e-12 * wmax) rank++;
-    goto done;
-  }
-  /* T = V^T Y, scale, Y = V T */
-  cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)n, (int)cols, (int)n, 1.0, V, (int)n,
-              Y, (int)cols, 0.0, T, (int)cols);
-  for (size_t i = 0; i < n; i++) {
-    double f = w[i] > 1e-12 * wmax ? 1.0 / w[i] : 0.0;
-    if (f != 0) rank++;
-    for (size_t j = 0; j < cols; j++) T[i * cols + j] *= f;
-  }
-  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)cols, (int)n, 1.0, V,
-              (int)n, T, (int)cols, 0.0, Y, (int)cols);
-done:
-  free(V);
-  free(w);
-  free(T);
-  return rank;
-}
-
 hm_status hm_svm_gen_rows(const double *X, size_t n, size_t T, size_t d, const double *Z,
                           size_t query, const unsigned char *sel, const double *Wgd,
                           const double *logits, double *AE, double *ZE, double *c, size_t *ne_out,
@@ -148,7 +111,7 @@ hm_status hm_svm_gen(const double *X, size_t n, size_t T, size_t d, const double
   st = hm_svm_prob_gram(&pe, NULL, ne, KE);
   if (st != HM_OK) goto done;
   memcpy(mu, c, ne * sizeof *mu);
-  int rk = pinv_apply(KE, ne, mu, 1);
+  int rk = hm_svm_pinv_apply(KE, ne, mu, 1);
   if (rk < 0) {
     st = HM_ELAPACK;
     goto done;
@@ -188,7 +151,7 @@ hm_status hm_svm_gen(const double *X, size_t n, size_t T, size_t d, const double
         }
         CE[j * ni + k] = ax * zz;
       }
-    if (ni && pinv_apply(KE, ne, CE, ni) < 0) {
+    if (ni && hm_svm_pinv_apply(KE, ne, CE, ni) < 0) {
       st = HM_ELAPACK;
       goto done;
     }

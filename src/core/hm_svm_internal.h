@@ -41,4 +41,15 @@ hm_status hm_svm_solve_prob(const hm_svm_prob *p, const hm_svm_opts *o, hm_svm_r
 
 double hm_svm_now(void);
 
+/* X = K^+ Y for symmetric PSD K (n x n), Y n x cols overwritten (eigendecomposition,
+ * relative cut 1e-12). Returns the numerical rank, or -1 (no memory / LAPACK failure). */
+int hm_svm_pinv_apply(const double *K, size_t n, double *Y, size_t cols);
+
+/* Equality-constrained solve (hm_svm_eq.c): rows flagged in eq are f_k . x = 0. */
+hm_status hm_svm_solve_eq(const hm_svm_prob *p, const unsigned char *eq, const hm_svm_opts *o,
+                          hm_svm_result *res);
+/* Farkas residual with sign-free entries on the eq rows (eq may be NULL). */
+double hm_svm_farkas_residual_eq(const hm_svm_prob *p, const unsigned char *eq,
+                                 const double *lambda);
+
 #endif

@@ -9,7 +9,8 @@
  * tall vector problems, followed by the active-set polish (hm_svm_polish.c). When nothing is
  * certified yet the active set runs as the fallback and as the Farkas-certificate engine.
  * Every candidate is certified on all rows and the best one is returned. hm_svm_qp_vec /
- * hm_svm_qp_w wrap it for the two data layouts (hm_svm_prob, hm_svm_cert.c). */
+ * hm_svm_qp_w wrap it for the two data layouts (hm_svm_prob, hm_svm_cert.c) and route
+ * problems with equality rows to hm_svm_eq.c. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -366,14 +367,20 @@ out0:
   return st;
 }
 
+static int any_eq(const unsigned char *eq, size_t m) {
+  if (eq)
+    for (size_t k = 0; k < m; k++)
+      if (eq[k]) return 1;
+  return 0;
+}
+
 hm_status hm_svm_qp_vec(const hm_vcons *c, const hm_svm_opts *o, hm_svm_result *res) {
   if (!c || !res || (c->m && (!c->F || !c->b)) || !res->x || (c->m && (!res->lambda || !res->farkas)))
     return HM_EARG;
-  if (c->eq)
-    for (size_t k = 0; k < c->m; k++)
-      if (c->eq[k]) return HM_EARG;
   hm_svm_prob p;
   hm_svm_prob_vec(&p, c);
+  if (any_eq(c->eq, c->m)) return hm_svm_solve_eq(&p, c->eq, o, res);
+  res->eq_residual = 0;
   return hm_svm_solve_prob(&p, o, res);
 }
 
@@ -381,10 +388,9 @@ hm_status hm_svm_qp_w(const hm_wcons *c, const hm_svm_opts *o, hm_svm_result *re
   if (!c || !res || (c->m && (!c->A || !c->Zr || !c->b)) || !res->x ||
       (c->m && (!res->lambda || !res->farkas)))
     return HM_EARG;
-  if (c->eq)
-    for (size_t k = 0; k < c->m; k++)
-      if (c->eq[k]) return HM_EARG;
   hm_svm_prob p;
   hm_svm_prob_w(&p, c);
+  if (any_eq(c->eq, c->m)) return hm_svm_solve_eq(&p, c->eq, o, res);
+  res->eq_residual = 0;
   return hm_svm_solve_prob(&p, o, res);
 }
