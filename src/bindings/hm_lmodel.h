@@ -25,4 +25,10 @@ hm_objective *hmL_model_objective(lua_State *L, int model_idx, int data_idx, con
  * changes nothing) for custom Lua losses, 1 otherwise. on = 0 restores exact gradients. */
 int hmL_model_objective_rescale(hm_objective *o, int on, const double **log_scale);
 
+/* The NTP model (l_ntp.c) behind the same objective interface: whether the value at idx is
+ * one, its objective on the NTP dataset table at data_idx, and whether o came from it. */
+int hmL_ntp_is_model(lua_State *L, int idx);
+hm_objective *hmL_ntp_objective(lua_State *L, int model_idx, int data_idx, const char *fn);
+int hmL_ntp_is_objective(const hm_objective *o);
+
 #endif

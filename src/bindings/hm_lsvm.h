@@ -9,4 +9,8 @@
 /* Add functions to the table at the top of the stack. */
 void hmL_svm_open_checks(lua_State *L);
 void hmL_svm_open_conic(lua_State *L);
+/* Next-token prediction (l_ntp.c): svm.ntp, svm.ntp_graph / data.ntp / model.ntp. */
+void hmL_ntp_open_svm(lua_State *L);
+void hmL_ntp_open_data(lua_State *L);
+void hmL_ntp_open_model(lua_State *L);
 #endif

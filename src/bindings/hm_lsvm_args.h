@@ -134,4 +134,9 @@ void hmL_svm_push_result(lua_State *L, const char *solname, int xi, int li, int 
                          const hm_svm_result *r, const double *margins, const double *b,
                          size_t m, const svm_rowinfo *ri, double support_tol);
 
+/* The W-SVM on the rows c (Frobenius or nuclear by ns) as svm.att solves it; pushes the
+ * result table (field W). Used by l_ntp.c. */
+int hmL_svm_solve_rows(lua_State *L, const char *fn, const hm_wcons *c, size_t cap,
+                       const svm_rowinfo *ri, const svm_norm *ns, const svm_sopts *so);
+
 #endif

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "hm_ldata.h"
+#include "hm_lsvm.h"
 #include "hm_lnpz.h"
 #include "hm_npy.h"
 
@@ -735,5 +736,6 @@ int luaopen_hardmax_data(lua_State *L) {
   lua_setfield(L, -2, "__name");
   lua_pop(L, 1);
   luaL_newlib(L, funcs);
+  hmL_ntp_open_data(L);
   return 1;
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "hm_ldata.h"
+#include "hm_lsvm.h"
 #include "hm_model.h"
 
 typedef struct hm_lmodel {
@@ -625,6 +626,7 @@ static hm_status obj_probs(void *ctx, double *S) {
 }
 
 hm_objective *hmL_model_objective(lua_State *L, int model_idx, int data_idx, const char *fn) {
+  if (hmL_ntp_is_model(L, model_idx)) return hmL_ntp_objective(L, model_idx, data_idx, fn);
   hm_lmodel *u = checkmodel(L, model_idx, fn);
   hm_ldata *d = checkpair(L, u, data_idx, fn);
   hm_model *m = &u->m;
@@ -665,6 +667,7 @@ hm_objective *hmL_model_objective(lua_State *L, int model_idx, int data_idx, con
 }
 
 int hmL_model_objective_rescale(hm_objective *o, int on, const double **log_scale) {
+  if (hmL_ntp_is_objective(o)) return !on; /* exact gradients only */
   hm_lmodel *u = (hm_lmodel *)o->ctx;
   if (on && u->m.loss.kind == HM_LOSS_CUSTOM) return 0;
   u->obj_mode = on ? 1 : 0;
@@ -695,5 +698,6 @@ int luaopen_hardmax_model(lua_State *L) {
   lua_setfield(L, -2, "__name");
   lua_pop(L, 1);
   luaL_newlib(L, funcs);
+  hmL_ntp_open_model(L);
   return 1;
 }

@@ -141,6 +141,11 @@ static int solve_rows_w(lua_State *L, const char *fn, const hm_wcons *c, size_t 
   return 1;
 }
 
+int hmL_svm_solve_rows(lua_State *L, const char *fn, const hm_wcons *c, size_t cap,
+                       const svm_rowinfo *ri, const svm_norm *ns, const svm_sopts *so) {
+  return solve_rows_w(L, fn, c, cap, ri, ns, so);
+}
+
 /* ------------------------------------------------------------------------------------ */
 /* svm.hard_margin(X, y, opts)                                                          */
 
@@ -564,6 +569,7 @@ int luaopen_hardmax_svm(lua_State *L) {
   luaL_newlib(L, funcs);
   hmL_svm_open_checks(L);
   hmL_svm_open_conic(L);
+  hmL_ntp_open_svm(L);
   lua_pushboolean(L, HM_HAVE_CONIC);
   lua_setfield(L, -2, "has_conic");
   return 1;

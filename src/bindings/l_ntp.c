@@ -1,0 +1,571 @@
+/* Next-token prediction (docs/ntp.md): data.ntp (generator), svm.ntp_graph (token-priority
+ * graphs and their SCCs), svm.ntp (graph SVM, W_fin, S_fin) and model.ntp (the one-layer
+ * self-attention NTP model, an hm_objective for optim.train). Numerics in hm_ntp.c.
+ *
+ * An NTP dataset is a Lua table {E = K x d mat, tokens = n x T (1-based), labels = n
+ * (1-based), ...}; data.ntp returns one (with X = E[tokens] as well). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hm_ldata.h"
+#include "hm_lmodel.h"
+#include "hm_lsvm.h"
+#include "hm_lsvm_args.h"
+#include "hm_ntp.h"
+#include "hm_svm.h"
+#if defined(__has_include)
+#if __has_include("hm_svm_conic.h")
+#include "hm_svm_conic.h"
+#endif
+#endif
+
+#define HM_NTP_TNAME "hardmax.ntp_model"
+
+/* ---- datasets -------------------------------------------------------------------------- */
+
+typedef struct ntp_buf {
+  size_t n, T, K, d;
+  double *E;
+  size_t *tok, *lab;
+} ntp_buf;
+
+static void ntp_buf_free(ntp_buf *b) {
+  free(b->E);
+  free(b->tok);
+  free(b->lab);
+  memset(b, 0, sizeof *b);
+}
+
+static void field_arr(lua_State *L, int idx, const char *key, int rank, const char *fn, int argn,
+                      svm_arr *a) {
+  lua_getfield(L, idx, key);
+  char what[64];
+  snprintf(what, sizeof what, "field %s", key);
+  if (!hmL_svm_toarr(L, lua_gettop(L), fn, what, a))
+    hmL_argerror(L, fn, argn, "NTP dataset field '%s': mat or table expected, got %s", key,
+                 luaL_typename(L, -1));
+  if (a->rank != rank && !(rank == 1 && a->rank == 2 && (a->dim[0] == 1 || a->dim[1] == 1)))
+    hmL_argerror(L, fn, argn, "NTP dataset field '%s': rank-%d array expected, got rank %d", key,
+                 rank, a->rank);
+  /* the value (or its converted copy) stays on the stack: a->data stays valid */
+}
+
+/* Read the dataset table at idx into b (malloc'd copies, 0-based indices). */
+static void read_ntp(lua_State *L, int idx, const char *fn, int argn, ntp_buf *b) {
+  if (!lua_istable(L, idx))
+    hmL_argerror(L, fn, argn, "NTP dataset table {E=, tokens=, labels=} expected, got %s",
+                 luaL_typename(L, idx));
+  int top = lua_gettop(L);
+  svm_arr E, X, Y;
+  field_arr(L, idx, "E", 2, fn, argn, &E);
+  field_arr(L, idx, "tokens", 2, fn, argn, &X);
+  field_arr(L, idx, "labels", 1, fn, argn, &Y);
+  size_t K = E.dim[0], d = E.dim[1], n = X.dim[0], T = X.dim[1];
+  if (Y.size != n)
+    hmL_argerror(L, fn, argn, "NTP dataset: %zu labels for %zu sequences", Y.size, n);
+  ntp_buf nb = {n, T, K, d, malloc((K * d > 0 ? K * d : 1) * sizeof(double)),
+                malloc((n * T > 0 ? n * T : 1) * sizeof(size_t)), malloc((n ? n : 1) * sizeof(size_t))};
+  if (!nb.E || !nb.tok || !nb.lab) {
+    ntp_buf_free(&nb);
+    hmL_check(L, fn, HM_ENOMEM);
+  }
+  memcpy(nb.E, E.data, K * d * sizeof(double));
+  for (size_t k = 0; k < n * T + n; k++) {
+    double v = k < n * T ? X.data[k] : Y.data[k - n * T];
+    if (!(v >= 1 && v <= (double)K && v == floor(v))) {
+      ntp_buf_free(&nb);
+      if (k < n * T)
+        hmL_argerror(L, fn, argn, "NTP dataset: token %zu of sequence %zu must be an integer in 1..%zu",
+                     k % T + 1, k / T + 1, K);
+      hmL_argerror(L, fn, argn, "NTP dataset: label %zu must be an integer in 1..%zu", k - n * T + 1, K);
+    }
+    if (k < n * T) nb.tok[k] = (size_t)v - 1;
+    else nb.lab[k - n * T] = (size_t)v - 1;
+  }
+  lua_settop(L, top);
+  hm_ntp_data D = {nb.n, nb.T, nb.K, nb.d, nb.E, nb.tok, nb.lab};
+  char msg[160];
+  hm_status st = hm_ntp_check(&D, msg);
+  if (st != HM_OK) {
+    ntp_buf_free(&nb);
+    hmL_argerror(L, fn, argn, "NTP dataset: %s", msg);
+  }
+  ntp_buf_free(b);
+  *b = nb;
+}
+
+/* A scratch-owned copy (freed with the stack) for functions that do not keep the data. */
+static hm_ntp_data scratch_ntp(lua_State *L, int idx, const char *fn, int argn) {
+  ntp_buf b = {0};
+  read_ntp(L, idx, fn, argn, &b);
+  double *E = hmL_svm_scratch(L, b.K * b.d * sizeof *E);
+  size_t *tok = hmL_svm_scratch(L, b.n * b.T * sizeof *tok), *lab = hmL_svm_scratch(L, b.n * sizeof *lab);
+  memcpy(E, b.E, b.K * b.d * sizeof *E);
+  memcpy(tok, b.tok, b.n * b.T * sizeof *tok);
+  memcpy(lab, b.lab, b.n * sizeof *lab);
+  hm_ntp_data D = {b.n, b.T, b.K, b.d, E, tok, lab};
+  ntp_buf_free(&b);
+  return D;
+}
+
+static void push_index_mat(lua_State *L, const size_t *v, size_t r, size_t c, const char *fn) {
+  hm_mat *m = c ? hmL_newmat2(L, r, c, fn) : hmL_newvec(L, r, fn);
+  for (size_t k = 0; k < (c ? r * c : r); k++) m->data[k] = (double)v[k] + 1;
+}
+
+/* data.ntp{n=, T=, K=, d=, embedding=, rho=, cyclic=, seed=|rng=} */
+static int data_ntp(lua_State *L) {
+  const char *fn = "data.ntp";
+  static const char *const keys[] = {"n", "T", "K", "d", "embedding", "rho", "cyclic", "seed", "rng", NULL};
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
+  hmL_checkoptions(L, 1, fn, keys);
+  lua_Integer n = hmL_optinteger(L, 1, "n", 6, fn), T = hmL_optinteger(L, 1, "T", 4, fn);
+  lua_Integer K = hmL_optinteger(L, 1, "K", 6, fn), d = hmL_optinteger(L, 1, "d", 8, fn);
+  if (n < 1 || T < 1 || K < 1 || d < 1 || n > 10000000 || K > 100000 || d > 100000 || T > K)
+    hmL_error(L, fn, "need n, T, K, d >= 1 and T <= K (distinct tokens), got n=%I T=%I K=%I d=%I",
+              n, T, K, d);
+  const char *emb = hmL_optstring(L, 1, "embedding", "random", fn);
+  int kind = strcmp(emb, "random") == 0 ? 0 : strcmp(emb, "orthonormal") == 0 ? 1
+             : strcmp(emb, "equicorrelated") == 0 ? 2 : -1;
+  if (kind < 0)
+    hmL_error(L, fn, "option 'embedding': \"random\", \"orthonormal\" or \"equicorrelated\" expected, got \"%s\"", emb);
+  if (kind == 1 && K > d) hmL_error(L, fn, "orthonormal embedding needs K <= d (K=%I, d=%I)", K, d);
+  if (kind == 2 && K + 1 > d) hmL_error(L, fn, "equicorrelated embedding needs K + 1 <= d (K=%I, d=%I)", K, d);
+  double rho = hmL_optnumber(L, 1, "rho", 0.5, fn);
+  if (kind == 2 && !(rho >= 0 && rho < 1)) hmL_error(L, fn, "option 'rho' must lie in [0, 1), got %g", rho);
+  int cyclic = 1;
+  if (hmL_optfield(L, 1, "cyclic") != LUA_TNIL) {
+    if (lua_isboolean(L, -1)) cyclic = lua_toboolean(L, -1) ? 1 : -1;
+    else if (lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), "any") == 0) cyclic = 0;
+    else hmL_error(L, fn, "option 'cyclic': true, false or \"any\" expected");
+  }
+  lua_pop(L, 1);
+  hm_rng local, *g;
+  if (hmL_optfield(L, 1, "seed") != LUA_TNIL) {
+    lua_Integer seed = hmL_optinteger(L, 1, "seed", 0, fn);
+    hm_rng_seed(&local, (uint64_t)seed);
+    g = &local;
+    lua_pop(L, 1);
+    if (hmL_optfield(L, 1, "rng") != LUA_TNIL) hmL_error(L, fn, "give either 'rng' or 'seed', not both");
+    lua_pop(L, 1);
+  } else {
+    lua_pop(L, 1);
+    hmL_optfield(L, 1, "rng");
+    g = lua_isnil(L, -1) ? hmL_optrng(L, lua_gettop(L) + 1, fn) : hmL_checkrng(L, lua_gettop(L), fn);
+  }
+  size_t un = (size_t)n, uT = (size_t)T, uK = (size_t)K, ud = (size_t)d;
+  lua_newtable(L);
+  int out = lua_gettop(L);
+  hm_mat *E = hmL_newmat2(L, uK, ud, fn);
+  lua_setfield(L, out, "E");
+  size_t *tok = hmL_svm_scratch(L, un * uT * sizeof *tok), *lab = hmL_svm_scratch(L, un * sizeof *lab);
+  int draws = 0;
+  hm_status st = hm_ntp_generate(g, un, uT, uK, ud, kind, rho, cyclic, E->data, tok, lab, &draws);
+  if (st == HM_ENOCONV)
+    hmL_error(L, fn, "no draw in 10000 met cyclic = %s", cyclic > 0 ? "true" : "false");
+  hmL_check(L, fn, st);
+  push_index_mat(L, tok, un, uT, fn);
+  lua_setfield(L, out, "tokens");
+  push_index_mat(L, lab, un, 0, fn);
+  lua_setfield(L, out, "labels");
+  hm_mat *X = hmL_newmat3(L, un, uT, ud, fn);
+  for (size_t i = 0; i < un * uT; i++) memcpy(X->data + i * ud, E->data + tok[i] * ud, ud * sizeof(double));
+  lua_setfield(L, out, "X");
+  lua_pushinteger(L, n), lua_setfield(L, out, "n");
+  lua_pushinteger(L, T), lua_setfield(L, out, "T");
+  lua_pushinteger(L, K), lua_setfield(L, out, "K");
+  lua_pushinteger(L, d), lua_setfield(L, out, "d");
+  lua_pushstring(L, emb), lua_setfield(L, out, "embedding");
+  lua_pushinteger(L, draws), lua_setfield(L, out, "draws");
+  lua_settop(L, out);
+  return 1;
+}
+
+/* ---- graphs and the graph SVM ---------------------------------------------------------- */
+
+/* Push comp (K x K, 1-based ids), ncomp and present (arrays of K) into the table on top. */
+static void push_graph(lua_State *L, const hm_ntp_data *D, const size_t *comp, const size_t *nc,
+                       const size_t *pres, const char *fn) {
+  size_t K = D->K;
+  push_index_mat(L, comp, K, K, fn);
+  lua_setfield(L, -2, "comp");
+  hmL_svm_push_int_array(L, nc, K);
+  lua_setfield(L, -2, "ncomp");
+  lua_createtable(L, (int)K, 0);
+  for (size_t k = 0; k < K; k++) {
+    lua_pushinteger(L, (lua_Integer)pres[k]);
+    lua_rawseti(L, -2, (lua_Integer)k + 1);
+  }
+  lua_setfield(L, -2, "present");
+  /* cyclic: some present G^(k) has a component with two or more tokens */
+  int cyc = 0;
+  for (size_t k = 0; k < K && !cyc; k++)
+    for (size_t v = 0; v < K && pres[k] && !cyc; v++)
+      for (size_t u = 0; u < v && !cyc; u++) cyc = comp[k * K + u] == comp[k * K + v];
+  lua_pushboolean(L, cyc);
+  lua_setfield(L, -2, "cyclic");
+}
+
+static void graph_of(lua_State *L, const hm_ntp_data *D, size_t **comp, size_t **nc, size_t **pres,
+                     const char *fn) {
+  size_t K = D->K;
+  *comp = hmL_svm_scratch(L, K * K * sizeof **comp);
+  *nc = hmL_svm_scratch(L, K * sizeof **nc);
+  *pres = hmL_svm_scratch(L, K * sizeof **pres);
+  hmL_check(L, fn, hm_ntp_graph(D, *comp, *nc, *pres));
+}
+
+/* svm.ntp_graph(ds) -> {comp, ncomp, present, cyclic} */
+static int svm_ntp_graph(lua_State *L) {
+  const char *fn = "svm.ntp_graph";
+  lua_settop(L, 1);
+  luaL_checkstack(L, 40, fn);
+  hm_ntp_data D = scratch_ntp(L, 1, fn, 1);
+  size_t *comp, *nc, *pres;
+  graph_of(L, &D, &comp, &nc, &pres, fn);
+  lua_newtable(L);
+  push_graph(L, &D, comp, nc, pres, fn);
+  return 1;
+}
+
+/* svm.ntp(ds, {norm=, tol=, ...}) -> graph-SVM result with W, W_fin, S_fin, comp, ... */
+static int svm_ntp(lua_State *L) {
+  const char *fn = "svm.ntp";
+  static const char *const allowed[] = {"norm", HM_LSVM_COMMON_OPTS, NULL};
+  hmL_svm_enter(L, fn, 2, allowed);
+  hm_ntp_data D = scratch_ntp(L, 1, fn, 1);
+  svm_norm ns;
+  hmL_svm_getnorm(L, 2, "norm", fn, 1, &ns);
+  if (ns.kind == 2) hmL_error(L, fn, "norm must be \"fro\" or \"nuc\"");
+  svm_sopts so;
+  hmL_svm_getsopts(L, 2, fn, &so);
+  size_t *comp, *nc, *pres;
+  graph_of(L, &D, &comp, &nc, &pres, fn);
+  size_t n = D.n, T = D.T, K = D.K, d = D.d, cap = n * (T > 1 ? T - 1 : 1), m = 0, dd = d * d;
+  double *A = hmL_svm_scratch(L, cap * d * sizeof *A), *Zr = hmL_svm_scratch(L, cap * d * sizeof *Zr);
+  double *b = hmL_svm_scratch(L, cap * sizeof *b);
+  unsigned char *eq = hmL_svm_scratch(L, cap);
+  size_t *smp = hmL_svm_scratch(L, cap * sizeof *smp), *tk = hmL_svm_scratch(L, cap * sizeof *tk);
+  hmL_check(L, fn, hm_ntp_rows(&D, comp, A, Zr, b, eq, smp, tk, &m));
+  size_t ne = 0;
+  for (size_t k = 0; k < m; k++) ne += eq[k];
+  hm_wcons c = {m, d, A, Zr, b, ne ? eq : NULL};
+  svm_rowinfo ri = {1, n, T, smp, NULL, tk};
+  if (ns.kind == 1 && so.o.tol == 1e-9) so.o.tol = 1e-6; /* the nuclear IPM's default */
+  hmL_svm_solve_rows(L, fn, &c, cap, &ri, &ns, &so);
+  int res = lua_gettop(L);
+  lua_getfield(L, res, "status");
+  int infeas = strcmp(lua_tostring(L, -1), "infeasible") == 0;
+  lua_pop(L, 1);
+  if (!infeas) {
+    lua_getfield(L, res, "W");
+    hm_mat *W = hmL_checkmat(L, -1, fn);
+    lua_pop(L, 1);
+    lua_pushnumber(L, hm_svm_eq_residual_w(&c, W->data));
+    lua_setfield(L, res, "eq_residual");
+  }
+  lua_pushinteger(L, (lua_Integer)ne), lua_setfield(L, res, "n_eq");
+  lua_pushinteger(L, (lua_Integer)(m - ne)), lua_setfield(L, res, "n_ineq");
+  lua_createtable(L, (int)m, 0);
+  for (size_t k = 0; k < m; k++) {
+    lua_pushboolean(L, eq[k]);
+    lua_rawseti(L, -2, (lua_Integer)k + 1);
+  }
+  lua_setfield(L, res, "eq");
+  lua_pushvalue(L, res);
+  push_graph(L, &D, comp, nc, pres, fn);
+  lua_pop(L, 1);
+  /* S_fin and W_fin */
+  double *B = hmL_svm_scratch(L, K * K * dd * sizeof *B);
+  size_t r = 0;
+  hmL_check(L, fn, hm_ntp_sfin(&D, comp, pres, B, &r));
+  hm_mat *Sf = hmL_newmat3(L, r, d, d, fn);
+  memcpy(Sf->data, B, r * dd * sizeof *B);
+  lua_setfield(L, res, "S_fin");
+  hm_mat *Wf = hmL_newmat2(L, d, d, fn);
+  double gn = 0;
+  int it = 0;
+  hm_status st = hm_ntp_wfin(&D, comp, B, r, Wf->data, &gn, &it);
+  if (st != HM_OK && st != HM_ENOCONV) hmL_check(L, fn, st);
+  lua_setfield(L, res, "W_fin");
+  lua_newtable(L);
+  lua_pushinteger(L, (lua_Integer)r), lua_setfield(L, -2, "dim");
+  hmL_svm_setnum(L, "grad_norm", gn);
+  lua_pushinteger(L, it), lua_setfield(L, -2, "iterations");
+  lua_pushboolean(L, st == HM_OK), lua_setfield(L, -2, "converged");
+  lua_setfield(L, res, "fin");
+  lua_settop(L, res);
+  return 1;
+}
+
+/* ---- the model ------------------------------------------------------------------------- */
+
+typedef struct ntp_model {
+  size_t d;
+  double *W, *G, *S;  /* W aliases the mat in user value 1; G d x d; S n x T */
+  size_t S_cap;
+  ntp_buf data;       /* the objective's dataset */
+  hm_objective obj;
+  hm_param param;
+  double last_gap;
+} ntp_model;
+
+static ntp_model *check_ntp(lua_State *L, int idx, const char *fn) {
+  ntp_model *u = (ntp_model *)luaL_testudata(L, idx, HM_NTP_TNAME);
+  if (!u) hmL_argerror(L, fn, idx, "NTP model expected, got %s", luaL_typename(L, idx));
+  return u;
+}
+
+static int ntp_gc(lua_State *L) {
+  ntp_model *u = (ntp_model *)luaL_testudata(L, 1, HM_NTP_TNAME);
+  if (u) {
+    free(u->G);
+    free(u->S);
+    ntp_buf_free(&u->data);
+    u->G = u->S = NULL;
+  }
+  return 0;
+}
+
+/* Bind the dataset at idx (checked against the model's d) and size S. */
+static void bind_data(lua_State *L, ntp_model *u, int idx, const char *fn, int argn) {
+  read_ntp(L, idx, fn, argn, &u->data);
+  if (u->data.d != u->d)
+    hmL_argerror(L, fn, argn, "NTP dataset has d = %zu, the model d = %zu", u->data.d, u->d);
+  size_t need = u->data.n * u->data.T;
+  if (need > u->S_cap) {
+    double *S = realloc(u->S, need * sizeof *S);
+    if (!S) hmL_check(L, fn, HM_ENOMEM);
+    u->S = S;
+    u->S_cap = need;
+  }
+}
+
+static hm_ntp_data data_of(const ntp_model *u) {
+  hm_ntp_data D = {u->data.n, u->data.T, u->data.K, u->data.d, u->data.E, u->data.tok, u->data.lab};
+  return D;
+}
+
+/* model.ntp{d=, W=} */
+static int model_ntp(lua_State *L) {
+  const char *fn = "model.ntp";
+  static const char *const keys[] = {"d", "W", NULL};
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
+  hmL_checkoptions(L, 1, fn, keys);
+  lua_Integer d = hmL_optinteger(L, 1, "d", 0, fn);
+  if (d < 1 || d > 100000) hmL_error(L, fn, "option 'd' (token dimension >= 1) required");
+  ntp_model *u = (ntp_model *)lua_newuserdatauv(L, sizeof *u, 1);
+  memset(u, 0, sizeof *u);
+  luaL_setmetatable(L, HM_NTP_TNAME);
+  int ui = lua_gettop(L);
+  u->d = (size_t)d;
+  u->G = calloc(u->d * u->d, sizeof *u->G);
+  if (!u->G) hmL_check(L, fn, HM_ENOMEM);
+  hm_mat *W = hmL_newmat2(L, u->d, u->d, fn);
+  if (hmL_optfield(L, 1, "W") != LUA_TNIL) {
+    svm_arr a;
+    hmL_svm_checkarr(L, lua_gettop(L), fn, 1, "option W", &a);
+    if (a.rank != 2 || a.dim[0] != u->d || a.dim[1] != u->d)
+      hmL_error(L, fn, "option 'W': %lldx%lld matrix expected", (long long)d, (long long)d);
+    hmL_svm_finite(L, &a, fn, "option W");
+    memcpy(W->data, a.data, u->d * u->d * sizeof(double));
+  }
+  lua_settop(L, ui + 1);
+  u->W = W->data;
+  lua_setiuservalue(L, ui, 1);
+  return 1;
+}
+
+static int ntp_index(lua_State *L) {
+  ntp_model *u = check_ntp(L, 1, "model.ntp");
+  const char *k = luaL_checkstring(L, 2);
+  if (strcmp(k, "W") == 0) return lua_getiuservalue(L, 1, 1), 1;
+  if (strcmp(k, "d") == 0) return lua_pushinteger(L, (lua_Integer)u->d), 1;
+  luaL_getmetafield(L, 1, "__methods");
+  lua_getfield(L, -1, k);
+  return 1;
+}
+
+static int ntp_newindex(lua_State *L) {
+  const char *fn = "model.ntp";
+  ntp_model *u = check_ntp(L, 1, fn);
+  const char *k = luaL_checkstring(L, 2);
+  if (strcmp(k, "W") != 0) hmL_error(L, fn, "unknown field '%s' (only W can be assigned)", k);
+  svm_arr a;
+  hmL_svm_checkarr(L, 3, fn, 3, "W", &a);
+  if (a.rank != 2 || a.dim[0] != u->d || a.dim[1] != u->d)
+    hmL_error(L, fn, "W: %zux%zu matrix expected", u->d, u->d);
+  hmL_svm_finite(L, &a, fn, "W");
+  memmove(u->W, a.data, u->d * u->d * sizeof(double));
+  return 0;
+}
+
+static int ntp_tostring(lua_State *L) {
+  ntp_model *u = check_ntp(L, 1, "model.ntp");
+  lua_pushfstring(L, "ntp model (d = %d, logits e_x^T W e_last)", (int)u->d);
+  return 1;
+}
+
+static void eval_check(lua_State *L, const char *fn, hm_status st) {
+  if (st == HM_ENONFINITE) hmL_error(L, fn, "loss or gradient is not finite (W contains NaN or Inf?)");
+  hmL_check(L, fn, st);
+}
+
+static int ntp_loss(lua_State *L) {
+  const char *fn = "ntp:loss";
+  ntp_model *u = check_ntp(L, 1, fn);
+  bind_data(L, u, 2, fn, 2);
+  hm_ntp_data D = data_of(u);
+  double loss;
+  eval_check(L, fn, hm_ntp_loss(&D, u->W, &loss, NULL, NULL, NULL));
+  lua_pushnumber(L, loss);
+  return 1;
+}
+
+static int ntp_grad(lua_State *L) {
+  const char *fn = "ntp:grad";
+  ntp_model *u = check_ntp(L, 1, fn);
+  bind_data(L, u, 2, fn, 2);
+  hm_ntp_data D = data_of(u);
+  double loss;
+  hm_mat *G = hmL_newmat2(L, u->d, u->d, fn);
+  eval_check(L, fn, hm_ntp_loss(&D, u->W, &loss, G->data, NULL, NULL));
+  lua_pushnumber(L, loss);
+  lua_insert(L, -2);
+  return 2;
+}
+
+static int ntp_probs(lua_State *L) {
+  const char *fn = "ntp:probs";
+  ntp_model *u = check_ntp(L, 1, fn);
+  bind_data(L, u, 2, fn, 2);
+  hm_ntp_data D = data_of(u);
+  double loss;
+  hm_mat *S = hmL_newmat2(L, D.n, D.T, fn);
+  eval_check(L, fn, hm_ntp_loss(&D, u->W, &loss, NULL, S->data, NULL));
+  return 1;
+}
+
+/* ntp:gradcheck(ds, {h=1e-6}) -> max relative error of the gradient vs central differences */
+static int ntp_gradcheck(lua_State *L) {
+  const char *fn = "ntp:gradcheck";
+  static const char *const keys[] = {"h", NULL};
+  ntp_model *u = check_ntp(L, 1, fn);
+  hmL_checkoptions(L, 3, fn, keys);
+  double h = hmL_optnumber(L, 3, "h", 1e-6, fn);
+  if (!(h > 0)) hmL_error(L, fn, "option 'h' must be positive");
+  bind_data(L, u, 2, fn, 2);
+  hm_ntp_data D = data_of(u);
+  size_t dd = u->d * u->d;
+  double loss, lp, lm, maxfd = 0, maxerr = 0;
+  eval_check(L, fn, hm_ntp_loss(&D, u->W, &loss, u->G, NULL, NULL));
+  for (size_t j = 0; j < dd; j++) {
+    double w0 = u->W[j];
+    u->W[j] = w0 + h;
+    hm_status s1 = hm_ntp_loss(&D, u->W, &lp, NULL, NULL, NULL);
+    u->W[j] = w0 - h;
+    hm_status s2 = hm_ntp_loss(&D, u->W, &lm, NULL, NULL, NULL);
+    u->W[j] = w0;
+    eval_check(L, fn, s1 != HM_OK ? s1 : s2);
+    double fd = (lp - lm) / (2 * h);
+    maxfd = fmax(maxfd, fabs(fd));
+    maxerr = fmax(maxerr, fabs(fd - u->G[j]));
+  }
+  lua_pushnumber(L, maxerr / fmax(maxfd, 1e-300));
+  return 1;
+}
+
+static int ntp_effw(lua_State *L) {
+  ntp_model *u = check_ntp(L, 1, "ntp:effective_w");
+  hm_mat *W = hmL_newmat2(L, u->d, u->d, "ntp:effective_w");
+  memcpy(W->data, u->W, u->d * u->d * sizeof(double));
+  return 1;
+}
+
+/* objective */
+static hm_status obj_eval(void *ctx, int want_grad, double *loss) {
+  ntp_model *u = (ntp_model *)ctx;
+  hm_ntp_data D = data_of(u);
+  hm_status st = hm_ntp_loss(&D, u->W, loss, want_grad ? u->G : NULL, u->S, &u->last_gap);
+  u->obj.min_logit_gap = u->last_gap;
+  u->obj.eval_probs = st == HM_OK ? u->S : NULL;
+  return st;
+}
+
+static hm_status obj_effw(void *ctx, double *W) {
+  ntp_model *u = (ntp_model *)ctx;
+  memcpy(W, u->W, u->d * u->d * sizeof *W);
+  return HM_OK;
+}
+
+static hm_status obj_probs(void *ctx, double *S) {
+  ntp_model *u = (ntp_model *)ctx;
+  hm_ntp_data D = data_of(u);
+  double loss;
+  return hm_ntp_loss(&D, u->W, &loss, NULL, S, NULL);
+}
+
+int hmL_ntp_is_model(lua_State *L, int idx) { return luaL_testudata(L, idx, HM_NTP_TNAME) != NULL; }
+
+int hmL_ntp_is_objective(const hm_objective *o) { return o->eval == obj_eval; }
+
+hm_objective *hmL_ntp_objective(lua_State *L, int model_idx, int data_idx, const char *fn) {
+  ntp_model *u = check_ntp(L, model_idx, fn);
+  bind_data(L, u, data_idx, fn, data_idx);
+  hm_objective *o = &u->obj;
+  memset(o, 0, sizeof *o);
+  u->param.name = "W";
+  u->param.x = u->W;
+  u->param.grad = u->G;
+  u->param.rows = u->param.cols = u->d;
+  u->param.size = u->d * u->d;
+  u->param.trainable = 1;
+  o->ctx = u;
+  o->nparam = 1;
+  o->param = &u->param;
+  o->eval = obj_eval;
+  o->effective_w = obj_effw;
+  o->w_size = u->d * u->d;
+  o->probs = obj_probs;
+  o->n = u->data.n;
+  o->T = u->data.T;
+  o->probs_size = u->data.n * u->data.T;
+  o->loss_inf = NAN; /* 0 is approached only when every sample's label can win outright */
+  o->min_logit_gap = NAN;
+  return o;
+}
+
+/* ---- registration ---------------------------------------------------------------------- */
+
+void hmL_ntp_open_svm(lua_State *L) {
+  lua_pushcfunction(L, svm_ntp);
+  lua_setfield(L, -2, "ntp");
+  lua_pushcfunction(L, svm_ntp_graph);
+  lua_setfield(L, -2, "ntp_graph");
+}
+
+void hmL_ntp_open_data(lua_State *L) {
+  lua_pushcfunction(L, data_ntp);
+  lua_setfield(L, -2, "ntp");
+}
+
+void hmL_ntp_open_model(lua_State *L) {
+  static const luaL_Reg meta[] = {{"__index", ntp_index}, {"__newindex", ntp_newindex},
+                                  {"__gc", ntp_gc}, {"__tostring", ntp_tostring}, {NULL, NULL}};
+  static const luaL_Reg methods[] = {{"loss", ntp_loss}, {"grad", ntp_grad}, {"probs", ntp_probs},
+                                     {"gradcheck", ntp_gradcheck}, {"effective_w", ntp_effw},
+                                     {NULL, NULL}};
+  luaL_newmetatable(L, HM_NTP_TNAME);
+  luaL_setfuncs(L, meta, 0);
+  lua_newtable(L);
+  luaL_setfuncs(L, methods, 0);
+  lua_setfield(L, -2, "__methods");
+  lua_pushstring(L, HM_NTP_TNAME);
+  lua_setfield(L, -2, "__name");
+  lua_pop(L, 1);
+  lua_pushcfunction(L, model_ntp);
+  lua_setfield(L, -2, "ntp");
+}

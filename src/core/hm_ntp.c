@@ -1,0 +1,534 @@
+/* Next-token prediction with one self-attention layer (hm_ntp.h, docs/ntp.md): loss and
+ * gradient, token-priority graphs and their SCCs, graph-SVM rows, S_fin and W_fin, data. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cblas.h>
+#include <lapacke.h>
+
+#include "hm_mat.h"
+#include "hm_ntp.h"
+
+hm_status hm_ntp_check(const hm_ntp_data *D, char *msg) {
+  if (D->n == 0 || D->T == 0 || D->K == 0 || D->d == 0) {
+    snprintf(msg, 160, "n, T, K and d must be >= 1");
+    return HM_EARG;
+  }
+  if (!hm_all_finite(D->E, D->K * D->d)) {
+    snprintf(msg, 160, "embedding E contains NaN or Inf");
+    return HM_ENONFINITE;
+  }
+  for (size_t i = 0; i < D->n; i++) {
+    int found = 0;
+    if (D->lab[i] >= D->K) {
+      snprintf(msg, 160, "label of sample %zu is out of range 1..%zu", i + 1, D->K);
+      return HM_EARG;
+    }
+    for (size_t t = 0; t < D->T; t++) {
+      if (D->tok[i * D->T + t] >= D->K) {
+        snprintf(msg, 160, "token %zu of sample %zu is out of range 1..%zu", t + 1, i + 1, D->K);
+        return HM_EARG;
+      }
+      if (D->tok[i * D->T + t] == D->lab[i]) found = 1;
+    }
+    if (!found) {
+      snprintf(msg, 160, "the label of sample %zu does not occur in its sequence", i + 1);
+      return HM_EARG;
+    }
+  }
+  return HM_OK;
+}
+
+/* ---- strongly connected components ---------------------------------------------------- */
+
+hm_status hm_ntp_scc(size_t nv, const size_t *start, const size_t *adj, size_t *comp,
+                     size_t *ncomp) {
+  const size_t UNSET = SIZE_MAX;
+  size_t *index = malloc((nv ? nv : 1) * sizeof *index), *low = malloc((nv ? nv : 1) * sizeof *low);
+  size_t *stk = malloc((nv ? nv : 1) * sizeof *stk), *cu = malloc((nv ? nv : 1) * sizeof *cu);
+  size_t *ce = malloc((nv ? nv : 1) * sizeof *ce);
+  unsigned char *on = calloc(nv ? nv : 1, 1);
+  if (!index || !low || !stk || !cu || !ce || !on) {
+    free(index), free(low), free(stk), free(cu), free(ce), free(on);
+    return HM_ENOMEM;
+  }
+  size_t counter = 0, sp = 0, nc = 0;
+  for (size_t u = 0; u < nv; u++) index[u] = UNSET;
+  for (size_t r = 0; r < nv; r++) {
+    if (index[r] != UNSET) continue;
+    /* explicit call stack: node cu[.] and its next edge ce[.] */
+    size_t cp = 0;
+    index[r] = low[r] = counter++;
+    stk[sp++] = r;
+    on[r] = 1;
+    cu[cp] = r;
+    ce[cp++] = start[r];
+    while (cp) {
+      size_t u = cu[cp - 1];
+      if (ce[cp - 1] < start[u + 1]) {
+        size_t v = adj[ce[cp - 1]++];
+        if (index[v] == UNSET) {
+          index[v] = low[v] = counter++;
+          stk[sp++] = v;
+          on[v] = 1;
+          cu[cp] = v;
+          ce[cp++] = start[v];
+        } else if (on[v] && index[v] < low[u]) {
+          low[u] = index[v];
+        }
+        continue;
+      }
+      cp--;
+      if (cp && low[u] < low[cu[cp - 1]]) low[cu[cp - 1]] = low[u];
+      if (low[u] == index[u]) {
+        size_t w;
+        do {
+          w = stk[--sp];
+          on[w] = 0;
+          comp[w] = nc;
+        } while (w != u);
+        nc++;
+      }
+    }
+  }
+  *ncomp = nc;
+  free(index), free(low), free(stk), free(cu), free(ce), free(on);
+  return HM_OK;
+}
+
+hm_status hm_ntp_graph(const hm_ntp_data *D, size_t *comp, size_t *ncomp, size_t *present) {
+  size_t n = D->n, T = D->T, K = D->K;
+  size_t *start = malloc((K + 1) * sizeof *start), *adj = malloc((n * T > 0 ? n * T : 1) * sizeof *adj);
+  size_t *fill = malloc(K * sizeof *fill);
+  hm_status st = HM_ENOMEM;
+  if (!start || !adj || !fill) goto done;
+  st = HM_OK;
+  for (size_t k = 0; k < K; k++) {
+    memset(start, 0, (K + 1) * sizeof *start);
+    present[k] = 0;
+    for (size_t i = 0; i < n; i++) {
+      if (D->tok[i * T + T - 1] != k) continue;
+      present[k]++;
+      for (size_t t = 0; t < T; t++)
+        if (D->tok[i * T + t] != D->lab[i]) start[D->lab[i] + 1]++;
+    }
+    for (size_t v = 0; v < K; v++) start[v + 1] += start[v];
+    memcpy(fill, start, K * sizeof *fill);
+    for (size_t i = 0; i < n; i++) {
+      if (D->tok[i * T + T - 1] != k) continue;
+      for (size_t t = 0; t < T; t++)
+        if (D->tok[i * T + t] != D->lab[i]) adj[fill[D->lab[i]]++] = D->tok[i * T + t];
+    }
+    if ((st = hm_ntp_scc(K, start, adj, comp + k * K, ncomp + k)) != HM_OK) goto done;
+  }
+done:
+  free(start);
+  free(adj);
+  free(fill);
+  return st;
+}
+
+/* ---- graph-SVM rows and S_fin ---------------------------------------------------------- */
+
+hm_status hm_ntp_rows(const hm_ntp_data *D, const size_t *comp, double *A, double *Zr,
+                      double *b, unsigned char *eq, size_t *sample, size_t *token,
+                      size_t *m_out) {
+  size_t n = D->n, T = D->T, K = D->K, d = D->d, m = 0;
+  if (K > 2000) return HM_EARG; /* the K^3 dedup table */
+  unsigned char *seen = calloc(K * K * K, 1);
+  if (!seen) return HM_ENOMEM;
+  for (size_t i = 0; i < n; i++) {
+    size_t k = D->tok[i * T + T - 1], y = D->lab[i];
+    for (size_t t = 0; t < T; t++) {
+      size_t j = D->tok[i * T + t];
+      if (j == y) continue;
+      int same = comp[k * K + y] == comp[k * K + j];
+      size_t key = (k * K + y) * K + j, key2 = (k * K + j) * K + y;
+      if (seen[key] || (same && seen[key2])) continue;
+      seen[key] = 1;
+      for (size_t p = 0; p < d; p++) {
+        A[m * d + p] = D->E[y * d + p] - D->E[j * d + p];
+        Zr[m * d + p] = D->E[k * d + p];
+      }
+      b[m] = same ? 0 : 1;
+      eq[m] = (unsigned char)same;
+      if (sample) sample[m] = i;
+      if (token) token[m] = t;
+      m++;
+    }
+  }
+  free(seen);
+  *m_out = m;
+  return HM_OK;
+}
+
+hm_status hm_ntp_sfin(const hm_ntp_data *D, const size_t *comp, const size_t *present,
+                      double *B, size_t *r) {
+  size_t K = D->K, d = D->d, dd = d * d, ng = 0;
+  *r = 0;
+  double *G = malloc(K * K * dd * sizeof *G);
+  if (!G) return HM_ENOMEM;
+  for (size_t k = 0; k < K; k++) {
+    if (!present[k]) continue;
+    const size_t *c = comp + k * K;
+    for (size_t v = 0; v < K; v++) {
+      size_t ref = K;
+      for (size_t u = 0; u < v; u++)
+        if (c[u] == c[v]) {
+          ref = u;
+          break;
+        }
+      if (ref == K) continue; /* v is its component's first token: the reference */
+      double *g = G + ng * dd;
+      for (size_t p = 0; p < d; p++)
+        for (size_t q = 0; q < d; q++)
+          g[p * d + q] = (D->E[v * d + p] - D->E[ref * d + p]) * D->E[k * d + q];
+      ng++;
+    }
+  }
+  hm_status st = HM_OK;
+  if (ng) {
+    size_t mn = ng < dd ? ng : dd;
+    double *s = malloc(mn * sizeof *s), *Vt = malloc(mn * dd * sizeof *Vt);
+    double *sup = malloc(mn * sizeof *sup);
+    if (!s || !Vt || !sup) {
+      st = HM_ENOMEM;
+    } else if (LAPACKE_dgesvd(LAPACK_ROW_MAJOR, 'N', 'S', (lapack_int)ng, (lapack_int)dd, G,
+                              (lapack_int)dd, s, NULL, 1, Vt, (lapack_int)dd, sup) != 0) {
+      st = HM_ELAPACK;
+    } else {
+      for (size_t i = 0; i < mn; i++)
+        if (s[i] > 1e-10 * s[0]) {
+          memcpy(B + *r * dd, Vt + i * dd, dd * sizeof *B);
+          (*r)++;
+        }
+    }
+    free(s);
+    free(Vt);
+    free(sup);
+  }
+  free(G);
+  return st;
+}
+
+/* ---- loss ------------------------------------------------------------------------------ */
+
+static double softplus(double x) { return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x)); }
+
+/* One sample's loss LSE_all - LSE_label over nt logits a (islab flags), and dL/da into g
+ * (may be NULL), in the log domain. Returns the loss; *gap = max label - max other logit. */
+static double sample_terms(const double *a, const unsigned char *islab, size_t nt, double *g,
+                           double *gap) {
+  double ml = -INFINITY, mo = -INFINITY;
+  for (size_t t = 0; t < nt; t++) {
+    if (islab[t]) ml = fmax(ml, a[t]);
+    else mo = fmax(mo, a[t]);
+  }
+  double sl = 0, so = 0;
+  for (size_t t = 0; t < nt; t++) {
+    if (islab[t]) sl += exp(a[t] - ml);
+    else if (mo > -INFINITY) so += exp(a[t] - mo);
+  }
+  double lse_l = ml + log(sl), lse_o = mo > -INFINITY ? mo + log(so) : -INFINITY;
+  double delta = lse_o - lse_l;
+  double lse_a = delta > 0 ? lse_o + log1p(exp(-delta)) : lse_l + log1p(exp(delta));
+  if (gap) *gap = ml - mo;
+  if (g)
+    for (size_t t = 0; t < nt; t++)
+      g[t] = islab[t] ? -exp(a[t] - lse_l + lse_o - lse_a) : exp(a[t] - lse_a);
+  return lse_o > -INFINITY ? softplus(delta) : 0.0;
+}
+
+hm_status hm_ntp_loss(const hm_ntp_data *D, const double *W, double *loss, double *G, double *S,
+                      double *gapo) {
+  size_t n = D->n, T = D->T, d = D->d;
+  if (!hm_all_finite(W, d * d)) return HM_ENONFINITE;
+  double *u = malloc(d * sizeof *u), *v = malloc(d * sizeof *v), *a = malloc(T * sizeof *a);
+  double *g = malloc(T * sizeof *g);
+  unsigned char *isl = malloc(T);
+  if (!u || !v || !a || !g || !isl) {
+    free(u), free(v), free(a), free(g), free(isl);
+    return HM_ENOMEM;
+  }
+  if (G) memset(G, 0, d * d * sizeof *G);
+  double L = 0, mingap = INFINITY;
+  int anygap = 0;
+  for (size_t i = 0; i < n; i++) {
+    const size_t *x = D->tok + i * T;
+    const double *z = D->E + x[T - 1] * d;
+    cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)d, (int)d, 1.0, W, (int)d, z, 1, 0.0, u, 1);
+    for (size_t t = 0; t < T; t++) {
+      a[t] = cblas_ddot((int)d, D->E + x[t] * d, 1, u, 1);
+      isl[t] = x[t] == D->lab[i];
+    }
+    double gap;
+    L += sample_terms(a, isl, T, g, &gap);
+    if (gap > -INFINITY && gap < INFINITY) {
+      anygap = 1;
+      mingap = fmin(mingap, gap);
+    }
+    if (S) {
+      double mx = -INFINITY, s = 0;
+      for (size_t t = 0; t < T; t++) mx = fmax(mx, a[t]);
+      for (size_t t = 0; t < T; t++) s += exp(a[t] - mx);
+      for (size_t t = 0; t < T; t++) S[i * T + t] = exp(a[t] - mx - log(s));
+    }
+    if (G) {
+      memset(v, 0, d * sizeof *v);
+      for (size_t t = 0; t < T; t++) cblas_daxpy((int)d, g[t], D->E + x[t] * d, 1, v, 1);
+      cblas_dger(CblasRowMajor, (int)d, (int)d, 1.0 / (double)n, v, 1, z, 1, G, (int)d);
+    }
+  }
+  *loss = L / (double)n;
+  if (gapo) *gapo = anygap ? mingap : NAN;
+  free(u), free(v), free(a), free(g), free(isl);
+  if (!isfinite(*loss) || (G && !hm_all_finite(G, d * d))) return HM_ENONFINITE;
+  return HM_OK;
+}
+
+/* ---- W_fin ----------------------------------------------------------------------------- */
+
+typedef struct red_set {
+  size_t nsamp, npos, r;
+  size_t *off;        /* nsamp + 1 position offsets */
+  double *phi;        /* npos x r features <e_x e_k^T, B_b> */
+  unsigned char *lab; /* npos */
+} red_set;
+
+static double red_eval(const red_set *R, const double *c, double *grad, double *H, double *a,
+                       double *g) {
+  size_t r = R->r;
+  double f = 0;
+  if (grad) memset(grad, 0, r * sizeof *grad);
+  if (H) memset(H, 0, r * r * sizeof *H);
+  double *mean = H ? malloc(r * sizeof *mean) : NULL;
+  for (size_t s = 0; s < R->nsamp; s++) {
+    size_t o = R->off[s], nt = R->off[s + 1] - o;
+    for (size_t t = 0; t < nt; t++) a[t] = cblas_ddot((int)r, R->phi + (o + t) * r, 1, c, 1);
+    f += sample_terms(a, R->lab + o, nt, g, NULL);
+    if (grad)
+      for (size_t t = 0; t < nt; t++) cblas_daxpy((int)r, g[t], R->phi + (o + t) * r, 1, grad, 1);
+    if (H && mean) {
+      /* Hessian of LSE_all (softmax covariance) minus that of LSE_label (label softmax
+       * covariance; zero for a single label position) */
+      for (int pass = 0; pass < 2; pass++) {
+        double mx = -INFINITY, z = 0;
+        for (size_t t = 0; t < nt; t++)
+          if (pass == 0 || R->lab[o + t]) mx = fmax(mx, a[t]);
+        for (size_t t = 0; t < nt; t++)
+          if (pass == 0 || R->lab[o + t]) z += exp(a[t] - mx);
+        memset(mean, 0, r * sizeof *mean);
+        double sg = pass == 0 ? 1.0 : -1.0;
+        for (size_t t = 0; t < nt; t++) {
+          if (pass == 1 && !R->lab[o + t]) continue;
+          double p = exp(a[t] - mx) / z;
+          const double *ph = R->phi + (o + t) * r;
+          cblas_dsyr(CblasRowMajor, CblasLower, (int)r, sg * p, ph, 1, H, (int)r);
+          cblas_daxpy((int)r, p, ph, 1, mean, 1);
+        }
+        cblas_dsyr(CblasRowMajor, CblasLower, (int)r, -sg, mean, 1, H, (int)r);
+      }
+    }
+  }
+  free(mean);
+  double inv = R->nsamp ? 1.0 / (double)R->nsamp : 0;
+  if (grad) cblas_dscal((int)r, inv, grad, 1);
+  if (H) {
+    for (size_t i = 0; i < r; i++)
+      for (size_t j = 0; j <= i; j++) H[j * r + i] = H[i * r + j] *= inv;
+  }
+  return f * inv;
+}
+
+hm_status hm_ntp_wfin(const hm_ntp_data *D, const size_t *comp, const double *B, size_t r,
+                      double *Wfin, double *grad_norm, int *iters) {
+  size_t n = D->n, T = D->T, K = D->K, d = D->d, dd = d * d;
+  memset(Wfin, 0, dd * sizeof *Wfin);
+  *grad_norm = 0;
+  *iters = 0;
+  if (r == 0) return HM_OK;
+  red_set R = {0, 0, r, NULL, NULL, NULL};
+  R.off = malloc((n + 1) * sizeof *R.off);
+  R.phi = malloc(n * T * r * sizeof *R.phi);
+  R.lab = malloc(n * T);
+  double *c = calloc(r, sizeof *c), *gr = malloc(r * sizeof *gr), *H = malloc(r * r * sizeof *H);
+  double *dc = malloc(r * sizeof *dc), *ct = malloc(r * sizeof *ct), *a = malloc(T * sizeof *a);
+  double *g = malloc(T * sizeof *g), *u = malloc(d * sizeof *u), *Hs = malloc(r * r * sizeof *Hs);
+  hm_status st = HM_ENOMEM;
+  if (!R.off || !R.phi || !R.lab || !c || !gr || !H || !dc || !ct || !a || !g || !u || !Hs)
+    goto done;
+  R.off[0] = 0;
+  for (size_t i = 0; i < n; i++) {
+    const size_t *x = D->tok + i * T;
+    size_t k = x[T - 1], cy = comp[k * K + D->lab[i]], cnt = 0, other = 0;
+    for (size_t t = 0; t < T; t++)
+      if (comp[k * K + x[t]] == cy) {
+        cnt++;
+        other += x[t] != D->lab[i];
+      }
+    if (!other) continue;
+    for (size_t t = 0; t < T; t++) {
+      if (comp[k * K + x[t]] != cy) continue;
+      size_t pidx = R.npos++;
+      R.lab[pidx] = x[t] == D->lab[i];
+      /* phi_b = e_x^T B_b e_k */
+      for (size_t b = 0; b < r; b++) {
+        cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)d, (int)d, 1.0, B + b * dd, (int)d,
+                    D->E + k * d, 1, 0.0, u, 1);
+        R.phi[pidx * r + b] = cblas_ddot((int)d, D->E + x[t] * d, 1, u, 1);
+      }
+    }
+    (void)cnt;
+    R.off[++R.nsamp] = R.npos;
+  }
+  st = HM_OK;
+  double f = red_eval(&R, c, gr, H, a, g);
+  int it;
+  for (it = 0; it < 200; it++) {
+    double gn = cblas_dnrm2((int)r, gr, 1);
+    *grad_norm = gn;
+    if (gn <= 1e-14) break;
+    /* Newton direction; Levenberg shift if H is not numerically positive definite */
+    double tr = 0;
+    for (size_t i = 0; i < r; i++) tr += H[i * r + i];
+    double shift = 0;
+    lapack_int info = 1;
+    for (int tries = 0; tries < 30 && info != 0; tries++) {
+      memcpy(Hs, H, r * r * sizeof *Hs);
+      for (size_t i = 0; i < r; i++) Hs[i * r + i] += shift;
+      for (size_t i = 0; i < r; i++) dc[i] = -gr[i];
+      info = LAPACKE_dposv(LAPACK_ROW_MAJOR, 'L', (lapack_int)r, 1, Hs, (lapack_int)r, dc, 1);
+      shift = shift == 0 ? 1e-14 * fmax(tr, 1e-300) : 10 * shift;
+    }
+    if (info != 0) {
+      st = HM_ENOCONV;
+      break;
+    }
+    double slope = cblas_ddot((int)r, gr, 1, dc, 1);
+    if (!(slope < 0)) break; /* no descent left at rounding level */
+    double step = 1, fn = f;
+    int ok = 0;
+    for (int ls = 0; ls < 60; ls++) {
+      for (size_t i = 0; i < r; i++) ct[i] = c[i] + step * dc[i];
+      fn = red_eval(&R, ct, NULL, NULL, a, g);
+      if (fn <= f + 1e-4 * step * slope) {
+        ok = 1;
+        break;
+      }
+      step *= 0.5;
+    }
+    if (!ok) break; /* converged to rounding: f cannot decrease along the Newton step */
+    memcpy(c, ct, r * sizeof *c);
+    f = red_eval(&R, c, gr, H, a, g);
+    if (-slope < 1e-30) {
+      it++;
+      break;
+    }
+  }
+  *grad_norm = cblas_dnrm2((int)r, gr, 1);
+  *iters = it;
+  if (it >= 200) st = HM_ENOCONV;
+  for (size_t b = 0; b < r; b++) cblas_daxpy((int)dd, c[b], B + b * dd, 1, Wfin, 1);
+done:
+  free(R.off), free(R.phi), free(R.lab), free(c), free(gr), free(H), free(dc), free(ct);
+  free(a), free(g), free(u), free(Hs);
+  return st;
+}
+
+/* ---- generator ------------------------------------------------------------------------- */
+
+static hm_status orthonormal_rows(hm_rng *g, size_t d, double *Q) {
+  double *tau = malloc(d * sizeof *tau);
+  if (!tau) return HM_ENOMEM;
+  hm_rng_fill_normal(g, Q, d * d);
+  hm_status st = HM_OK;
+  if (LAPACKE_dgeqrf(LAPACK_ROW_MAJOR, (lapack_int)d, (lapack_int)d, Q, (lapack_int)d, tau) != 0 ||
+      LAPACKE_dorgqr(LAPACK_ROW_MAJOR, (lapack_int)d, (lapack_int)d, (lapack_int)d, Q,
+                     (lapack_int)d, tau) != 0)
+    st = HM_ELAPACK;
+  free(tau);
+  return st;
+}
+
+static int has_cycle(const size_t *comp, const size_t *present, size_t K) {
+  for (size_t k = 0; k < K; k++) {
+    if (!present[k]) continue;
+    for (size_t v = 0; v < K; v++)
+      for (size_t u = 0; u < v; u++)
+        if (comp[k * K + u] == comp[k * K + v]) return 1;
+  }
+  return 0;
+}
+
+hm_status hm_ntp_generate(hm_rng *g, size_t n, size_t T, size_t K, size_t d, int kind,
+                          double rho, int cyclic, double *E, size_t *tok, size_t *lab,
+                          int *draws) {
+  if (n == 0 || T == 0 || K == 0 || d == 0 || T > K) return HM_EARG;
+  if ((kind == 1 && K > d) || (kind == 2 && (K + 1 > d || !(rho >= 0 && rho < 1))) || kind < 0 ||
+      kind > 2)
+    return HM_EARG;
+  hm_status st = HM_OK;
+  if (kind == 0) {
+    hm_rng_fill_normal(g, E, K * d);
+    for (size_t v = 0; v < K; v++) {
+      double nr = cblas_dnrm2((int)d, E + v * d, 1);
+      if (nr > 0) cblas_dscal((int)d, 1.0 / nr, E + v * d, 1);
+    }
+  } else {
+    double *Q = malloc(d * d * sizeof *Q);
+    if (!Q) return HM_ENOMEM;
+    st = orthonormal_rows(g, d, Q);
+    if (st == HM_OK) {
+      if (kind == 1) {
+        memcpy(E, Q, K * d * sizeof *E);
+      } else {
+        for (size_t v = 0; v < K; v++)
+          for (size_t p = 0; p < d; p++)
+            E[v * d + p] = sqrt(rho) * Q[p] + sqrt(1 - rho) * Q[(v + 1) * d + p];
+      }
+    }
+    free(Q);
+    if (st != HM_OK) return st;
+  }
+  size_t *perm = malloc(K * sizeof *perm), *comp = malloc(K * K * sizeof *comp);
+  size_t *nc = malloc(K * sizeof *nc), *pres = malloc(K * sizeof *pres);
+  if (!perm || !comp || !nc || !pres) {
+    st = HM_ENOMEM;
+    goto done;
+  }
+  hm_ntp_data D = {n, T, K, d, E, tok, lab};
+  st = HM_ENOCONV;
+  for (*draws = 1; *draws <= 10000; (*draws)++) {
+    for (size_t i = 0; i < n; i++) {
+      for (size_t v = 0; v < K; v++) perm[v] = v;
+      for (size_t t = 0; t < T; t++) { /* partial Fisher-Yates */
+        size_t j = t + (size_t)hm_rng_below(g, K - t);
+        size_t tmp = perm[t];
+        perm[t] = perm[j];
+        perm[j] = tmp;
+        tok[i * T + t] = perm[t];
+      }
+      size_t y = (size_t)hm_rng_below(g, K);
+      int in = 0;
+      for (size_t t = 0; t < T; t++) in |= tok[i * T + t] == y;
+      lab[i] = in ? y : tok[i * T + hm_rng_below(g, T)];
+    }
+    if (cyclic == 0) {
+      st = HM_OK;
+      break;
+    }
+    if ((st = hm_ntp_graph(&D, comp, nc, pres)) != HM_OK) break;
+    st = HM_ENOCONV;
+    if (has_cycle(comp, pres, K) == (cyclic > 0)) {
+      st = HM_OK;
+      break;
+    }
+  }
+  if (*draws > 10000) *draws = 10000;
+done:
+  free(perm), free(comp), free(nc), free(pres);
+  return st;
+}
