@@ -234,11 +234,16 @@ static double sample_terms(const double *a, const unsigned char *islab, size_t n
   }
   double lse_l = ml + log(sl), lse_o = mo > -INFINITY ? mo + log(so) : -INFINITY;
   double delta = lse_o - lse_l;
-  double lse_a = delta > 0 ? lse_o + log1p(exp(-delta)) : lse_l + log1p(exp(delta));
   if (gap) *gap = ml - mo;
-  if (g)
+  if (g) {
+    /* mass off the label sigma(delta) = S_other, never formed as 1 - S_label; then
+     * dL/da_t = sigma(delta) q_t off the label and -sigma(delta) p_t on it, with q and p the
+     * softmaxes within the two groups (errors scale with the within-group gaps only) */
+    double e = exp(-fabs(delta));
+    double sig = lse_o == -INFINITY ? 0.0 : delta < 0 ? e / (1 + e) : 1 / (1 + e);
     for (size_t t = 0; t < nt; t++)
-      g[t] = islab[t] ? -exp(a[t] - lse_l + lse_o - lse_a) : exp(a[t] - lse_a);
+      g[t] = islab[t] ? -sig * exp(a[t] - lse_l) : sig * exp(a[t] - lse_o);
+  }
   return lse_o > -INFINITY ? softplus(delta) : 0.0;
 }
 

@@ -65,8 +65,9 @@ hm_status hm_ntp_wfin(const hm_ntp_data *D, const size_t *comp, const double *B,
 /* Loss at W (d x d); with G also its gradient (d x d), with S the softmax (n x T), with gap
  * the minimum over samples of (max label logit - max other logit) (NaN when no sample has a
  * non-label position). Stable log-domain evaluation: per sample the loss is
- * softplus(LSE_other - LSE_label) and dL/da_t = s_t off the label, and
- * -exp(a_t - LSE_all + LSE_other - LSE_label) on it (no 1 - s cancellation). */
+ * softplus(delta), delta = LSE_other - LSE_label, and dL/da_t = sigma(delta) q_t off the
+ * label, -sigma(delta) p_t on it (q, p: the softmaxes within the two groups; sigma(delta) =
+ * the mass off the label, never formed as 1 - s). */
 hm_status hm_ntp_loss(const hm_ntp_data *D, const double *W, double *loss, double *G, double *S,
                       double *gap);
 
