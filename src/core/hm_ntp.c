@@ -294,6 +294,22 @@ hm_status hm_ntp_loss(const hm_ntp_data *D, const double *W, double *loss, doubl
   return HM_OK;
 }
 
+hm_status hm_ntp_loss_kq(const hm_ntp_data *D, const double *K, const double *Q, size_t m,
+                         double *loss, double *GK, double *GQ, double *S, double *gap, double *W,
+                         double *GW) {
+  size_t d = D->d;
+  if (!hm_all_finite(K, d * m) || !hm_all_finite(Q, d * m)) return HM_ENONFINITE;
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)d, (int)d, (int)m, 1.0, K, (int)m, Q,
+              (int)m, 0.0, W, (int)d);
+  hm_status st = hm_ntp_loss(D, W, loss, GK ? GW : NULL, S, gap);
+  if (st != HM_OK || !GK) return st;
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)d, (int)m, (int)d, 1.0, GW, (int)d,
+              Q, (int)m, 0.0, GK, (int)m);
+  cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d, (int)m, (int)d, 1.0, GW, (int)d, K,
+              (int)m, 0.0, GQ, (int)m);
+  return hm_all_finite(GK, d * m) && hm_all_finite(GQ, d * m) ? HM_OK : HM_ENONFINITE;
+}
+
 /* ---- W_fin ----------------------------------------------------------------------------- */
 
 typedef struct red_set {

@@ -71,6 +71,13 @@ hm_status hm_ntp_wfin(const hm_ntp_data *D, const size_t *comp, const double *B,
 hm_status hm_ntp_loss(const hm_ntp_data *D, const double *W, double *loss, double *G, double *S,
                       double *gap);
 
+/* The factorized model W = K Q^T (K, Q: d x m): loss, gradients dL/dK = G Q and
+ * dL/dQ = G^T K (G = dL/dW), softmax and gap as hm_ntp_loss. W and GW are scratch (d x d);
+ * GK and GQ may be NULL together (loss only). */
+hm_status hm_ntp_loss_kq(const hm_ntp_data *D, const double *K, const double *Q, size_t m,
+                         double *loss, double *GK, double *GQ, double *S, double *gap, double *W,
+                         double *GW);
+
 /* Generator: embedding kind 0 random unit rows (normal, normalized), 1 orthonormal rows
  * (QR of a d x d normal matrix; K <= d), 2 equicorrelated rows sqrt(rho) c_0 + sqrt(1-rho) c_j
  * (orthonormal c, K + 1 <= d, 0 <= rho < 1). Each sequence: T distinct tokens uniform without

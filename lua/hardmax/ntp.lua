@@ -1,0 +1,70 @@
+-- hardmax.ntp — the measurements of the next-token-prediction experiments (docs/ntp.md §5):
+-- the projection onto S_fin, the fitted prediction W_fin + R·W_svm, the softmax mass on the
+-- label's component, and all of them along a run's W snapshots.
+--
+--   local g = svm.ntp(ds)                     -- graph SVM, W_fin, S_fin, components
+--   local r = optim.train(m, ds, opt, {iters = 4000, every = 10, record = {"W"}})
+--   local p = ntp.paths(ds, g, r.W)           -- corr_svm, corr_pred, fin_dist, mass, R
+local mat = require "hardmax.mat"
+local util = require "hardmax.util"
+
+local M = {}
+local fail = util.fail
+
+--- Π W: the orthogonal projection of W (d×d) onto S_fin (g.S_fin: r×d×d orthonormal basis).
+function M.project(g, W)
+  local d = W:shape()
+  local r = g.fin.dim
+  if r == 0 then return mat.zeros(d, d) end
+  local B = g.S_fin:reshape(r, d * d)
+  return ((B * W:reshape(d * d)) * B):reshape(d, d)
+end
+
+--- R and the prediction W_fin + R·W_svm fitted to W (least squares in R, the official fit):
+--- R = ⟨W − W_fin, W_svm⟩ / ‖W_svm‖².
+function M.predict(g, W)
+  if not g.W then fail("ntp.predict", "bad argument #1 (the graph SVM is %s: no W_svm)", tostring(g.status)) end
+  local R = mat.dot(W - g.W_fin, g.W) / mat.dot(g.W, g.W)
+  return R, g.W_fin + g.W * R
+end
+
+--- mean_i Σ_{t: x_it in the label's component of G^(x_iT)} s_it for softmax S (n×T).
+function M.mass(ds, g, S)
+  local n, T = ds.tokens:shape()
+  local tot = 0
+  for i = 1, n do
+    local k = ds.tokens:get(i, T)
+    local cy = g.comp:get(k, ds.labels:get(i))
+    for t = 1, T do
+      if g.comp:get(k, ds.tokens:get(i, t)) == cy then tot = tot + S:get(i, t) end
+    end
+  end
+  return tot / n
+end
+
+--- Along snapshots Ws (rows×d×d, e.g. optim.train's record "W"): corr(W_t, W_svm),
+--- corr(W_t, W_fin + R·W_svm) with R fitted at the last snapshot, ‖Π W_t − W_fin‖_F and the
+--- label-component mass of softmax(W_t). Returns {corr_svm=, corr_pred=, fin_dist=, mass=,
+--- R=} (Lua arrays, R a number).
+function M.paths(ds, g, Ws)
+  if type(Ws) ~= "userdata" or Ws:ndim() ~= 3 then fail("ntp.paths", "bad argument #3 (rows×d×d stack of W snapshots expected)") end
+  local rows, d = Ws:shape()
+  local R, P = M.predict(g, Ws[rows])
+  local probe = require("hardmax.model").ntp{d = d}
+  local out = {corr_svm = {}, corr_pred = {}, fin_dist = {}, mass = {}, R = R}
+  for k = 1, rows do
+    local W = Ws[k]
+    local zero = W:norm(math.huge) == 0
+    out.corr_svm[k] = zero and 0 / 0 or mat.corr(W, g.W)
+    out.corr_pred[k] = zero and 0 / 0 or mat.corr(W, P)
+    out.fin_dist[k] = (M.project(g, W) - g.W_fin):norm()
+    probe.W = W
+    out.mass[k] = M.mass(ds, g, probe:probs(ds))
+  end
+  return out
+end
+
+local SIGNATURES = { project = { "t", "m" }, predict = { "t", "m" }, mass = { "t", "t", "m" }, paths = { "t", "t", "m" } }
+util.check_signatures(M, "ntp", SIGNATURES)
+
+return M
