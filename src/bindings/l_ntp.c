@@ -63,7 +63,7 @@ static void read_ntp(lua_State *L, int idx, const char *fn, int argn, ntp_buf *b
   field_arr(L, idx, "labels", 1, fn, argn, &Y);
   size_t K = E.dim[0], d = E.dim[1], n = X.dim[0], T = X.dim[1];
   if (Y.size != n)
-    hmL_argerror(L, fn, argn, "NTP dataset: %zu labels for %zu sequences", Y.size, n);
+    hmL_argerror(L, fn, argn, "NTP dataset: %d labels for %d sequences", (int)Y.size, (int)n);
   ntp_buf nb = {n, T, K, d, malloc((K * d > 0 ? K * d : 1) * sizeof(double)),
                 malloc((n * T > 0 ? n * T : 1) * sizeof(size_t)), malloc((n ? n : 1) * sizeof(size_t))};
   if (!nb.E || !nb.tok || !nb.lab) {
@@ -76,9 +76,9 @@ static void read_ntp(lua_State *L, int idx, const char *fn, int argn, ntp_buf *b
     if (!(v >= 1 && v <= (double)K && v == floor(v))) {
       ntp_buf_free(&nb);
       if (k < n * T)
-        hmL_argerror(L, fn, argn, "NTP dataset: token %zu of sequence %zu must be an integer in 1..%zu",
-                     k % T + 1, k / T + 1, K);
-      hmL_argerror(L, fn, argn, "NTP dataset: label %zu must be an integer in 1..%zu", k - n * T + 1, K);
+        hmL_argerror(L, fn, argn, "NTP dataset: token %d of sequence %d must be an integer in 1..%d",
+                     (int)(k % T + 1), (int)(k / T + 1), (int)K);
+      hmL_argerror(L, fn, argn, "NTP dataset: label %d must be an integer in 1..%d", (int)(k - n * T + 1), (int)K);
     }
     if (k < n * T) nb.tok[k] = (size_t)v - 1;
     else nb.lab[k - n * T] = (size_t)v - 1;
@@ -191,7 +191,11 @@ static void push_graph(lua_State *L, const hm_ntp_data *D, const size_t *comp, c
   size_t K = D->K;
   push_index_mat(L, comp, K, K, fn);
   lua_setfield(L, -2, "comp");
-  hmL_svm_push_int_array(L, nc, K);
+  lua_createtable(L, (int)K, 0);
+  for (size_t k = 0; k < K; k++) {
+    lua_pushinteger(L, (lua_Integer)nc[k]);
+    lua_rawseti(L, -2, (lua_Integer)k + 1);
+  }
   lua_setfield(L, -2, "ncomp");
   lua_createtable(L, (int)K, 0);
   for (size_t k = 0; k < K; k++) {
@@ -344,7 +348,7 @@ static int ntp_gc(lua_State *L) {
 static void bind_data(lua_State *L, ntp_model *u, int idx, const char *fn, int argn) {
   read_ntp(L, idx, fn, argn, &u->data);
   if (u->data.d != u->d)
-    hmL_argerror(L, fn, argn, "NTP dataset has d = %zu, the model d = %zu", u->data.d, u->d);
+    hmL_argerror(L, fn, argn, "NTP dataset has d = %d, the model d = %d", (int)u->data.d, (int)u->d);
   size_t need = u->data.n * u->data.T;
   if (need > u->S_cap) {
     double *S = realloc(u->S, need * sizeof *S);
@@ -376,7 +380,7 @@ static void set_param(lua_State *L, ntp_model *u, int k, int idx, const char *fn
   hmL_svm_checkarr(L, idx, fn, idx, what, &a);
   size_t r = u->d, c = u->kq ? u->m : u->d;
   if (a.rank != 2 || a.dim[0] != r || a.dim[1] != c)
-    hmL_error(L, fn, "%s: %zux%zu matrix expected", what, r, c);
+    hmL_error(L, fn, "%s: %dx%d matrix expected", what, (int)r, (int)c);
   hmL_svm_finite(L, &a, fn, what);
   memmove(u->x[k], a.data, r * c * sizeof(double));
 }

@@ -325,7 +325,7 @@ void hmL_optim_set_rescaled(lua_State *L, const hm_optim *o, hm_objective *obj, 
   const double *ls = NULL;
   if (!hmL_model_objective_rescale(obj, on, &ls))
     hmL_error(L, fn, "rescaled = true needs a built-in loss (logistic, exponential, correlation); "
-                     "the model has a custom Lua loss");
+                     "the model has a custom Lua loss (or is an NTP model: exact gradients only)");
   obj->grad_log_scale = on ? ls : NULL;
 }
 
