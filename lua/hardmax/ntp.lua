@@ -64,7 +64,26 @@ function M.paths(ds, g, Ws)
   return out
 end
 
-local SIGNATURES = { project = { "t", "m" }, predict = { "t", "m" }, mass = { "t", "t", "m" }, paths = { "t", "t", "m" } }
+--- The selection of a trained model (the official local notebook's thresholds): positions with
+--- s_it > tau are selected, those in (tau_excl, tau] excluded from the graph (too ambiguous to
+--- call). Returns a copy of the dataset's E, tokens, labels with fields selected, excluded (n×T
+--- 0/1 mats) for svm.ntp / svm.ntp_graph.
+function M.selection(ds, S, opts)
+  opts = opts or {}
+  local tau, tau_excl = opts.tau or 1e-2, opts.tau_excl or 9e-3
+  if not (tau_excl >= 0 and tau_excl < tau and tau < 1) then fail("ntp.selection", "thresholds must satisfy 0 <= tau_excl < tau < 1") end
+  local n, T = S:shape()
+  local sel, exc = mat.zeros(n, T), mat.zeros(n, T)
+  for i = 1, n do
+    for t = 1, T do
+      local s = S:get(i, t)
+      if s > tau then sel:set(i, t, 1) elseif s > tau_excl then exc:set(i, t, 1) end
+    end
+  end
+  return {E = ds.E, tokens = ds.tokens, labels = ds.labels, selected = sel, excluded = exc}
+end
+
+local SIGNATURES = { project = { "t", "m" }, predict = { "t", "m" }, mass = { "t", "t", "m" }, paths = { "t", "t", "m" }, selection = { "t", "m", "t?" } }
 util.check_signatures(M, "ntp", SIGNATURES)
 
 return M

@@ -28,13 +28,50 @@ typedef struct ntp_buf {
   size_t n, T, K, d;
   double *E;
   size_t *tok, *lab;
+  unsigned char *sel, *excl; /* NULL when the dataset has no selected / excluded field */
 } ntp_buf;
 
 static void ntp_buf_free(ntp_buf *b) {
   free(b->E);
   free(b->tok);
   free(b->lab);
+  free(b->sel);
+  free(b->excl);
   memset(b, 0, sizeof *b);
+}
+
+/* Optional n x T 0/1 field key of the dataset at idx into a malloc'd flag array *out (a
+ * field of b; NULL when absent); raises on a bad shape or value (b is freed first). */
+static void read_flags(lua_State *L, int idx, const char *key, ntp_buf *b, unsigned char **out,
+                       const char *fn, int argn) {
+  *out = NULL;
+  lua_getfield(L, idx, key);
+  int absent = lua_isnil(L, -1);
+  lua_pop(L, 1);
+  if (absent) return;
+  svm_arr a;
+  char what[64];
+  snprintf(what, sizeof what, "field %s", key);
+  lua_getfield(L, idx, key);
+  if (!hmL_svm_toarr(L, lua_gettop(L), fn, what, &a) || a.rank != 2 || a.dim[0] != b->n ||
+      a.dim[1] != b->T) {
+    int n = (int)b->n, T = (int)b->T;
+    ntp_buf_free(b);
+    hmL_argerror(L, fn, argn, "NTP dataset field '%s': %dx%d array of 0/1 expected", key, n, T);
+  }
+  unsigned char *f = malloc(b->n * b->T > 0 ? b->n * b->T : 1);
+  if (!f) {
+    ntp_buf_free(b);
+    hmL_check(L, fn, HM_ENOMEM);
+  }
+  *out = f; /* owned by b from here on */
+  for (size_t k = 0; k < b->n * b->T; k++) {
+    if (a.data[k] != 0 && a.data[k] != 1) {
+      ntp_buf_free(b);
+      hmL_argerror(L, fn, argn, "NTP dataset field '%s': entries must be 0 or 1", key);
+    }
+    f[k] = a.data[k] != 0;
+  }
 }
 
 static void field_arr(lua_State *L, int idx, const char *key, int rank, const char *fn, int argn,
@@ -65,7 +102,7 @@ static void read_ntp(lua_State *L, int idx, const char *fn, int argn, ntp_buf *b
   if (Y.size != n)
     hmL_argerror(L, fn, argn, "NTP dataset: %d labels for %d sequences", (int)Y.size, (int)n);
   ntp_buf nb = {n, T, K, d, malloc((K * d > 0 ? K * d : 1) * sizeof(double)),
-                malloc((n * T > 0 ? n * T : 1) * sizeof(size_t)), malloc((n ? n : 1) * sizeof(size_t))};
+                malloc((n * T > 0 ? n * T : 1) * sizeof(size_t)), malloc((n ? n : 1) * sizeof(size_t)), NULL, NULL};
   if (!nb.E || !nb.tok || !nb.lab) {
     ntp_buf_free(&nb);
     hmL_check(L, fn, HM_ENOMEM);
@@ -83,8 +120,10 @@ static void read_ntp(lua_State *L, int idx, const char *fn, int argn, ntp_buf *b
     if (k < n * T) nb.tok[k] = (size_t)v - 1;
     else nb.lab[k - n * T] = (size_t)v - 1;
   }
+  read_flags(L, idx, "selected", &nb, &nb.sel, fn, argn);
+  read_flags(L, idx, "excluded", &nb, &nb.excl, fn, argn);
   lua_settop(L, top);
-  hm_ntp_data D = {nb.n, nb.T, nb.K, nb.d, nb.E, nb.tok, nb.lab};
+  hm_ntp_data D = {nb.n, nb.T, nb.K, nb.d, nb.E, nb.tok, nb.lab, nb.sel, nb.excl, HM_NTP_NLL};
   char msg[160];
   hm_status st = hm_ntp_check(&D, msg);
   if (st != HM_OK) {
@@ -97,14 +136,18 @@ static void read_ntp(lua_State *L, int idx, const char *fn, int argn, ntp_buf *b
 
 /* A scratch-owned copy (freed with the stack) for functions that do not keep the data. */
 static hm_ntp_data scratch_ntp(lua_State *L, int idx, const char *fn, int argn) {
-  ntp_buf b = {0};
+  ntp_buf b;
+  memset(&b, 0, sizeof b);
   read_ntp(L, idx, fn, argn, &b);
   double *E = hmL_svm_scratch(L, b.K * b.d * sizeof *E);
   size_t *tok = hmL_svm_scratch(L, b.n * b.T * sizeof *tok), *lab = hmL_svm_scratch(L, b.n * sizeof *lab);
   memcpy(E, b.E, b.K * b.d * sizeof *E);
   memcpy(tok, b.tok, b.n * b.T * sizeof *tok);
   memcpy(lab, b.lab, b.n * sizeof *lab);
-  hm_ntp_data D = {b.n, b.T, b.K, b.d, E, tok, lab};
+  unsigned char *sel = NULL, *excl = NULL;
+  if (b.sel) memcpy(sel = hmL_svm_scratch(L, b.n * b.T), b.sel, b.n * b.T);
+  if (b.excl) memcpy(excl = hmL_svm_scratch(L, b.n * b.T), b.excl, b.n * b.T);
+  hm_ntp_data D = {b.n, b.T, b.K, b.d, E, tok, lab, sel, excl, HM_NTP_NLL};
   ntp_buf_free(&b);
   return D;
 }
@@ -247,7 +290,7 @@ static int svm_ntp(lua_State *L) {
   hmL_svm_getsopts(L, 2, fn, &so);
   size_t *comp, *nc, *pres;
   graph_of(L, &D, &comp, &nc, &pres, fn);
-  size_t n = D.n, T = D.T, K = D.K, d = D.d, cap = n * (T > 1 ? T - 1 : 1), m = 0, dd = d * d;
+  size_t n = D.n, T = D.T, K = D.K, d = D.d, cap = n * T * (T > 1 ? T - 1 : 1), m = 0, dd = d * d;
   double *A = hmL_svm_scratch(L, cap * d * sizeof *A), *Zr = hmL_svm_scratch(L, cap * d * sizeof *Zr);
   double *b = hmL_svm_scratch(L, cap * sizeof *b);
   unsigned char *eq = hmL_svm_scratch(L, cap);
@@ -309,6 +352,7 @@ static int svm_ntp(lua_State *L) {
 typedef struct ntp_model {
   size_t d, m;
   int kq;             /* 0: parameter W; 1: W = K Q^T */
+  int loss;           /* HM_NTP_NLL or HM_NTP_LSQ2 */
   double *x[2];       /* parameter data: W (kq = 0) or K, Q; alias the mats in user values 1, 2 */
   double *g[2];       /* gradients (owned) */
   double *W, *GW;     /* kq: effective W and dL/dW scratch (owned); kq = 0: W = x[0], GW = g[0] */
@@ -362,7 +406,8 @@ static size_t psize(const ntp_model *u) { return u->kq ? u->d * u->m : u->d * u-
 
 /* Loss (and gradients into g[]) at the current parameters on the bound data. */
 static hm_status eval_model(ntp_model *u, int want_grad, double *loss, double *S, double *gap) {
-  hm_ntp_data D = {u->data.n, u->data.T, u->data.K, u->data.d, u->data.E, u->data.tok, u->data.lab};
+  hm_ntp_data D = {u->data.n, u->data.T, u->data.K, u->data.d, u->data.E, u->data.tok,
+                   u->data.lab, NULL, NULL, u->loss};
   if (!u->kq) return hm_ntp_loss(&D, u->x[0], loss, want_grad ? u->g[0] : NULL, S, gap);
   return hm_ntp_loss_kq(&D, u->x[0], u->x[1], u->m, loss, want_grad ? u->g[0] : NULL,
                         want_grad ? u->g[1] : NULL, S, gap, u->W, u->GW);
@@ -385,10 +430,10 @@ static void set_param(lua_State *L, ntp_model *u, int k, int idx, const char *fn
   memmove(u->x[k], a.data, r * c * sizeof(double));
 }
 
-/* model.ntp{d=, param="W"|"KQ", m=d, W=, K=, Q=, init="zero"|"uniform", seed=|rng=} */
+/* model.ntp{d=, param="W"|"KQ", m=d, W=, K=, Q=, loss="nll"|"lsq2", init="zero"|"uniform", seed=|rng=} */
 static int model_ntp(lua_State *L) {
   const char *fn = "model.ntp";
-  static const char *const keys[] = {"d", "param", "m", "W", "K", "Q", "init", "seed", "rng", NULL};
+  static const char *const keys[] = {"d", "param", "m", "W", "K", "Q", "loss", "init", "seed", "rng", NULL};
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_settop(L, 1);
   hmL_checkoptions(L, 1, fn, keys);
@@ -399,6 +444,9 @@ static int model_ntp(lua_State *L) {
   if (!kq && strcmp(par, "W") != 0) hmL_error(L, fn, "option 'param': \"W\" or \"KQ\" expected, got \"%s\"", par);
   lua_Integer mm = hmL_optinteger(L, 1, "m", d, fn);
   if (mm < 1 || mm > 100000) hmL_error(L, fn, "option 'm' (inner dimension of K, Q) must be >= 1");
+  const char *lname = hmL_optstring(L, 1, "loss", "nll", fn);
+  int lk = strcmp(lname, "nll") == 0 ? HM_NTP_NLL : strcmp(lname, "lsq2") == 0 ? HM_NTP_LSQ2 : -1;
+  if (lk < 0) hmL_error(L, fn, "option 'loss': \"nll\" or \"lsq2\" expected, got \"%s\"", lname);
   const char *init = hmL_optstring(L, 1, "init", kq ? "uniform" : "zero", fn);
   if (strcmp(init, "zero") != 0 && strcmp(init, "uniform") != 0)
     hmL_error(L, fn, "option 'init': \"zero\" or \"uniform\" expected, got \"%s\"", init);
@@ -411,6 +459,7 @@ static int model_ntp(lua_State *L) {
   u->d = (size_t)d;
   u->m = (size_t)mm;
   u->kq = kq;
+  u->loss = lk;
   size_t ps = psize(u), np = kq ? 2 : 1;
   for (size_t k = 0; k < np; k++) {
     u->g[k] = calloc(ps, sizeof(double));
@@ -469,6 +518,7 @@ static int ntp_index(lua_State *L) {
   }
   if (strcmp(k, "d") == 0) return lua_pushinteger(L, (lua_Integer)u->d), 1;
   if (strcmp(k, "param") == 0) return lua_pushstring(L, u->kq ? "KQ" : "W"), 1;
+  if (strcmp(k, "loss_kind") == 0) return lua_pushstring(L, u->loss == HM_NTP_LSQ2 ? "lsq2" : "nll"), 1;
   luaL_getmetafield(L, 1, "__methods");
   lua_getfield(L, -1, k);
   return 1;

@@ -17,6 +17,10 @@ hm_status hm_ntp_check(const hm_ntp_data *D, char *msg) {
     snprintf(msg, 160, "n, T, K and d must be >= 1");
     return HM_EARG;
   }
+  if (D->loss != HM_NTP_NLL && D->loss != HM_NTP_LSQ2) {
+    snprintf(msg, 160, "unknown loss kind %d", D->loss);
+    return HM_EARG;
+  }
   if (!hm_all_finite(D->E, D->K * D->d)) {
     snprintf(msg, 160, "embedding E contains NaN or Inf");
     return HM_ENONFINITE;
@@ -38,8 +42,24 @@ hm_status hm_ntp_check(const hm_ntp_data *D, char *msg) {
       snprintf(msg, 160, "the label of sample %zu does not occur in its sequence", i + 1);
       return HM_EARG;
     }
+    if (D->sel) {
+      int any = 0;
+      for (size_t t = 0; t < D->T; t++) any |= D->sel[i * D->T + t] != 0;
+      if (!any) {
+        snprintf(msg, 160, "sample %zu has no selected position", i + 1);
+        return HM_EARG;
+      }
+    }
   }
   return HM_OK;
+}
+
+static int is_sel(const hm_ntp_data *D, size_t i, size_t t) {
+  return D->sel ? D->sel[i * D->T + t] != 0 : D->tok[i * D->T + t] == D->lab[i];
+}
+
+static int is_excl(const hm_ntp_data *D, size_t i, size_t t) {
+  return D->excl && D->excl[i * D->T + t];
 }
 
 /* ---- strongly connected components ---------------------------------------------------- */
@@ -101,7 +121,8 @@ hm_status hm_ntp_scc(size_t nv, const size_t *start, const size_t *adj, size_t *
 
 hm_status hm_ntp_graph(const hm_ntp_data *D, size_t *comp, size_t *ncomp, size_t *present) {
   size_t n = D->n, T = D->T, K = D->K;
-  size_t *start = malloc((K + 1) * sizeof *start), *adj = malloc((n * T > 0 ? n * T : 1) * sizeof *adj);
+  size_t cap = n * T * T > 0 ? n * T * T : 1;
+  size_t *start = malloc((K + 1) * sizeof *start), *adj = malloc(cap * sizeof *adj);
   size_t *fill = malloc(K * sizeof *fill);
   hm_status st = HM_ENOMEM;
   if (!start || !adj || !fill) goto done;
@@ -109,18 +130,24 @@ hm_status hm_ntp_graph(const hm_ntp_data *D, size_t *comp, size_t *ncomp, size_t
   for (size_t k = 0; k < K; k++) {
     memset(start, 0, (K + 1) * sizeof *start);
     present[k] = 0;
-    for (size_t i = 0; i < n; i++) {
-      if (D->tok[i * T + T - 1] != k) continue;
-      present[k]++;
-      for (size_t t = 0; t < T; t++)
-        if (D->tok[i * T + t] != D->lab[i]) start[D->lab[i] + 1]++;
-    }
-    for (size_t v = 0; v < K; v++) start[v + 1] += start[v];
-    memcpy(fill, start, K * sizeof *fill);
-    for (size_t i = 0; i < n; i++) {
-      if (D->tok[i * T + T - 1] != k) continue;
-      for (size_t t = 0; t < T; t++)
-        if (D->tok[i * T + t] != D->lab[i]) adj[fill[D->lab[i]]++] = D->tok[i * T + t];
+    for (int pass = 0; pass < 2; pass++) {
+      if (pass == 1) {
+        for (size_t v = 0; v < K; v++) start[v + 1] += start[v];
+        memcpy(fill, start, K * sizeof *fill);
+      }
+      for (size_t i = 0; i < n; i++) {
+        const size_t *x = D->tok + i * T;
+        if (x[T - 1] != k) continue;
+        if (pass == 0) present[k]++;
+        for (size_t c = 0; c < T; c++) {
+          if (!is_sel(D, i, c)) continue;
+          for (size_t t = 0; t < T; t++) {
+            if (x[t] == x[c] || is_excl(D, i, t)) continue;
+            if (pass == 0) start[x[c] + 1]++;
+            else adj[fill[x[c]]++] = x[t];
+          }
+        }
+      }
     }
     if ((st = hm_ntp_scc(K, start, adj, comp + k * K, ncomp + k)) != HM_OK) goto done;
   }
@@ -133,34 +160,61 @@ done:
 
 /* ---- graph-SVM rows and S_fin ---------------------------------------------------------- */
 
+typedef struct row_key {
+  size_t key, idx, i, t, y, j;
+} row_key;
+
+static int cmp_key(const void *pa, const void *pb) {
+  const row_key *a = pa, *b = pb;
+  if (a->key != b->key) return a->key < b->key ? -1 : 1;
+  return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+static int cmp_idx(const void *pa, const void *pb) {
+  const row_key *a = pa, *b = pb;
+  return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
 hm_status hm_ntp_rows(const hm_ntp_data *D, const size_t *comp, double *A, double *Zr,
                       double *b, unsigned char *eq, size_t *sample, size_t *token,
                       size_t *m_out) {
-  size_t n = D->n, T = D->T, K = D->K, d = D->d, m = 0;
-  if (K > 2000) return HM_EARG; /* the K^3 dedup table */
-  unsigned char *seen = calloc(K * K * K, 1);
-  if (!seen) return HM_ENOMEM;
-  for (size_t i = 0; i < n; i++) {
-    size_t k = D->tok[i * T + T - 1], y = D->lab[i];
-    for (size_t t = 0; t < T; t++) {
-      size_t j = D->tok[i * T + t];
-      if (j == y) continue;
-      int same = comp[k * K + y] == comp[k * K + j];
-      size_t key = (k * K + y) * K + j, key2 = (k * K + j) * K + y;
-      if (seen[key] || (same && seen[key2])) continue;
-      seen[key] = 1;
-      for (size_t p = 0; p < d; p++) {
-        A[m * d + p] = D->E[y * d + p] - D->E[j * d + p];
-        Zr[m * d + p] = D->E[k * d + p];
+  size_t n = D->n, T = D->T, K = D->K, d = D->d, nc = 0, m = 0;
+  row_key *c = malloc((n * T * T > 0 ? n * T * T : 1) * sizeof *c);
+  if (!c) return HM_ENOMEM;
+  /* candidates (k, y, j) in data order; a pair is identified by (k, min, max): an inequality
+   * pair has one orientation only (both edges would put y and j in one component), an
+   * equality pair is unordered */
+  for (size_t i = 0; i < n; i++)
+    for (size_t s = 0; s < T; s++) {
+      if (!is_sel(D, i, s)) continue;
+      size_t k = D->tok[i * T + T - 1], y = D->tok[i * T + s];
+      for (size_t t = 0; t < T; t++) {
+        size_t j = D->tok[i * T + t];
+        if (j == y) continue;
+        size_t lo = y < j ? y : j, hi = y < j ? j : y;
+        c[nc] = (row_key){(k * K + lo) * K + hi, nc, i, t, y, j};
+        nc++;
       }
-      b[m] = same ? 0 : 1;
-      eq[m] = (unsigned char)same;
-      if (sample) sample[m] = i;
-      if (token) token[m] = t;
-      m++;
     }
+  qsort(c, nc, sizeof *c, cmp_key);
+  size_t keep = 0;
+  for (size_t q = 0; q < nc; q++)
+    if (q == 0 || c[q].key != c[q - 1].key) c[keep++] = c[q];
+  qsort(c, keep, sizeof *c, cmp_idx); /* back to data order */
+  for (size_t q = 0; q < keep; q++) {
+    size_t i = c[q].i, y = c[q].y, j = c[q].j, k = D->tok[i * T + T - 1];
+    int same = comp[k * K + y] == comp[k * K + j];
+    for (size_t p = 0; p < d; p++) {
+      A[m * d + p] = D->E[y * d + p] - D->E[j * d + p];
+      Zr[m * d + p] = D->E[k * d + p];
+    }
+    b[m] = same ? 0 : 1;
+    eq[m] = (unsigned char)same;
+    if (sample) sample[m] = i;
+    if (token) token[m] = c[q].t;
+    m++;
   }
-  free(seen);
+  free(c);
   *m_out = m;
   return HM_OK;
 }
@@ -247,17 +301,57 @@ static double sample_terms(const double *a, const unsigned char *islab, size_t n
   return lse_o > -INFINITY ? softplus(delta) : 0.0;
 }
 
+/* LSQ2 term of one sample: out = sum_t s_t x_t, c_v = E_v . out, p = softmax(c),
+ * loss q^2 with q = 1 - p_y = sum_{v != y} p_v (formed as that sum); dL/da_t into g. */
+static double lsq2_terms(const hm_ntp_data *D, const size_t *x, size_t y, const double *a,
+                         double *s, double *g, double *out, double *c, double *u, double *bt) {
+  size_t T = D->T, K = D->K, d = D->d;
+  double mx = -INFINITY, z = 0;
+  for (size_t t = 0; t < T; t++) mx = fmax(mx, a[t]);
+  for (size_t t = 0; t < T; t++) z += exp(a[t] - mx);
+  for (size_t t = 0; t < T; t++) s[t] = exp(a[t] - mx) / z;
+  memset(out, 0, d * sizeof *out);
+  for (size_t t = 0; t < T; t++) cblas_daxpy((int)d, s[t], D->E + x[t] * d, 1, out, 1);
+  cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)K, (int)d, 1.0, D->E, (int)d, out, 1, 0.0, c, 1);
+  double cm = -INFINITY, co = -INFINITY;
+  for (size_t v = 0; v < K; v++) {
+    cm = fmax(cm, c[v]);
+    if (v != y) co = fmax(co, c[v]);
+  }
+  double za = 0, zo = 0;
+  for (size_t v = 0; v < K; v++) {
+    za += exp(c[v] - cm);
+    if (v != y) zo += exp(c[v] - co);
+  }
+  double lse = cm + log(za);
+  double q = K > 1 ? exp(co + log(zo) - lse) : 0.0, py = exp(c[y] - lse);
+  if (g) {
+    memset(u, 0, d * sizeof *u);
+    for (size_t v = 0; v < K; v++) {
+      double dc = v == y ? -2 * q * q * py : 2 * q * py * exp(c[v] - lse);
+      cblas_daxpy((int)d, dc, D->E + v * d, 1, u, 1);
+    }
+    for (size_t t = 0; t < T; t++) bt[t] = cblas_ddot((int)d, D->E + x[t] * d, 1, u, 1);
+    for (size_t t = 0; t < T; t++) {
+      double acc = 0;
+      for (size_t r = 0; r < T; r++) acc += s[r] * (bt[t] - bt[r]);
+      g[t] = s[t] * acc;
+    }
+  }
+  return q * q;
+}
+
 hm_status hm_ntp_loss(const hm_ntp_data *D, const double *W, double *loss, double *G, double *S,
                       double *gapo) {
-  size_t n = D->n, T = D->T, d = D->d;
+  size_t n = D->n, T = D->T, d = D->d, K = D->K;
   if (!hm_all_finite(W, d * d)) return HM_ENONFINITE;
+  int lsq = D->loss == HM_NTP_LSQ2;
   double *u = malloc(d * sizeof *u), *v = malloc(d * sizeof *v), *a = malloc(T * sizeof *a);
-  double *g = malloc(T * sizeof *g);
+  double *g = malloc(T * sizeof *g), *sm = malloc(T * sizeof *sm), *bt = malloc(T * sizeof *bt);
+  double *out = malloc(d * sizeof *out), *c = malloc(K * sizeof *c);
   unsigned char *isl = malloc(T);
-  if (!u || !v || !a || !g || !isl) {
-    free(u), free(v), free(a), free(g), free(isl);
-    return HM_ENOMEM;
-  }
+  hm_status st = HM_ENOMEM;
+  if (!u || !v || !a || !g || !sm || !bt || !out || !c || !isl) goto done;
   if (G) memset(G, 0, d * d * sizeof *G);
   double L = 0, mingap = INFINITY;
   int anygap = 0;
@@ -270,7 +364,9 @@ hm_status hm_ntp_loss(const hm_ntp_data *D, const double *W, double *loss, doubl
       isl[t] = x[t] == D->lab[i];
     }
     double gap;
-    L += sample_terms(a, isl, T, g, &gap);
+    double li = sample_terms(a, isl, T, lsq ? NULL : g, &gap);
+    if (lsq) li = lsq2_terms(D, x, D->lab[i], a, sm, G ? g : NULL, out, c, v, bt);
+    L += li;
     if (gap > -INFINITY && gap < INFINITY) {
       anygap = 1;
       mingap = fmin(mingap, gap);
@@ -289,9 +385,10 @@ hm_status hm_ntp_loss(const hm_ntp_data *D, const double *W, double *loss, doubl
   }
   *loss = L / (double)n;
   if (gapo) *gapo = anygap ? mingap : NAN;
-  free(u), free(v), free(a), free(g), free(isl);
-  if (!isfinite(*loss) || (G && !hm_all_finite(G, d * d))) return HM_ENONFINITE;
-  return HM_OK;
+  st = !isfinite(*loss) || (G && !hm_all_finite(G, d * d)) ? HM_ENONFINITE : HM_OK;
+done:
+  free(u), free(v), free(a), free(g), free(sm), free(bt), free(out), free(c), free(isl);
+  return st;
 }
 
 hm_status hm_ntp_loss_kq(const hm_ntp_data *D, const double *K, const double *Q, size_t m,
@@ -382,19 +479,23 @@ hm_status hm_ntp_wfin(const hm_ntp_data *D, const size_t *comp, const double *B,
   if (!R.off || !R.phi || !R.lab || !c || !gr || !H || !dc || !ct || !a || !g || !u || !Hs)
     goto done;
   R.off[0] = 0;
+  unsigned char *keep = malloc(T);
+  if (!keep) goto done;
   for (size_t i = 0; i < n; i++) {
     const size_t *x = D->tok + i * T;
-    size_t k = x[T - 1], cy = comp[k * K + D->lab[i]], cnt = 0, other = 0;
-    for (size_t t = 0; t < T; t++)
-      if (comp[k * K + x[t]] == cy) {
-        cnt++;
-        other += x[t] != D->lab[i];
-      }
+    size_t k = x[T - 1], other = 0;
+    /* positions sharing a component with some selected position */
+    for (size_t t = 0; t < T; t++) {
+      keep[t] = 0;
+      for (size_t q = 0; q < T && !keep[t]; q++)
+        keep[t] = is_sel(D, i, q) && comp[k * K + x[t]] == comp[k * K + x[q]];
+      other += keep[t] && !is_sel(D, i, t);
+    }
     if (!other) continue;
     for (size_t t = 0; t < T; t++) {
-      if (comp[k * K + x[t]] != cy) continue;
+      if (!keep[t]) continue;
       size_t pidx = R.npos++;
-      R.lab[pidx] = x[t] == D->lab[i];
+      R.lab[pidx] = (unsigned char)is_sel(D, i, t);
       /* phi_b = e_x^T B_b e_k */
       for (size_t b = 0; b < r; b++) {
         cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)d, (int)d, 1.0, B + b * dd, (int)d,
@@ -402,9 +503,9 @@ hm_status hm_ntp_wfin(const hm_ntp_data *D, const size_t *comp, const double *B,
         R.phi[pidx * r + b] = cblas_ddot((int)d, D->E + x[t] * d, 1, u, 1);
       }
     }
-    (void)cnt;
     R.off[++R.nsamp] = R.npos;
   }
+  free(keep);
   st = HM_OK;
   double f = red_eval(&R, c, gr, H, a, g);
   int it;
@@ -520,7 +621,7 @@ hm_status hm_ntp_generate(hm_rng *g, size_t n, size_t T, size_t K, size_t d, int
     st = HM_ENOMEM;
     goto done;
   }
-  hm_ntp_data D = {n, T, K, d, E, tok, lab};
+  hm_ntp_data D = {n, T, K, d, E, tok, lab, NULL, NULL, HM_NTP_NLL};
   st = HM_ENOCONV;
   for (*draws = 1; *draws <= 10000; (*draws)++) {
     for (size_t i = 0; i < n; i++) {

@@ -44,7 +44,7 @@ static void scc_deep(void) {
 static void loss_saturated(void) {
   double E[] = {1, 0, 0, 1};
   size_t tok[] = {0, 1}, lab[] = {0};
-  hm_ntp_data D = {1, 2, 2, 2, E, tok, lab};
+  hm_ntp_data D = {1, 2, 2, 2, E, tok, lab, NULL, NULL, HM_NTP_NLL};
   for (double gap = 1; gap <= 800; gap *= 2) {
     double W[] = {0, gap, 0, 0}, G[4], S[2], L, g;
     CHECK(hm_ntp_loss(&D, W, &L, G, S, &g) == HM_OK);
@@ -67,7 +67,7 @@ static void grad_fd(void) {
   double E[48];
   int draws;
   CHECK(hm_ntp_generate(&g, n, T, K, d, 0, 0, 1, E, tok, lab, &draws) == HM_OK);
-  hm_ntp_data D = {n, T, K, d, E, tok, lab};
+  hm_ntp_data D = {n, T, K, d, E, tok, lab, NULL, NULL, HM_NTP_NLL};
   char msg[160];
   CHECK(hm_ntp_check(&D, msg) == HM_OK);
   double W[64], G[64], L, Lp, Lm, maxerr = 0, maxg = 0;
@@ -138,7 +138,7 @@ static void bad_input(void) {
   double E[] = {1, 0, 0, 1};
   size_t tok[] = {0, 1}, lab[] = {1}, lab_bad[] = {2}, tok_bad[] = {0, 5};
   char msg[160];
-  hm_ntp_data D = {1, 2, 2, 2, E, tok, lab};
+  hm_ntp_data D = {1, 2, 2, 2, E, tok, lab, NULL, NULL, HM_NTP_NLL};
   CHECK(hm_ntp_check(&D, msg) == HM_OK);
   D.lab = lab_bad;
   CHECK(hm_ntp_check(&D, msg) == HM_EARG);
@@ -178,7 +178,7 @@ static void generator(void) {
         else if (kind == 1) CHECK(fabs(s) <= 1e-14);
         else if (kind == 2) CHECK(fabs(s - 0.5) <= 1e-14);
       }
-    hm_ntp_data D = {n, T, KK, d, E, tok, lab};
+    hm_ntp_data D = {n, T, KK, d, E, tok, lab, NULL, NULL, HM_NTP_NLL};
     char msg[160];
     CHECK(hm_ntp_check(&D, msg) == HM_OK);
     for (size_t i = 0; i < n; i++)
@@ -188,7 +188,7 @@ static void generator(void) {
   /* acyclic on request */
   size_t comp[36], nc[6], pres[6];
   CHECK(hm_ntp_generate(&g, 6, 4, 6, 8, 0, 0, -1, E, tok, lab, &draws) == HM_OK);
-  hm_ntp_data D = {6, 4, 6, 8, E, tok, lab};
+  hm_ntp_data D = {6, 4, 6, 8, E, tok, lab, NULL, NULL, HM_NTP_NLL};
   CHECK(hm_ntp_graph(&D, comp, nc, pres) == HM_OK);
   for (size_t k = 0; k < 6; k++)
     if (pres[k]) CHECK(nc[k] == 6);

@@ -51,6 +51,48 @@ describe("svm.ntp_graph", function()
   end)
 end)
 
+describe("selected / excluded positions (local analysis)", function()
+  it("the label positions as selection reproduce the label-based graph and SVM", function()
+    local ds = toy()
+    ds.selected = { { 1, 0, 0 }, { 1, 0, 0 }, { 1, 0, 0 }, { 1, 0, 0 } }
+    local a, b = svm.ntp(toy()), svm.ntp(ds)
+    assert.is_true(a.comp == b.comp)
+    assert.is_true(H.maxdiff(a.W, b.W) <= 1e-14 and H.maxdiff(a.W_fin, b.W_fin) <= 1e-14)
+  end)
+
+  it("a second selected token adds its edges; an excluded target removes them", function()
+    local ds = toy()
+    ds.selected = { { 1, 0, 0 }, { 1, 0, 0 }, { 1, 0, 0 }, { 1, 1, 0 } } -- sample C: 1 and 4
+    local c = svm.ntp_graph(ds).comp
+    assert.are.equal(c:get(3, 1), c:get(3, 4)) -- 1 -> 4 and 4 -> 1
+    ds.excluded = { { 0, 0, 0 }, { 0, 0, 0 }, { 0, 0, 0 }, { 1, 0, 0 } } -- no edge into token 1 of C
+    c = svm.ntp_graph(ds).comp
+    assert.are_not.equal(c:get(3, 1), c:get(3, 4))
+    local r = svm.ntp(ds)
+    assert.are.equal("optimal", r.status)
+    assert.is_true(r.eq_residual <= 1e-12)
+  end)
+
+  it("rejects malformed flags and a sample without selection", function()
+    local ds = toy()
+    ds.selected = { { 1, 0 } }
+    assert.has_error(function() svm.ntp(ds) end, "svm.ntp: bad argument #1 (NTP dataset field 'selected': 4x3 array of 0/1 expected)")
+    ds.selected = { { 2, 0, 0 }, { 1, 0, 0 }, { 1, 0, 0 }, { 1, 0, 0 } }
+    assert.has_error(function() svm.ntp(ds) end, "svm.ntp: bad argument #1 (NTP dataset field 'selected': entries must be 0 or 1)")
+    ds.selected = { { 0, 0, 0 }, { 1, 0, 0 }, { 1, 0, 0 }, { 1, 0, 0 } }
+    assert.has_error(function() svm.ntp(ds) end, "svm.ntp: bad argument #1 (NTP dataset: sample 1 has no selected position)")
+  end)
+
+  it("ntp.selection thresholds a softmax", function()
+    local ds = toy()
+    local S = mat.new { { 0.5, 0.495, 0.005 }, { 0.99, 0.0095, 0.0005 }, { 1, 0, 0 }, { 0.3, 0.3, 0.4 } }
+    local l = ntp.selection(ds, S)
+    assert.are.same({ { 1, 1, 0 }, { 1, 0, 0 }, { 1, 0, 0 }, { 1, 1, 1 } }, l.selected:totable())
+    assert.are.same({ { 0, 0, 0 }, { 0, 1, 0 }, { 0, 0, 0 }, { 0, 0, 0 } }, l.excluded:totable())
+    assert.has_error(function() ntp.selection(ds, S, { tau = 0.5, tau_excl = 0.6 }) end)
+  end)
+end)
+
 describe("svm.ntp", function()
   it("graph SVM with an equality row: closed form, certificate, free multiplier", function()
     for _, method in ipairs { "auto", "ipm", "activeset" } do
@@ -197,6 +239,19 @@ describe("model.ntp", function()
     H.close(m:loss(ds), math.log(4), 1e-15)
     local S = m:probs(ds)
     assert.is_true(H.maxdiff(S, mat.full(0.25, 6, 4)) <= 1e-16)
+  end)
+
+  it("lsq2: the official notebooks' squared loss of the embedding classifier", function()
+    local ds = data.ntp { n = 6, T = 4, K = 6, d = 8, seed = 3 }
+    for _, par in ipairs { "W", "KQ" } do
+      local m = model.ntp { d = 8, param = par, loss = "lsq2", init = "uniform", seed = 12 }
+      assert.are.equal("lsq2", m.loss_kind)
+      assert.is_true(m:gradcheck(ds, { h = 1e-6 }) <= 1e-6)
+    end
+    -- W = 0, E = I: s = (1/2, 1/2), out = (1/2, 1/2), p = (1/2, 1/2), loss (1 - 1/2)^2
+    local m = model.ntp { d = 2, loss = "lsq2" }
+    H.close(m:loss { E = mat.eye(2), tokens = { { 1, 2 } }, labels = { 1 } }, 0.25, 1e-15)
+    assert.has_error(function() model.ntp { d = 2, loss = "mse" } end)
   end)
 
   it("stays exact when saturated (logit gaps 60 and 700: no 1 - s, no log(p + eps))", function()
