@@ -508,11 +508,9 @@ hm_status hm_ntp_wfin(const hm_ntp_data *D, const size_t *comp, const double *B,
   free(keep);
   st = HM_OK;
   double f = red_eval(&R, c, gr, H, a, g);
+  double gn = cblas_dnrm2((int)r, gr, 1), dec = INFINITY;
   int it;
-  for (it = 0; it < 200; it++) {
-    double gn = cblas_dnrm2((int)r, gr, 1);
-    *grad_norm = gn;
-    if (gn <= 1e-14) break;
+  for (it = 0; it < 200 && gn > 1e-14; it++) {
     /* Newton direction; Levenberg shift if H is not numerically positive definite */
     double tr = 0;
     for (size_t i = 0; i < r; i++) tr += H[i * r + i];
@@ -525,34 +523,40 @@ hm_status hm_ntp_wfin(const hm_ntp_data *D, const size_t *comp, const double *B,
       info = LAPACKE_dposv(LAPACK_ROW_MAJOR, 'L', (lapack_int)r, 1, Hs, (lapack_int)r, dc, 1);
       shift = shift == 0 ? 1e-14 * fmax(tr, 1e-300) : 10 * shift;
     }
-    if (info != 0) {
-      st = HM_ENOCONV;
-      break;
-    }
-    double slope = cblas_ddot((int)r, gr, 1, dc, 1);
-    if (!(slope < 0)) break; /* no descent left at rounding level */
-    double step = 1, fn = f;
-    int ok = 0;
-    for (int ls = 0; ls < 60; ls++) {
-      for (size_t i = 0; i < r; i++) ct[i] = c[i] + step * dc[i];
-      fn = red_eval(&R, ct, NULL, NULL, a, g);
-      if (fn <= f + 1e-4 * step * slope) {
-        ok = 1;
-        break;
+    if (info != 0) break;
+    dec = -cblas_ddot((int)r, gr, 1, dc, 1); /* squared Newton decrement g^T H^-1 g */
+    if (!(dec > 0)) break;
+    double step = 1;
+    /* far from the minimizer: Armijo backtracking. Close to it (predicted decrease dec/2
+     * below ~1e-10 |f|) the loss no longer resolves the progress, the full Newton step is
+     * taken (quadratic convergence region) */
+    if (dec > 1e-10 * fmax(1.0, fabs(f))) {
+      int ok = 0;
+      for (int ls = 0; ls < 60 && !ok; ls++) {
+        for (size_t i = 0; i < r; i++) ct[i] = c[i] + step * dc[i];
+        ok = red_eval(&R, ct, NULL, NULL, a, g) <= f - 1e-4 * step * dec;
+        if (!ok) step *= 0.5;
       }
-      step *= 0.5;
+      if (!ok) break;
     }
-    if (!ok) break; /* converged to rounding: f cannot decrease along the Newton step */
-    memcpy(c, ct, r * sizeof *c);
-    f = red_eval(&R, c, gr, H, a, g);
-    if (-slope < 1e-30) {
+    for (size_t i = 0; i < r; i++) ct[i] = c[i] + step * dc[i];
+    double fn = red_eval(&R, ct, gr, H, a, g), gn_new = cblas_dnrm2((int)r, gr, 1);
+    if (step == 1 && dec <= 1e-10 * fmax(1.0, fabs(f)) && !(gn_new < 0.5 * gn)) {
+      /* the gradient stopped shrinking: its rounding floor; keep the better point */
+      if (gn_new < gn) memcpy(c, ct, r * sizeof *c), f = fn, gn = gn_new;
+      else red_eval(&R, c, gr, H, a, g);
       it++;
       break;
     }
+    memcpy(c, ct, r * sizeof *c);
+    f = fn;
+    gn = gn_new;
   }
-  *grad_norm = cblas_dnrm2((int)r, gr, 1);
+  *grad_norm = gn;
   *iters = it;
-  if (it >= 200) st = HM_ENOCONV;
+  /* converged: gradient at zero, or the Newton decrement (the gap to the minimum, in the
+   * convex case about dec / 2) at rounding level */
+  st = gn <= 1e-14 || dec <= 1e-20 * fmax(1.0, fabs(f)) ? HM_OK : HM_ENOCONV;
   for (size_t b = 0; b < r; b++) cblas_daxpy((int)dd, c[b], B + b * dd, 1, Wfin, 1);
 done:
   free(R.off), free(R.phi), free(R.lab), free(c), free(gr), free(H), free(dc), free(ct);
