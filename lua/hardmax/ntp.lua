@@ -11,13 +11,40 @@ local util = require "hardmax.util"
 local M = {}
 local fail = util.fail
 
+-- orthogonal projection of W onto the span of the r orthonormal rows of basis (r×a×b)
+local function project_onto(basis, r, W)
+  local a, b = W:shape()
+  if r == 0 then return mat.zeros(a, b) end
+  local B = basis:reshape(r, a * b)
+  return ((B * W:reshape(a * b)) * B):reshape(a, b)
+end
+
 --- Π W: the orthogonal projection of W (d×d) onto S_fin (g.S_fin: r×d×d orthonormal basis).
 function M.project(g, W)
-  local d = W:shape()
-  local r = g.fin.dim
-  if r == 0 then return mat.zeros(d, d) end
-  local B = g.S_fin:reshape(r, d * d)
-  return ((B * W:reshape(d * d)) * B):reshape(d, d)
+  return project_onto(g.S_fin, g.fin.dim, W)
+end
+
+--- P_F W for the soft-label NTP-SVM result s (s.F_basis: r×V×d orthonormal basis of F).
+function M.project_F(s, W)
+  return project_onto(s.F_basis, s.F_dim, W)
+end
+
+--- Along decoder snapshots Ws (rows×V×d): corr(W_k, W^mm), corr(W_k − P_F W_k, W^mm) (the
+--- diverging part's direction) and ‖P_F W_k − W*‖_F / ‖W*‖_F (the finite part). Returns
+--- {corr=, corr_perp=, star_dist=} (Lua arrays; NaN correlations at W = 0).
+function M.soft_paths(s, Ws)
+  if type(Ws) ~= "userdata" or Ws:ndim() ~= 3 then fail("ntp.soft_paths", "bad argument #2 (rows×V×d stack of W snapshots expected)") end
+  local out = {corr = {}, corr_perp = {}, star_dist = {}}
+  local ws = s.W_star:norm()
+  for k = 1, (Ws:shape()) do
+    local W = Ws[k]
+    local PW = M.project_F(s, W)
+    local perp = W - PW
+    out.corr[k] = W:norm(math.huge) == 0 and 0 / 0 or mat.corr(W, s.W)
+    out.corr_perp[k] = perp:norm(math.huge) == 0 and 0 / 0 or mat.corr(perp, s.W)
+    out.star_dist[k] = (PW - s.W_star):norm() / (ws > 0 and ws or 1)
+  end
+  return out
 end
 
 --- R and the prediction W_fin + R·W_svm fitted to W (least squares in R, the official fit):
@@ -83,7 +110,8 @@ function M.selection(ds, S, opts)
   return {E = ds.E, tokens = ds.tokens, labels = ds.labels, selected = sel, excluded = exc}
 end
 
-local SIGNATURES = { project = { "t", "m" }, predict = { "t", "m" }, mass = { "t", "t", "m" }, paths = { "t", "t", "m" }, selection = { "t", "m", "t?" } }
+local SIGNATURES = { project = { "t", "m" }, predict = { "t", "m" }, mass = { "t", "t", "m" }, paths = { "t", "t", "m" }, selection = { "t", "m", "t?" },
+                     project_F = { "t", "m" }, soft_paths = { "t", "m" } }
 util.check_signatures(M, "ntp", SIGNATURES)
 
 return M

@@ -5,6 +5,7 @@
 #ifndef HM_LSVM_H
 #define HM_LSVM_H
 #include "hm_lua.h"
+#include "hm_objective.h"
 
 /* Add functions to the table at the top of the stack. */
 void hmL_svm_open_checks(lua_State *L);
@@ -13,4 +14,11 @@ void hmL_svm_open_conic(lua_State *L);
 void hmL_ntp_open_svm(lua_State *L);
 void hmL_ntp_open_data(lua_State *L);
 void hmL_ntp_open_model(lua_State *L);
+/* The soft-label linear NTP model (l_ntp_soft.c), registered by the three functions above. */
+void hmL_ntps_open_svm(lua_State *L);
+void hmL_ntps_open_data(lua_State *L);
+void hmL_ntps_open_model(lua_State *L);
+int hmL_ntps_is_model(lua_State *L, int idx);
+int hmL_ntps_is_objective(const hm_objective *o);
+hm_objective *hmL_ntps_objective(lua_State *L, int model_idx, int data_idx, const char *fn);
 #endif

@@ -670,11 +670,16 @@ static hm_status obj_probs(void *ctx, double *S) {
   return eval_model((ntp_model *)ctx, 0, &loss, S, NULL);
 }
 
-int hmL_ntp_is_model(lua_State *L, int idx) { return luaL_testudata(L, idx, HM_NTP_TNAME) != NULL; }
+int hmL_ntp_is_model(lua_State *L, int idx) {
+  return luaL_testudata(L, idx, HM_NTP_TNAME) != NULL || hmL_ntps_is_model(L, idx);
+}
 
-int hmL_ntp_is_objective(const hm_objective *o) { return o->eval == obj_eval; }
+int hmL_ntp_is_objective(const hm_objective *o) {
+  return o->eval == obj_eval || hmL_ntps_is_objective(o);
+}
 
 hm_objective *hmL_ntp_objective(lua_State *L, int model_idx, int data_idx, const char *fn) {
+  if (hmL_ntps_is_model(L, model_idx)) return hmL_ntps_objective(L, model_idx, data_idx, fn);
   ntp_model *u = check_ntp(L, model_idx, fn);
   bind_data(L, u, data_idx, fn, data_idx);
   hm_objective *o = &u->obj;
@@ -711,11 +716,13 @@ void hmL_ntp_open_svm(lua_State *L) {
   lua_setfield(L, -2, "ntp");
   lua_pushcfunction(L, svm_ntp_graph);
   lua_setfield(L, -2, "ntp_graph");
+  hmL_ntps_open_svm(L);
 }
 
 void hmL_ntp_open_data(lua_State *L) {
   lua_pushcfunction(L, data_ntp);
   lua_setfield(L, -2, "ntp");
+  hmL_ntps_open_data(L);
 }
 
 void hmL_ntp_open_model(lua_State *L) {
@@ -734,4 +741,5 @@ void hmL_ntp_open_model(lua_State *L) {
   lua_pop(L, 1);
   lua_pushcfunction(L, model_ntp);
   lua_setfield(L, -2, "ntp");
+  hmL_ntps_open_model(L);
 }

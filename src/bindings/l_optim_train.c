@@ -137,8 +137,9 @@ static const char *parse_name(lua_State *L, const hm_objective *obj, const char 
   else { c->kind = HM_REC_VALUE; sub = nm; }
   if (!sub) return NULL;
   if (c->kind == HM_REC_VALUE || c->kind == HM_REC_CORR || c->kind == HM_REC_BREGMAN) {
-    /* "W" is the effective attention matrix (K Q^T for (K,Q) models) */
-    int pi = strcmp(sub, "W") == 0 ? -1 : hmL_objective_param(obj, sub);
+    /* "W" is the effective attention matrix (K Q^T for (K,Q) models); a model without one
+     * (the soft-label NTP decoder, V x d) may have a parameter named W */
+    int pi = strcmp(sub, "W") == 0 && obj->effective_w ? -1 : hmL_objective_param(obj, sub);
     if (pi == -2)
       hmL_error(L, fn, "option 'record': unknown name '%s' (recordable: loss, grad_norm[_X], "
                        "param_norm[_X], W, <param>, softmax_max, softmax_at, corr[_X], cos_X, "

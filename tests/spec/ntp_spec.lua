@@ -309,3 +309,64 @@ describe("model.ntp", function()
     end)
   end)
 end)
+
+-- One context, d = 1, h = 1, V = 3, p = (2/3, 1/3, 0):
+--   W^mm: w1 = w2 (equality), w1 - w3 >= 1, w2 - w3 >= 1  =>  w = (1/3, 1/3, -2/3), |W| = sqrt(2/3)
+--   W*:   w2 - w1 = log(1/2), least norm  =>  (log 2 / 2, -log 2 / 2, 0)
+local function soft_toy()
+  return { H = { { 1 } }, P = { { 2 / 3, 1 / 3, 0 } }, pi = { 1 } }
+end
+
+describe("svm.ntp_soft / model.ntp_soft (soft labels, linear model)", function()
+  it("NTP-SVM and W*: closed forms, certificate, the basis of F", function()
+    for _, method in ipairs { "auto", "ipm", "activeset" } do
+      local s = svm.ntp_soft(soft_toy(), { method = method })
+      assert.are.equal("optimal", s.status)
+      assert.is_true(s.rel_gap <= 1e-9 and s.eq_residual <= 1e-15)
+      H.vclose(s.W, { 1 / 3, 1 / 3, -2 / 3 }, 1e-12, "W^mm")
+      H.close(s.objective, math.sqrt(2 / 3), 1e-12)
+      assert.are.equal(1, s.n_eq)
+      assert.are.equal(2, s.n_ineq)
+    end
+    local s = svm.ntp_soft(soft_toy())
+    H.vclose(s.W_star, { math.log(2) / 2, -math.log(2) / 2, 0 }, 1e-15, "W*")
+    assert.is_true(s.star_residual <= 1e-15)
+    assert.are.equal(1, s.F_dim)
+    H.close(math.abs(s.F_basis[1]:get(1, 1)), 1 / math.sqrt(2), 1e-15)
+    assert.is_true(ntp.project_F(s, s.W):norm() <= 1e-15) -- W^mm is orthogonal to F
+    H.close(s.entropy, -(2 / 3 * math.log(2 / 3) + 1 / 3 * math.log(1 / 3)), 1e-15)
+  end)
+
+  it("model: CE at 0 is log V; exact gradient; W* attains the entropy on the support", function()
+    local m = model.ntp_soft { V = 3, d = 1 }
+    H.close(m:loss(soft_toy()), math.log(3), 1e-15)
+    local ds = data.ntp_soft { n = 500, m = 5, d = 7, V = 6, support = 3, seed = 2 }
+    local mm = model.ntp_soft { V = 6, d = 7, W = mat.randn(require("hardmax.rng").new(1), 6, 7) }
+    assert.is_true(mm:gradcheck(ds) <= 1e-6)
+    -- W* + 40 W^mm: in-support logit differences are the log-odds, off-support margins >= 40,
+    -- so CE - H = sum_j pi_j (-log(1 - off-support mass)) <= V e^-40 ~ 3e-17, plus the
+    -- evaluation's rounding (a few eps * H)
+    local s = svm.ntp_soft(ds)
+    mm.W = s.W_star + s.W * 40
+    assert.is_true(math.abs(mm:loss(ds) - ds.entropy) <= 1e-14)
+  end)
+
+  it("trains with optim.train (records the V x d decoder) and checks its data", function()
+    local ds = data.ntp_soft { n = 500, m = 5, d = 7, V = 6, support = 3, seed = 2 }
+    local m = model.ntp_soft { V = 6, d = 7 }
+    local r = optim.train(m, ds, optim.gd { lr = 0.5 }, { iters = 200, every = 100, record = { "loss", "W" } })
+    assert.are.same({ 3, 6, 7 }, { r.W:shape() })
+    assert.is_true(r.loss[3] < r.loss[1])
+    local p = ntp.soft_paths(svm.ntp_soft(ds), r.W)
+    assert.is_true(p.star_dist[3] < p.star_dist[1] and p.corr[3] > 0)
+    local bad = soft_toy()
+    bad.P = { { 0.5, 0.4, 0 } }
+    assert.has_error(function() svm.ntp_soft(bad) end)
+    bad = soft_toy()
+    bad.pi = { 1, 0 }
+    assert.has_error(function() svm.ntp_soft(bad) end, "svm.ntp_soft: bad argument #1 (soft NTP dataset: H has 1 rows, P 1, pi 2 (one per context))")
+    assert.has_error(function() m:loss(soft_toy()) end)
+    assert.has_error(function() model.ntp_soft { V = 3 } end)
+    assert.has_error(function() data.ntp_soft { support = 11, V = 10 } end)
+  end)
+end)
