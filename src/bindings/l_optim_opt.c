@@ -323,9 +323,11 @@ void hmL_optim_check_objective(lua_State *L, const hm_optim *o, const hm_objecti
 void hmL_optim_set_rescaled(lua_State *L, const hm_optim *o, hm_objective *obj, int on, const char *fn) {
   if (!o->rescaled) return;
   const double *ls = NULL;
+  if (on && hmL_ntp_is_objective(obj))
+    hmL_error(L, fn, "rescaled = true is not available for the NTP models (exact gradients only)");
   if (!hmL_model_objective_rescale(obj, on, &ls))
     hmL_error(L, fn, "rescaled = true needs a built-in loss (logistic, exponential, correlation); "
-                     "the model has a custom Lua loss (or is an NTP model: exact gradients only)");
+                     "the model has a custom Lua loss");
   obj->grad_log_scale = on ? ls : NULL;
 }
 

@@ -306,7 +306,7 @@ describe("model.ntp", function()
     assert.is_true(p.R > 0)
     assert.has_error(function()
       optim.train(m, ds, optim.ngd { lr = 0.05, eps = 2.22e-16, rescaled = true }, { iters = 1 })
-    end)
+    end, "optim.train: rescaled = true is not available for the NTP models (exact gradients only)")
   end)
 end)
 
