@@ -1,4 +1,4 @@
-/* Linear next-token prediction with soft labels (docs/ntp.md §10): data.ntp_soft,
+/* Linear next-token prediction with soft labels (docs/ntp.md §9): data.ntp_soft,
  * svm.ntp_soft (NTP-SVM, W*, basis of F) and model.ntp_soft (decoder W, an objective for
  * optim.train). Numerics in hm_ntp_soft.c. A dataset is a table {H = m x d, P = m x V,
  * pi = m}. Registered through l_ntp.c. */

@@ -1,4 +1,4 @@
-/* Linear next-token prediction with soft labels (hm_ntp_soft.h, docs/ntp.md §10). */
+/* Linear next-token prediction with soft labels (hm_ntp_soft.h, docs/ntp.md §9). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

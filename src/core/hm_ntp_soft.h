@@ -1,5 +1,5 @@
 /* The linear next-token-prediction model with soft labels (Thrampoulidis, "Implicit
- * Optimization Bias of Next-token Prediction in Linear Models", NeurIPS 2024; docs/ntp.md §10):
+ * Optimization Bias of Next-token Prediction in Linear Models", NeurIPS 2024; docs/ntp.md §9):
  * m distinct contexts with fixed embeddings h_j (rows of H, m x d), context frequencies pi_j
  * and next-token distributions p_j over V tokens (rows of P, m x V, support S_j = {p_jz > 0});
  * decoder W (V x d, row-major), logits W h_j.
