@@ -22,12 +22,18 @@
 /* Test hook (internal, docs/exp.md): HARDMAX_TEST_EXIT_IN_WRITE=N ends the process at once
  * (_exit(137), nothing flushed or unwound, like SIGKILL, and unlike SIGKILL also when the
  * process is PID 1 of a namespace) inside its N-th atomic write, after the data went to the
- * temporary file and before the rename: the leftover a kill mid-write leaves. */
+ * temporary file and before the rename: the leftover a kill mid-write leaves. "wN" counts
+ * only in sweep workers (HARDMAX_EXP_WORKER set), so a test can aim at them. */
 static void exit_in_write_hook(void) {
   static long count = 0;
   const char *s = getenv("HARDMAX_TEST_EXIT_IN_WRITE");
-  count++;
-  if (s && *s && strtol(s, NULL, 10) == count) _exit(137);
+  if (!s || !*s) return;
+  if (*s == 'w') {
+    const char *w = getenv("HARDMAX_EXP_WORKER");
+    if (!w || !*w) return;
+    s++;
+  }
+  if (strtol(s, NULL, 10) == ++count) _exit(137);
 }
 
 /* sys.write_atomic(path, data [, {fsync=true, replace=true}]) -> true, or false when
