@@ -413,13 +413,14 @@ local function tmpdir(tag)
   return sys.mkdtemp(fmt("%s/hardmax-%s-", base, tag))
 end
 
+-- remove a private temporary directory of ours (tmpdir) with everything in it
 local function rmtree_files(dir)
-  for _, sub in ipairs({ "trials", ".work" }) do
-    local p = join(dir, sub)
-    for _, name in ipairs(sys.listdir(p) or {}) do os.remove(join(p, name)) end
-    os.remove(p)
+  for _, name in ipairs(sys.listdir(dir) or {}) do
+    -- remove(3) takes files, symlinks (never followed) and empty directories; what it
+    -- refuses is a directory with contents
+    local p = join(dir, name)
+    if not os.remove(p) then rmtree_files(p) end
   end
-  for _, name in ipairs(sys.listdir(dir) or {}) do os.remove(join(dir, name)) end
   os.remove(dir)
 end
 
