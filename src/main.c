@@ -579,8 +579,14 @@ static void ensure_numeric_mode(char **argv, int optmode) {
     l_message(argv[0], "HARDMAX_MODE: 'portable' or 'native' expected; running portable");
     mode = HM_MODE_PORTABLE;
   }
-  if (mode != HM_MODE_PORTABLE || hm_platform_is_pinned()) return;
   char msg[512];
+  if (mode == HM_MODE_NATIVE) {
+    if (hm_platform_reexec_unpinned(NULL, argv, msg, (int)sizeof msg) != 0)
+      fprintf(stderr, "%s: warning: cannot leave portable numerics (%s)\n",
+              argv[0] ? argv[0] : progname, msg);
+    return;
+  }
+  if (hm_platform_is_pinned()) return;
   hm_platform_reexec_pinned(NULL, argv, msg, (int)sizeof msg);
   fprintf(stderr, "%s: warning: portable numerics unavailable (%s); results are native\n",
           argv[0] ? argv[0] : progname, msg);

@@ -84,6 +84,21 @@ int hm_platform_reexec_pinned(const char *path, char *const argv[], char *msg, i
   return -1;
 }
 
+int hm_platform_reexec_unpinned(const char *path, char *const argv[], char *msg, int msglen) {
+  if (!getenv(HM_PINNED_ENV)) return 0;
+  /* the user's own other tunables were merged into ours; dropping them all is the price of
+   * not recording them (a native run inside a portable one is rare: hardmax verify) */
+  if (unsetenv("OPENBLAS_CORETYPE") != 0 || unsetenv("GLIBC_TUNABLES") != 0 ||
+      unsetenv(HM_PINNED_ENV) != 0) {
+    snprintf(msg, (size_t)msglen, "cannot set the environment: %s", strerror(errno));
+    return -1;
+  }
+  execv(path ? path : "/proc/self/exe", argv);
+  snprintf(msg, (size_t)msglen, "cannot re-execute %s: %s", path ? path : "/proc/self/exe",
+           strerror(errno));
+  return -1;
+}
+
 char **hm_platform_self_argv(void) {
   FILE *f = fopen("/proc/self/cmdline", "rb");
   if (!f) return NULL;

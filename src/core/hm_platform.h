@@ -43,6 +43,11 @@ const char *hm_platform_glibc_version(void);
  * attempt in this process tree already failed to pin (HARDMAX_PINNED set). */
 int hm_platform_reexec_pinned(const char *path, char *const argv[], char *msg, int msglen);
 
+/* Native mode in a process that inherited our pinning (HARDMAX_PINNED set, e.g. a child of
+ * a portable run): removes the pinning variables and re-executes. Returns 0 without doing
+ * anything when the pinning is not ours; -1 on failure (reason in msg). */
+int hm_platform_reexec_unpinned(const char *path, char *const argv[], char *msg, int msglen);
+
 /* The argument vector of this process from /proc/self/cmdline (for re-executing a host
  * that is not ours, e.g. stock lua5.4 loading hardmax.so). malloc'ed; NULL on failure.
  * Free with hm_platform_free_argv. */
