@@ -77,11 +77,21 @@ local function script_pids(dir)
   return pids
 end
 
+-- does another process still hold a file below dir open (and so, maybe, its lock)? An
+-- exiting process loses its command line (exit_mm) before its files (exit_files).
+local function files_held(dir)
+  local p = io.popen(("find /proc/[0-9]*/fd -maxdepth 1 -lname '%s/*' ! -path '/proc/%d/*' 2>/dev/null | head -n 1")
+    :format(dir, sys.getpid()))
+  local s = p:read("a")
+  p:close()
+  return s ~= ""
+end
+
 -- a killed sweep's workers die with it (PR_SET_PDEATHSIG) but not instantly: resume after
 -- the crash is over, as a user does
 local function wait_gone(dir)
   local t0 = sys.clock()
-  while #script_pids(dir) > 0 do
+  while #script_pids(dir) > 0 or files_held(dir) do
     assert(sys.clock() - t0 < 10, "processes of a killed sweep still run after 10 s")
     sys.sleep(0.005)
   end
