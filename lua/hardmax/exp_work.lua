@@ -13,8 +13,8 @@ local function join(a, b) return (a:gsub("/+$", "")) .. "/" .. b end
 -- temporary names of sys.write_atomic: "<target>.tmp.<16 hex>", and the "<target>.tmp.<pid>.<n>"
 -- of hardmax before 2026-12 (no lock: always dead to a current probe)
 local function is_temporary(name)
-  return name:match("%.tmp%.%x+$") ~= nil and #name:match("%.tmp%.(%x+)$") == 16
-    or name:match("%.tmp%.%d+%.%d+$") ~= nil
+  local hex = name:match("%.tmp%.(%x+)$")
+  return (hex ~= nil and #hex == 16) or name:match("%.tmp%.%d+%.%d+$") ~= nil
 end
 M.is_temporary = is_temporary
 

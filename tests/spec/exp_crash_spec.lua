@@ -238,10 +238,17 @@ describe("exp after crashes", function()
     -- leftovers of hardmax before this fix: pid-named temporaries and the flat .work layout
     spit(trials .. "/0123456789abcdef01234567.json.tmp.2.0", "x")
     spit(d .. "/o/second/.work/sweep2-worker2.log", "old\n")
+    -- files that only look like temporaries are somebody's data
+    spit(d .. "/o/second/model.tmp.npy", "data")
+    spit(trials .. "/notes.tmp.abcdef", "data")
+    spit(trials .. "/notes.tmp.0123456789abcdef0", "data")
     local rc, out = run_to_end(d, "--out o --resume")
     assert.are.equal(0, rc, out)
     assert.truthy(sys.stat(tmpname), "a live writer's temporary was removed")
     assert.truthy(sys.stat(live.dir .. "/sweep2-worker1.log"), "a live sweep's .work was removed")
+    for _, f in ipairs({ "/model.tmp.npy", "/trials/notes.tmp.abcdef", "/trials/notes.tmp.0123456789abcdef0" }) do
+      assert.are.equal("data", slurp(d .. "/o/second" .. f))
+    end
     local m = json.decode(slurp(d .. "/o/second/manifest.json"))
     local c = set_of(m.cleaned)
     assert.is_true(c["trials/0123456789abcdef01234567.json.tmp.2.0"])
@@ -262,6 +269,7 @@ describe("exp after crashes", function()
     assert.are.equal(0, rc, out)
     assert.truthy(out:find("removed 3 leftovers", 1, true), out)
     assert.are.same({}, leftovers(d .. "/o"))
+    assert.are.equal("data", slurp(d .. "/o/second/model.tmp.npy"))
     assert.are.equal(slurp(ref .. "/o/second/results.jsonl"), slurp(d .. "/o/second/results.jsonl"))
   end)
 
