@@ -161,7 +161,7 @@ static void push_index_mat(lua_State *L, const size_t *v, size_t r, size_t c, co
 static int data_ntp(lua_State *L) {
   const char *fn = "data.ntp";
   static const char *const keys[] = {"n", "T", "K", "d", "embedding", "rho", "cyclic", "seed", "rng", NULL};
-  luaL_checktype(L, 1, LUA_TTABLE);
+  if (!lua_istable(L, 1)) hmL_argerror(L, fn, 1, "options table expected, got %s", luaL_typename(L, 1));
   lua_settop(L, 1);
   hmL_checkoptions(L, 1, fn, keys);
   lua_Integer n = hmL_optinteger(L, 1, "n", 6, fn), T = hmL_optinteger(L, 1, "T", 4, fn);
@@ -434,7 +434,7 @@ static void set_param(lua_State *L, ntp_model *u, int k, int idx, const char *fn
 static int model_ntp(lua_State *L) {
   const char *fn = "model.ntp";
   static const char *const keys[] = {"d", "param", "m", "W", "K", "Q", "loss", "init", "seed", "rng", NULL};
-  luaL_checktype(L, 1, LUA_TTABLE);
+  if (!lua_istable(L, 1)) hmL_argerror(L, fn, 1, "options table expected, got %s", luaL_typename(L, 1));
   lua_settop(L, 1);
   hmL_checkoptions(L, 1, fn, keys);
   lua_Integer d = hmL_optinteger(L, 1, "d", 0, fn);
@@ -509,7 +509,8 @@ static int ntp_effw(lua_State *L);
 
 static int ntp_index(lua_State *L) {
   ntp_model *u = check_ntp(L, 1, "model.ntp");
-  const char *k = luaL_checkstring(L, 2);
+  const char *k = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : NULL;
+  if (!k) return lua_pushnil(L), 1;
   for (int j = 0; j < 1 + u->kq; j++)
     if (strcmp(k, param_names[u->kq][j]) == 0) return lua_getiuservalue(L, 1, j + 1), 1;
   if (strcmp(k, "W") == 0) { /* (K, Q): the effective K Q^T, a fresh mat */
@@ -527,7 +528,7 @@ static int ntp_index(lua_State *L) {
 static int ntp_newindex(lua_State *L) {
   const char *fn = "model.ntp";
   ntp_model *u = check_ntp(L, 1, fn);
-  const char *k = luaL_checkstring(L, 2);
+  const char *k = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : "?";
   for (int j = 0; j < 1 + u->kq; j++)
     if (strcmp(k, param_names[u->kq][j]) == 0) {
       set_param(L, u, j, 3, fn, k);

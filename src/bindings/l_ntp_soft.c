@@ -84,14 +84,14 @@ static void read_soft(lua_State *L, int idx, const char *fn, int argn, ntps_buf 
 static int data_ntp_soft(lua_State *L) {
   const char *fn = "data.ntp_soft";
   static const char *const keys[] = {"n", "m", "d", "V", "support", "seed", "rng", NULL};
-  luaL_checktype(L, 1, LUA_TTABLE);
+  if (!lua_istable(L, 1)) hmL_argerror(L, fn, 1, "options table expected, got %s", luaL_typename(L, 1));
   lua_settop(L, 1);
   hmL_checkoptions(L, 1, fn, keys);
   lua_Integer n = hmL_optinteger(L, 1, "n", 5000, fn), m = hmL_optinteger(L, 1, "m", 50, fn);
   lua_Integer d = hmL_optinteger(L, 1, "d", 60, fn), V = hmL_optinteger(L, 1, "V", 10, fn);
   lua_Integer k = hmL_optinteger(L, 1, "support", 6, fn);
-  if (n < 0 || m < 1 || d < 1 || V < 1 || k < 1 || k > V || n > 100000000 || m * d > 100000000 ||
-      m * V > 100000000)
+  if (n < 0 || m < 1 || d < 1 || V < 1 || k < 1 || k > V || n > 100000000 || m > 100000000 ||
+      d > 100000000 || V > 100000 || m * d > 100000000 || m * V > 100000000)
     hmL_error(L, fn, "need n >= 0, m, d, V >= 1 and 1 <= support <= V (got n=%I m=%I d=%I V=%I support=%I)",
               n, m, d, V, k);
   hm_rng local, *g;
@@ -234,11 +234,11 @@ static void ntps_check_eval(lua_State *L, const char *fn, hm_status st) {
 static int model_ntp_soft(lua_State *L) {
   const char *fn = "model.ntp_soft";
   static const char *const keys[] = {"V", "d", "W", NULL};
-  luaL_checktype(L, 1, LUA_TTABLE);
+  if (!lua_istable(L, 1)) hmL_argerror(L, fn, 1, "options table expected, got %s", luaL_typename(L, 1));
   lua_settop(L, 1);
   hmL_checkoptions(L, 1, fn, keys);
   lua_Integer V = hmL_optinteger(L, 1, "V", 0, fn), d = hmL_optinteger(L, 1, "d", 0, fn);
-  if (V < 1 || d < 1 || V * d > 100000000) hmL_error(L, fn, "options 'V' and 'd' (>= 1) required");
+  if (V < 1 || d < 1 || V > 100000000 || d > 100000000 || V * d > 100000000) hmL_error(L, fn, "options 'V' and 'd' required (integers >= 1 with V d <= 1e8)");
   ntps_model *u = (ntps_model *)lua_newuserdatauv(L, sizeof *u, 1);
   memset(u, 0, sizeof *u);
   luaL_setmetatable(L, HM_NTPS_TNAME);
@@ -264,7 +264,8 @@ static int model_ntp_soft(lua_State *L) {
 
 static int ntps_index(lua_State *L) {
   ntps_model *u = check_ntps(L, 1, "model.ntp_soft");
-  const char *k = luaL_checkstring(L, 2);
+  const char *k = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : NULL;
+  if (!k) return lua_pushnil(L), 1;
   if (strcmp(k, "W") == 0) return lua_getiuservalue(L, 1, 1), 1;
   if (strcmp(k, "V") == 0) return lua_pushinteger(L, (lua_Integer)u->V), 1;
   if (strcmp(k, "d") == 0) return lua_pushinteger(L, (lua_Integer)u->d), 1;
@@ -276,7 +277,7 @@ static int ntps_index(lua_State *L) {
 static int ntps_newindex(lua_State *L) {
   const char *fn = "model.ntp_soft";
   ntps_model *u = check_ntps(L, 1, fn);
-  const char *k = luaL_checkstring(L, 2);
+  const char *k = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : "?";
   if (strcmp(k, "W") != 0) return hmL_error(L, fn, "field '%s' cannot be assigned (parameter: W)", k);
   svm_arr a;
   hmL_svm_checkarr(L, 3, fn, 3, "W", &a);

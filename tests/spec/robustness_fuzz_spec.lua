@@ -46,6 +46,7 @@ describe("robustness under hostile arguments", function()
       function() return mat.new{{1, 2}, {3, 4}} end, function() return mat.zeros(2, 3, 2) end,
       function() return rng.new(3) end, function() return data.grand(2, 3, 2, {seed = 1}) end,
       function() return model.attention{v = {1, 0}} end, function() return optim.ngd{lr = 0.1, eps = 0} end,
+      function() return model.ntp{d = 2} end, function() return model.ntp_soft{V = 2, d = 2} end,
     }
     local calls, unnamed = 0, {}
     local function try(name, f, ...)
