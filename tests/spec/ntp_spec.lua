@@ -131,6 +131,21 @@ describe("svm.ntp", function()
     assert.is_true(ntp.project(r, r.W):norm() <= 1e-12)
   end)
 
+  it("only equality rows (a 2-cycle): W = 0 is optimal, W_fin = 0 by symmetry", function()
+    local ds = { E = mat.eye(2), tokens = { { 1, 2 }, { 1, 2 } }, labels = { 1, 2 } }
+    for _, norm in ipairs { "fro", "nuc" } do
+      local r = svm.ntp(ds, { norm = norm })
+      assert.are.equal("optimal", r.status)
+      assert.are.equal(0, r.objective)
+      assert.are.equal(1, r.n_eq)
+      assert.are.equal(0, r.n_ineq)
+    end
+    local r = svm.ntp(ds)
+    assert.are.equal(0, r.W:norm())
+    assert.are.equal(1, r.fin.dim)
+    assert.is_true(r.W_fin:norm() <= 1e-15 and r.fin.converged)
+  end)
+
   it("nuclear norm: same W here (only one column is constrained)", function()
     local r = svm.ntp(toy(), { norm = "nuc" })
     assert.are.equal("optimal", r.status)
