@@ -3,35 +3,22 @@
  * self-attention NTP model, an hm_objective for optim.train). Numerics in hm_ntp.c.
  *
  * An NTP dataset is a Lua table {E = K x d mat, tokens = n x T (1-based), labels = n
- * (1-based), ...}; data.ntp returns one (with X = E[tokens] as well). */
+ * (1-based), ...}; data.ntp returns one (with X = E[tokens] as well). The model is in
+ * l_ntp_model.c. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "hm_ldata.h"
-#include "hm_lmodel.h"
+#include "hm_lntp.h"
 #include "hm_lsvm.h"
 #include "hm_lsvm_args.h"
 #include "hm_ntp.h"
 #include "hm_svm.h"
-#if defined(__has_include)
-#if __has_include("hm_svm_conic.h")
-#include "hm_svm_conic.h"
-#endif
-#endif
 
-#define HM_NTP_TNAME "hardmax.ntp_model"
 
 /* ---- datasets -------------------------------------------------------------------------- */
 
-typedef struct ntp_buf {
-  size_t n, T, K, d;
-  double *E;
-  size_t *tok, *lab;
-  unsigned char *sel, *excl; /* NULL when the dataset has no selected / excluded field */
-} ntp_buf;
-
-static void ntp_buf_free(ntp_buf *b) {
+void hmL_ntp_buf_free(ntp_buf *b) {
   free(b->E);
   free(b->tok);
   free(b->lab);
@@ -56,18 +43,18 @@ static void read_flags(lua_State *L, int idx, const char *key, ntp_buf *b, unsig
   if (!hmL_svm_toarr(L, lua_gettop(L), fn, what, &a) || a.rank != 2 || a.dim[0] != b->n ||
       a.dim[1] != b->T) {
     int n = (int)b->n, T = (int)b->T;
-    ntp_buf_free(b);
+    hmL_ntp_buf_free(b);
     hmL_argerror(L, fn, argn, "NTP dataset field '%s': %dx%d array of 0/1 expected", key, n, T);
   }
   unsigned char *f = malloc(b->n * b->T > 0 ? b->n * b->T : 1);
   if (!f) {
-    ntp_buf_free(b);
+    hmL_ntp_buf_free(b);
     hmL_check(L, fn, HM_ENOMEM);
   }
   *out = f; /* owned by b from here on */
   for (size_t k = 0; k < b->n * b->T; k++) {
     if (a.data[k] != 0 && a.data[k] != 1) {
-      ntp_buf_free(b);
+      hmL_ntp_buf_free(b);
       hmL_argerror(L, fn, argn, "NTP dataset field '%s': entries must be 0 or 1", key);
     }
     f[k] = a.data[k] != 0;
@@ -89,7 +76,7 @@ static void field_arr(lua_State *L, int idx, const char *key, int rank, const ch
 }
 
 /* Read the dataset table at idx into b (malloc'd copies, 0-based indices). */
-static void read_ntp(lua_State *L, int idx, const char *fn, int argn, ntp_buf *b) {
+void hmL_ntp_read(lua_State *L, int idx, const char *fn, int argn, ntp_buf *b) {
   if (!lua_istable(L, idx))
     hmL_argerror(L, fn, argn, "NTP dataset table {E=, tokens=, labels=} expected, got %s",
                  luaL_typename(L, idx));
@@ -104,14 +91,14 @@ static void read_ntp(lua_State *L, int idx, const char *fn, int argn, ntp_buf *b
   ntp_buf nb = {n, T, K, d, malloc((K * d > 0 ? K * d : 1) * sizeof(double)),
                 malloc((n * T > 0 ? n * T : 1) * sizeof(size_t)), malloc((n ? n : 1) * sizeof(size_t)), NULL, NULL};
   if (!nb.E || !nb.tok || !nb.lab) {
-    ntp_buf_free(&nb);
+    hmL_ntp_buf_free(&nb);
     hmL_check(L, fn, HM_ENOMEM);
   }
   memcpy(nb.E, E.data, K * d * sizeof(double));
   for (size_t k = 0; k < n * T + n; k++) {
     double v = k < n * T ? X.data[k] : Y.data[k - n * T];
     if (!(v >= 1 && v <= (double)K && v == floor(v))) {
-      ntp_buf_free(&nb);
+      hmL_ntp_buf_free(&nb);
       if (k < n * T)
         hmL_argerror(L, fn, argn, "NTP dataset: token %d of sequence %d must be an integer in 1..%d",
                      (int)(k % T + 1), (int)(k / T + 1), (int)K);
@@ -127,10 +114,10 @@ static void read_ntp(lua_State *L, int idx, const char *fn, int argn, ntp_buf *b
   char msg[160];
   hm_status st = hm_ntp_check(&D, msg);
   if (st != HM_OK) {
-    ntp_buf_free(&nb);
+    hmL_ntp_buf_free(&nb);
     hmL_argerror(L, fn, argn, "NTP dataset: %s", msg);
   }
-  ntp_buf_free(b);
+  hmL_ntp_buf_free(b);
   *b = nb;
 }
 
@@ -138,7 +125,7 @@ static void read_ntp(lua_State *L, int idx, const char *fn, int argn, ntp_buf *b
 static hm_ntp_data scratch_ntp(lua_State *L, int idx, const char *fn, int argn) {
   ntp_buf b;
   memset(&b, 0, sizeof b);
-  read_ntp(L, idx, fn, argn, &b);
+  hmL_ntp_read(L, idx, fn, argn, &b);
   double *E = hmL_svm_scratch(L, b.K * b.d * sizeof *E);
   size_t *tok = hmL_svm_scratch(L, b.n * b.T * sizeof *tok), *lab = hmL_svm_scratch(L, b.n * sizeof *lab);
   memcpy(E, b.E, b.K * b.d * sizeof *E);
@@ -148,7 +135,7 @@ static hm_ntp_data scratch_ntp(lua_State *L, int idx, const char *fn, int argn) 
   if (b.sel) memcpy(sel = hmL_svm_scratch(L, b.n * b.T), b.sel, b.n * b.T);
   if (b.excl) memcpy(excl = hmL_svm_scratch(L, b.n * b.T), b.excl, b.n * b.T);
   hm_ntp_data D = {b.n, b.T, b.K, b.d, E, tok, lab, sel, excl, HM_NTP_NLL};
-  ntp_buf_free(&b);
+  hmL_ntp_buf_free(&b);
   return D;
 }
 
@@ -347,369 +334,6 @@ static int svm_ntp(lua_State *L) {
   return 1;
 }
 
-/* ---- the model ------------------------------------------------------------------------- */
-
-typedef struct ntp_model {
-  size_t d, m;
-  int kq;             /* 0: parameter W; 1: W = K Q^T */
-  int loss;           /* HM_NTP_NLL or HM_NTP_LSQ2 */
-  double *x[2];       /* parameter data: W (kq = 0) or K, Q; alias the mats in user values 1, 2 */
-  double *g[2];       /* gradients (owned) */
-  double *W, *GW;     /* kq: effective W and dL/dW scratch (owned); kq = 0: W = x[0], GW = g[0] */
-  double *S;          /* n x T softmax of the last evaluation */
-  size_t S_cap;
-  ntp_buf data;       /* the bound dataset */
-  hm_objective obj;
-  hm_param param[2];
-} ntp_model;
-
-static const char *const param_names[2][2] = {{"W", NULL}, {"K", "Q"}};
-
-static ntp_model *check_ntp(lua_State *L, int idx, const char *fn) {
-  ntp_model *u = (ntp_model *)luaL_testudata(L, idx, HM_NTP_TNAME);
-  if (!u) hmL_argerror(L, fn, idx, "NTP model expected, got %s", luaL_typename(L, idx));
-  return u;
-}
-
-static int ntp_gc(lua_State *L) {
-  ntp_model *u = (ntp_model *)luaL_testudata(L, 1, HM_NTP_TNAME);
-  if (u) {
-    free(u->g[0]);
-    free(u->g[1]);
-    if (u->kq) {
-      free(u->W);
-      free(u->GW);
-    }
-    free(u->S);
-    ntp_buf_free(&u->data);
-    memset(u->g, 0, sizeof u->g);
-    u->W = u->GW = u->S = NULL;
-  }
-  return 0;
-}
-
-/* Bind the dataset at idx (checked against the model's d) and size S. */
-static void bind_data(lua_State *L, ntp_model *u, int idx, const char *fn, int argn) {
-  read_ntp(L, idx, fn, argn, &u->data);
-  if (u->data.d != u->d)
-    hmL_argerror(L, fn, argn, "NTP dataset has d = %d, the model d = %d", (int)u->data.d, (int)u->d);
-  size_t need = u->data.n * u->data.T;
-  if (need > u->S_cap) {
-    double *S = realloc(u->S, need * sizeof *S);
-    if (!S) hmL_check(L, fn, HM_ENOMEM);
-    u->S = S;
-    u->S_cap = need;
-  }
-}
-
-static size_t psize(const ntp_model *u) { return u->kq ? u->d * u->m : u->d * u->d; }
-
-/* Loss (and gradients into g[]) at the current parameters on the bound data. */
-static hm_status eval_model(ntp_model *u, int want_grad, double *loss, double *S, double *gap) {
-  hm_ntp_data D = {u->data.n, u->data.T, u->data.K, u->data.d, u->data.E, u->data.tok,
-                   u->data.lab, NULL, NULL, u->loss};
-  if (!u->kq) return hm_ntp_loss(&D, u->x[0], loss, want_grad ? u->g[0] : NULL, S, gap);
-  return hm_ntp_loss_kq(&D, u->x[0], u->x[1], u->m, loss, want_grad ? u->g[0] : NULL,
-                        want_grad ? u->g[1] : NULL, S, gap, u->W, u->GW);
-}
-
-/* U(-1/sqrt(d), 1/sqrt(d)) entries (PyTorch's nn.Linear default, fan-in d) */
-static void init_uniform(hm_rng *g, double *x, size_t size, size_t d) {
-  double a = 1.0 / sqrt((double)d);
-  for (size_t j = 0; j < size; j++) x[j] = a * (2 * hm_rng_uniform(g) - 1);
-}
-
-/* Copy the array at stack idx into the parameter slot k (shape checked). */
-static void set_param(lua_State *L, ntp_model *u, int k, int idx, const char *fn, const char *what) {
-  svm_arr a;
-  hmL_svm_checkarr(L, idx, fn, idx, what, &a);
-  size_t r = u->d, c = u->kq ? u->m : u->d;
-  if (a.rank != 2 || a.dim[0] != r || a.dim[1] != c)
-    hmL_error(L, fn, "%s: %dx%d matrix expected", what, (int)r, (int)c);
-  hmL_svm_finite(L, &a, fn, what);
-  memmove(u->x[k], a.data, r * c * sizeof(double));
-}
-
-/* model.ntp{d=, param="W"|"KQ", m=d, W=, K=, Q=, loss="nll"|"lsq2", init="zero"|"uniform", seed=|rng=} */
-static int model_ntp(lua_State *L) {
-  const char *fn = "model.ntp";
-  static const char *const keys[] = {"d", "param", "m", "W", "K", "Q", "loss", "init", "seed", "rng", NULL};
-  if (!lua_istable(L, 1)) hmL_argerror(L, fn, 1, "options table expected, got %s", luaL_typename(L, 1));
-  lua_settop(L, 1);
-  hmL_checkoptions(L, 1, fn, keys);
-  lua_Integer d = hmL_optinteger(L, 1, "d", 0, fn);
-  if (d < 1 || d > 100000) hmL_error(L, fn, "option 'd' (token dimension >= 1) required");
-  const char *par = hmL_optstring(L, 1, "param", "W", fn);
-  int kq = strcmp(par, "KQ") == 0;
-  if (!kq && strcmp(par, "W") != 0) hmL_error(L, fn, "option 'param': \"W\" or \"KQ\" expected, got \"%s\"", par);
-  lua_Integer mm = hmL_optinteger(L, 1, "m", d, fn);
-  if (mm < 1 || mm > 100000) hmL_error(L, fn, "option 'm' (inner dimension of K, Q) must be >= 1");
-  const char *lname = hmL_optstring(L, 1, "loss", "nll", fn);
-  int lk = strcmp(lname, "nll") == 0 ? HM_NTP_NLL : strcmp(lname, "lsq2") == 0 ? HM_NTP_LSQ2 : -1;
-  if (lk < 0) hmL_error(L, fn, "option 'loss': \"nll\" or \"lsq2\" expected, got \"%s\"", lname);
-  const char *init = hmL_optstring(L, 1, "init", kq ? "uniform" : "zero", fn);
-  if (strcmp(init, "zero") != 0 && strcmp(init, "uniform") != 0)
-    hmL_error(L, fn, "option 'init': \"zero\" or \"uniform\" expected, got \"%s\"", init);
-  if (kq && strcmp(init, "zero") == 0)
-    hmL_error(L, fn, "init = \"zero\" is a stationary point of the (K, Q) model (zero gradient)");
-  ntp_model *u = (ntp_model *)lua_newuserdatauv(L, sizeof *u, 2);
-  memset(u, 0, sizeof *u);
-  luaL_setmetatable(L, HM_NTP_TNAME);
-  int ui = lua_gettop(L);
-  u->d = (size_t)d;
-  u->m = (size_t)mm;
-  u->kq = kq;
-  u->loss = lk;
-  size_t ps = psize(u), np = kq ? 2 : 1;
-  for (size_t k = 0; k < np; k++) {
-    u->g[k] = calloc(ps, sizeof(double));
-    if (!u->g[k]) hmL_check(L, fn, HM_ENOMEM);
-  }
-  if (kq) {
-    u->W = calloc(u->d * u->d, sizeof *u->W);
-    u->GW = calloc(u->d * u->d, sizeof *u->GW);
-    if (!u->W || !u->GW) hmL_check(L, fn, HM_ENOMEM);
-  }
-  for (size_t k = 0; k < np; k++) {
-    hm_mat *P = hmL_newmat2(L, u->d, kq ? u->m : u->d, fn);
-    u->x[k] = P->data;
-    lua_setiuservalue(L, ui, (int)k + 1);
-  }
-  if (!kq) u->W = u->x[0], u->GW = u->g[0];
-  if (strcmp(init, "uniform") == 0) {
-    hm_rng local, *g;
-    int ts = hmL_optfield(L, 1, "seed");
-    lua_pop(L, 1);
-    int tr = hmL_optfield(L, 1, "rng");
-    if (ts != LUA_TNIL && tr != LUA_TNIL) hmL_error(L, fn, "give either 'rng' or 'seed', not both");
-    if (ts != LUA_TNIL) {
-      hm_rng_seed(&local, (uint64_t)hmL_optinteger(L, 1, "seed", 0, fn));
-      g = &local;
-    } else {
-      g = tr == LUA_TNIL ? hmL_optrng(L, lua_gettop(L) + 1, fn) : hmL_checkrng(L, lua_gettop(L), fn);
-    }
-    lua_pop(L, 1);
-    for (size_t k = 0; k < np; k++) init_uniform(g, u->x[k], ps, u->d);
-  }
-  for (size_t k = 0; k < np; k++) {
-    if (hmL_optfield(L, 1, param_names[kq][k]) != LUA_TNIL) {
-      char what[32];
-      snprintf(what, sizeof what, "option %s", param_names[kq][k]);
-      set_param(L, u, (int)k, lua_gettop(L), fn, what);
-    }
-    lua_pop(L, 1);
-  }
-  if (hmL_optfield(L, 1, kq ? "W" : "K") != LUA_TNIL)
-    hmL_error(L, fn, kq ? "option 'W' belongs to param = \"W\" (give K and Q)" : "options K, Q need param = \"KQ\"");
-  lua_settop(L, ui);
-  return 1;
-}
-
-static int ntp_effw(lua_State *L);
-
-static int ntp_index(lua_State *L) {
-  ntp_model *u = check_ntp(L, 1, "model.ntp");
-  const char *k = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : NULL;
-  if (!k) return lua_pushnil(L), 1;
-  for (int j = 0; j < 1 + u->kq; j++)
-    if (strcmp(k, param_names[u->kq][j]) == 0) return lua_getiuservalue(L, 1, j + 1), 1;
-  if (strcmp(k, "W") == 0) { /* (K, Q): the effective K Q^T, a fresh mat */
-    lua_settop(L, 1);
-    return ntp_effw(L);
-  }
-  if (strcmp(k, "d") == 0) return lua_pushinteger(L, (lua_Integer)u->d), 1;
-  if (strcmp(k, "param") == 0) return lua_pushstring(L, u->kq ? "KQ" : "W"), 1;
-  if (strcmp(k, "loss_kind") == 0) return lua_pushstring(L, u->loss == HM_NTP_LSQ2 ? "lsq2" : "nll"), 1;
-  luaL_getmetafield(L, 1, "__methods");
-  lua_getfield(L, -1, k);
-  return 1;
-}
-
-static int ntp_newindex(lua_State *L) {
-  const char *fn = "model.ntp";
-  ntp_model *u = check_ntp(L, 1, fn);
-  const char *k = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : "?";
-  for (int j = 0; j < 1 + u->kq; j++)
-    if (strcmp(k, param_names[u->kq][j]) == 0) {
-      set_param(L, u, j, 3, fn, k);
-      return 0;
-    }
-  return hmL_error(L, fn, "field '%s' cannot be assigned (parameters: %s)", k, u->kq ? "K, Q" : "W");
-}
-
-static int ntp_tostring(lua_State *L) {
-  ntp_model *u = check_ntp(L, 1, "model.ntp");
-  if (u->kq) lua_pushfstring(L, "ntp model (d = %d, W = K Q^T, m = %d)", (int)u->d, (int)u->m);
-  else lua_pushfstring(L, "ntp model (d = %d, parameter W)", (int)u->d);
-  return 1;
-}
-
-static void eval_check(lua_State *L, const char *fn, hm_status st) {
-  if (st == HM_ENONFINITE) hmL_error(L, fn, "loss or gradient is not finite (a parameter contains NaN or Inf?)");
-  hmL_check(L, fn, st);
-}
-
-static int ntp_loss(lua_State *L) {
-  const char *fn = "ntp:loss";
-  ntp_model *u = check_ntp(L, 1, fn);
-  bind_data(L, u, 2, fn, 2);
-  double loss;
-  eval_check(L, fn, eval_model(u, 0, &loss, NULL, NULL));
-  lua_pushnumber(L, loss);
-  return 1;
-}
-
-/* ntp:grad(ds) -> loss, G (W) | loss, {K = GK, Q = GQ} */
-static int ntp_grad(lua_State *L) {
-  const char *fn = "ntp:grad";
-  ntp_model *u = check_ntp(L, 1, fn);
-  bind_data(L, u, 2, fn, 2);
-  double loss;
-  eval_check(L, fn, eval_model(u, 1, &loss, NULL, NULL));
-  lua_pushnumber(L, loss);
-  if (!u->kq) {
-    hm_mat *G = hmL_newmat2(L, u->d, u->d, fn);
-    memcpy(G->data, u->g[0], u->d * u->d * sizeof(double));
-    return 2;
-  }
-  lua_createtable(L, 0, 2);
-  for (int k = 0; k < 2; k++) {
-    hm_mat *G = hmL_newmat2(L, u->d, u->m, fn);
-    memcpy(G->data, u->g[k], psize(u) * sizeof(double));
-    lua_setfield(L, -2, param_names[1][k]);
-  }
-  return 2;
-}
-
-static int ntp_probs(lua_State *L) {
-  const char *fn = "ntp:probs";
-  ntp_model *u = check_ntp(L, 1, fn);
-  bind_data(L, u, 2, fn, 2);
-  double loss;
-  hm_mat *S = hmL_newmat2(L, u->data.n, u->data.T, fn);
-  eval_check(L, fn, eval_model(u, 0, &loss, S->data, NULL));
-  return 1;
-}
-
-/* ntp:gradcheck(ds, {h=1e-6}) -> max over parameters of max_j |g_j - fd_j| / max_j |fd_j| */
-static int ntp_gradcheck(lua_State *L) {
-  const char *fn = "ntp:gradcheck";
-  static const char *const keys[] = {"h", NULL};
-  ntp_model *u = check_ntp(L, 1, fn);
-  hmL_checkoptions(L, 3, fn, keys);
-  double h = hmL_optnumber(L, 3, "h", 1e-6, fn);
-  if (!(h > 0)) hmL_error(L, fn, "option 'h' must be positive");
-  bind_data(L, u, 2, fn, 2);
-  size_t ps = psize(u);
-  double loss, lp, lm, worst = 0;
-  eval_check(L, fn, eval_model(u, 1, &loss, NULL, NULL));
-  double *g0 = hmL_svm_scratch(L, 2 * ps * sizeof *g0);
-  for (int k = 0; k < 1 + u->kq; k++) memcpy(g0 + k * ps, u->g[k], ps * sizeof *g0);
-  for (int k = 0; k < 1 + u->kq; k++) {
-    double maxfd = 0, maxerr = 0;
-    for (size_t j = 0; j < ps; j++) {
-      double w0 = u->x[k][j];
-      u->x[k][j] = w0 + h;
-      hm_status s1 = eval_model(u, 0, &lp, NULL, NULL);
-      u->x[k][j] = w0 - h;
-      hm_status s2 = eval_model(u, 0, &lm, NULL, NULL);
-      u->x[k][j] = w0;
-      eval_check(L, fn, s1 != HM_OK ? s1 : s2);
-      double fd = (lp - lm) / (2 * h);
-      maxfd = fmax(maxfd, fabs(fd));
-      maxerr = fmax(maxerr, fabs(fd - g0[k * ps + j]));
-    }
-    worst = fmax(worst, maxerr / fmax(maxfd, 1e-300));
-  }
-  lua_pushnumber(L, worst);
-  return 1;
-}
-
-static int ntp_effw(lua_State *L) {
-  const char *fn = "ntp:effective_w";
-  ntp_model *u = check_ntp(L, 1, fn);
-  hm_mat *W = hmL_newmat2(L, u->d, u->d, fn);
-  if (!u->kq) {
-    memcpy(W->data, u->x[0], u->d * u->d * sizeof(double));
-  } else {
-    for (size_t i = 0; i < u->d; i++)
-      for (size_t j = 0; j < u->d; j++) {
-        double s = 0;
-        for (size_t q = 0; q < u->m; q++) s += u->x[0][i * u->m + q] * u->x[1][j * u->m + q];
-        W->data[i * u->d + j] = s;
-      }
-  }
-  return 1;
-}
-
-/* objective */
-static hm_status obj_eval(void *ctx, int want_grad, double *loss) {
-  ntp_model *u = (ntp_model *)ctx;
-  double gap = NAN;
-  hm_status st = eval_model(u, want_grad, loss, u->S, &gap);
-  u->obj.min_logit_gap = gap;
-  u->obj.eval_probs = st == HM_OK ? u->S : NULL;
-  return st;
-}
-
-static hm_status obj_effw(void *ctx, double *W) {
-  ntp_model *u = (ntp_model *)ctx;
-  if (u->kq)
-    for (size_t i = 0; i < u->d; i++)
-      for (size_t j = 0; j < u->d; j++) {
-        double s = 0;
-        for (size_t q = 0; q < u->m; q++) s += u->x[0][i * u->m + q] * u->x[1][j * u->m + q];
-        W[i * u->d + j] = s;
-      }
-  else
-    memcpy(W, u->x[0], u->d * u->d * sizeof *W);
-  return HM_OK;
-}
-
-static hm_status obj_probs(void *ctx, double *S) {
-  double loss;
-  return eval_model((ntp_model *)ctx, 0, &loss, S, NULL);
-}
-
-int hmL_ntp_is_model(lua_State *L, int idx) {
-  return luaL_testudata(L, idx, HM_NTP_TNAME) != NULL || hmL_ntps_is_model(L, idx);
-}
-
-int hmL_ntp_is_objective(const hm_objective *o) {
-  return o->eval == obj_eval || hmL_ntps_is_objective(o);
-}
-
-hm_objective *hmL_ntp_objective(lua_State *L, int model_idx, int data_idx, const char *fn) {
-  if (hmL_ntps_is_model(L, model_idx)) return hmL_ntps_objective(L, model_idx, data_idx, fn);
-  ntp_model *u = check_ntp(L, model_idx, fn);
-  bind_data(L, u, data_idx, fn, data_idx);
-  hm_objective *o = &u->obj;
-  memset(o, 0, sizeof *o);
-  for (int k = 0; k < 1 + u->kq; k++) {
-    hm_param *p = &u->param[k];
-    p->name = param_names[u->kq][k];
-    p->x = u->x[k];
-    p->grad = u->g[k];
-    p->rows = u->d;
-    p->cols = u->kq ? u->m : u->d;
-    p->size = psize(u);
-    p->trainable = 1;
-  }
-  o->ctx = u;
-  o->nparam = 1 + u->kq;
-  o->param = u->param;
-  o->eval = obj_eval;
-  o->effective_w = obj_effw;
-  o->w_size = u->d * u->d;
-  o->probs = obj_probs;
-  o->n = u->data.n;
-  o->T = u->data.T;
-  o->probs_size = u->data.n * u->data.T;
-  o->loss_inf = NAN; /* 0 is approached only when every label can win outright */
-  o->min_logit_gap = NAN;
-  return o;
-}
-
 /* ---- registration ---------------------------------------------------------------------- */
 
 void hmL_ntp_open_svm(lua_State *L) {
@@ -724,23 +348,4 @@ void hmL_ntp_open_data(lua_State *L) {
   lua_pushcfunction(L, data_ntp);
   lua_setfield(L, -2, "ntp");
   hmL_ntps_open_data(L);
-}
-
-void hmL_ntp_open_model(lua_State *L) {
-  static const luaL_Reg meta[] = {{"__index", ntp_index}, {"__newindex", ntp_newindex},
-                                  {"__gc", ntp_gc}, {"__tostring", ntp_tostring}, {NULL, NULL}};
-  static const luaL_Reg methods[] = {{"loss", ntp_loss}, {"grad", ntp_grad}, {"probs", ntp_probs},
-                                     {"gradcheck", ntp_gradcheck}, {"effective_w", ntp_effw},
-                                     {NULL, NULL}};
-  luaL_newmetatable(L, HM_NTP_TNAME);
-  luaL_setfuncs(L, meta, 0);
-  lua_newtable(L);
-  luaL_setfuncs(L, methods, 0);
-  lua_setfield(L, -2, "__methods");
-  lua_pushstring(L, HM_NTP_TNAME);
-  lua_setfield(L, -2, "__name");
-  lua_pop(L, 1);
-  lua_pushcfunction(L, model_ntp);
-  lua_setfield(L, -2, "ntp");
-  hmL_ntps_open_model(L);
 }

@@ -319,29 +319,12 @@ static int ntps_grad(lua_State *L) {
 static int ntps_gradcheck(lua_State *L) {
   const char *fn = "ntp_soft:gradcheck";
   static const char *const keys[] = {"h", NULL};
-  ntps_model *u = check_ntps(L, 1, fn);
+  check_ntps(L, 1, fn);
   hmL_checkoptions(L, 3, fn, keys);
-  double h = hmL_optnumber(L, 3, "h", 1e-6, fn);
+  double h = hmL_optnumber(L, 3, "h", 1e-6, fn), worst;
   if (!(h > 0)) hmL_error(L, fn, "option 'h' must be positive");
-  ntps_bind(L, u, 2, fn, 2);
-  size_t N = u->V * u->d;
-  double loss, lp, lm, maxfd = 0, maxerr = 0;
-  ntps_check_eval(L, fn, ntps_eval(u, 1, &loss));
-  double *g0 = hmL_svm_scratch(L, N * sizeof *g0);
-  memcpy(g0, u->G, N * sizeof *g0);
-  for (size_t j = 0; j < N; j++) {
-    double w0 = u->W[j];
-    u->W[j] = w0 + h;
-    hm_status s1 = ntps_eval(u, 0, &lp);
-    u->W[j] = w0 - h;
-    hm_status s2 = ntps_eval(u, 0, &lm);
-    u->W[j] = w0;
-    ntps_check_eval(L, fn, s1 != HM_OK ? s1 : s2);
-    double fd = (lp - lm) / (2 * h);
-    maxfd = fmax(maxfd, fabs(fd));
-    maxerr = fmax(maxerr, fabs(fd - g0[j]));
-  }
-  lua_pushnumber(L, maxerr / fmax(maxfd, 1e-300));
+  ntps_check_eval(L, fn, hm_objective_gradcheck(hmL_ntps_objective(L, 1, 2, fn), h, &worst));
+  lua_pushnumber(L, worst);
   return 1;
 }
 

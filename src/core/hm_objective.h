@@ -50,4 +50,9 @@ typedef struct hm_objective {
   const double *eval_probs;
 } hm_objective;
 
+/* Central differences with step h on every trainable entry (parameters restored afterwards):
+ * *maxrel = max over parameters of max_j |g_j - fd_j| / max(max_j |fd_j|, 1e-300). The first
+ * failing eval's status is returned (hm_objective_check.c). */
+hm_status hm_objective_gradcheck(hm_objective *o, double h, double *maxrel);
+
 #endif
