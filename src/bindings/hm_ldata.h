@@ -18,6 +18,11 @@ typedef struct hm_ldata {
 } hm_ldata;
 
 hm_ldata *hmL_checkdata(lua_State *L, int idx, const char *fn);
+/* The generator of the options table at opts: rng= (a generator) or seed= (an integer,
+ * seeding *local; *has_seed, *seed report it), both is an error; the default generator
+ * otherwise (also when opts is none or nil). */
+hm_rng *hmL_data_optrng(lua_State *L, int opts, const char *fn, hm_rng *local, int *has_seed,
+                        lua_Integer *seed);
 
 /* An array argument given as a mat or as a nested Lua table of numbers (converted to a new
  * mat that replaces the stack slot). `what` names the argument/option in errors. */

@@ -17,4 +17,8 @@ void hmL_ntp_buf_free(ntp_buf *b);
 /* Read and check the dataset at idx into b (freed first); raises named errors (argument argn). */
 void hmL_ntp_read(lua_State *L, int idx, const char *fn, int argn, ntp_buf *b);
 
+/* m:gradcheck(ds, {h=1e-6}) of either NTP model at stack 1 (already type-checked): the
+ * largest relative error of its gradient against central differences (hm_objective_gradcheck). */
+int hmL_ntp_gradcheck(lua_State *L, const char *fn);
+
 #endif

@@ -182,9 +182,8 @@ static int data_new(lua_State *L) {
   return 1;
 }
 
-/* rng from options: rng= (generator) or seed= (integer); default generator otherwise. */
-static hm_rng *opt_rng(lua_State *L, int opts, const char *fn, hm_rng *local, int *has_seed,
-                       lua_Integer *seed) {
+hm_rng *hmL_data_optrng(lua_State *L, int opts, const char *fn, hm_rng *local, int *has_seed,
+                        lua_Integer *seed) {
   *has_seed = 0;
   if (lua_isnoneornil(L, opts)) return hmL_optrng(L, lua_gettop(L) + 1, fn);
   int t = lua_getfield(L, opts, "rng");
@@ -227,7 +226,7 @@ static int grand_common(lua_State *L, const char *fn) {
   hm_rng local;
   int has_seed;
   lua_Integer seed = 0;
-  hm_rng *g = opt_rng(L, 4, fn, &local, &has_seed, &seed);
+  hm_rng *g = hmL_data_optrng(L, 4, fn, &local, &has_seed, &seed);
   hm_ldata *u = new_data(L, n, T, d, 0, 1, d, 0, 0, fn);
   hm_data_grand(g, n, T, d, u->v, MUT(u->ds.Y), MUT(u->ds.X), MUT(u->ds.Z));
   u->has_seed = has_seed;
@@ -246,7 +245,7 @@ static int data_relu_mode(lua_State *L) {
   hm_rng local;
   int has_seed;
   lua_Integer seed = 0;
-  hm_rng *g = opt_rng(L, 4, fn, &local, &has_seed, &seed);
+  hm_rng *g = hmL_data_optrng(L, 4, fn, &local, &has_seed, &seed);
   hm_ldata *u = new_data(L, n, T, d, 0, 1, d, d, d, fn);
   hm_data_relu_mode(g, n, T, d, u->V, MUT(u->ds.Y), MUT(u->ds.X), MUT(u->ds.Z));
   for (size_t j = 0; j < d; j++) u->v[j] = 1.0;
@@ -267,7 +266,7 @@ static int data_fr_joint(lua_State *L) {
   hm_rng local;
   int has_seed;
   lua_Integer seed = 0;
-  hm_rng *g = opt_rng(L, 4, fn, &local, &has_seed, &seed);
+  hm_rng *g = hmL_data_optrng(L, 4, fn, &local, &has_seed, &seed);
   hm_ldata *u = new_data(L, n, T, d, 0, 1, d, 0, 0, fn);
   hm_data_fr_joint(g, n, T, d, mu, MUT(u->ds.Y), MUT(u->ds.X), MUT(u->ds.Z));
   u->v[0] = mu; /* the label direction mu e_1 */
@@ -312,7 +311,7 @@ static int data_example(lua_State *L) {
     push_diagW(L, 3, d110, fn);
     lua_setfield(L, 3, "W");
   } else if (strcmp(name, "mm_f1c") == 0) {
-    hm_rng *g = opt_rng(L, 2, fn, &local, &has_seed, &seed);
+    hm_rng *g = hmL_data_optrng(L, 2, fn, &local, &has_seed, &seed);
     u = new_data(L, 3, 7, 3, 0, 0, 3, 0, 0, fn);
     double *X = MUT(u->ds.X);
     hm_rng_fill_normal(g, X, 3 * 7 * 3);
@@ -356,7 +355,7 @@ static int data_example(lua_State *L) {
     push_diagW(L, 3, d110, fn);
     lua_setfield(L, 3, "W");
   } else if (strcmp(name, "svm_f1a") == 0 || strcmp(name, "svm_f1b") == 0) {
-    hm_rng *g = opt_rng(L, 2, fn, &local, &has_seed, &seed);
+    hm_rng *g = hmL_data_optrng(L, 2, fn, &local, &has_seed, &seed);
     int a = name[6] == 'a';
     size_t T = a ? 3 : 5;
     u = new_data(L, 2, T, 2, 0, 1, 2, 0, 0, fn);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hm_ldata.h"
 #include "hm_lntp.h"
 #include "hm_lsvm.h"
 #include "hm_lsvm_args.h"
@@ -172,19 +173,10 @@ static int data_ntp(lua_State *L) {
     else hmL_error(L, fn, "option 'cyclic': true, false or \"any\" expected");
   }
   lua_pop(L, 1);
-  hm_rng local, *g;
-  if (hmL_optfield(L, 1, "seed") != LUA_TNIL) {
-    lua_Integer seed = hmL_optinteger(L, 1, "seed", 0, fn);
-    hm_rng_seed(&local, (uint64_t)seed);
-    g = &local;
-    lua_pop(L, 1);
-    if (hmL_optfield(L, 1, "rng") != LUA_TNIL) hmL_error(L, fn, "give either 'rng' or 'seed', not both");
-    lua_pop(L, 1);
-  } else {
-    lua_pop(L, 1);
-    hmL_optfield(L, 1, "rng");
-    g = lua_isnil(L, -1) ? hmL_optrng(L, lua_gettop(L) + 1, fn) : hmL_checkrng(L, lua_gettop(L), fn);
-  }
+  hm_rng local;
+  int has_seed;
+  lua_Integer seed;
+  hm_rng *g = hmL_data_optrng(L, 1, fn, &local, &has_seed, &seed);
   size_t un = (size_t)n, uT = (size_t)T, uK = (size_t)K, ud = (size_t)d;
   lua_newtable(L);
   int out = lua_gettop(L);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hm_ldata.h"
 #include "hm_lmodel.h"
 #include "hm_lntp.h"
 #include "hm_lsvm.h"
@@ -142,18 +143,10 @@ static int model_ntp(lua_State *L) {
   }
   if (!kq) u->W = u->x[0], u->GW = u->g[0];
   if (strcmp(init, "uniform") == 0) {
-    hm_rng local, *g;
-    int ts = hmL_optfield(L, 1, "seed");
-    lua_pop(L, 1);
-    int tr = hmL_optfield(L, 1, "rng");
-    if (ts != LUA_TNIL && tr != LUA_TNIL) hmL_error(L, fn, "give either 'rng' or 'seed', not both");
-    if (ts != LUA_TNIL) {
-      hm_rng_seed(&local, (uint64_t)hmL_optinteger(L, 1, "seed", 0, fn));
-      g = &local;
-    } else {
-      g = tr == LUA_TNIL ? hmL_optrng(L, lua_gettop(L) + 1, fn) : hmL_checkrng(L, lua_gettop(L), fn);
-    }
-    lua_pop(L, 1);
+    hm_rng local;
+    int has_seed;
+    lua_Integer seed;
+    hm_rng *g = hmL_data_optrng(L, 1, fn, &local, &has_seed, &seed);
     for (size_t k = 0; k < np; k++) init_uniform(g, u->x[k], ps, u->d);
   }
   for (size_t k = 0; k < np; k++) {
@@ -256,17 +249,19 @@ static int ntp_probs(lua_State *L) {
   return 1;
 }
 
-/* ntp:gradcheck(ds, {h=1e-6}) -> max over parameters of max_j |g_j - fd_j| / max_j |fd_j| */
-static int ntp_gradcheck(lua_State *L) {
-  const char *fn = "ntp:gradcheck";
+int hmL_ntp_gradcheck(lua_State *L, const char *fn) {
   static const char *const keys[] = {"h", NULL};
-  check_ntp(L, 1, fn);
   hmL_checkoptions(L, 3, fn, keys);
   double h = hmL_optnumber(L, 3, "h", 1e-6, fn), worst;
   if (!(h > 0)) hmL_error(L, fn, "option 'h' must be positive");
   eval_check(L, fn, hm_objective_gradcheck(hmL_ntp_objective(L, 1, 2, fn), h, &worst));
   lua_pushnumber(L, worst);
   return 1;
+}
+
+static int ntp_gradcheck(lua_State *L) {
+  check_ntp(L, 1, "ntp:gradcheck");
+  return hmL_ntp_gradcheck(L, "ntp:gradcheck");
 }
 
 /* The effective W (d x d) into out: W itself, or K Q^T. */

@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hm_ldata.h"
 #include "hm_lmodel.h"
+#include "hm_lntp.h"
 #include "hm_lsvm.h"
 #include "hm_lsvm_args.h"
 #include "hm_ntp_soft.h"
@@ -94,17 +96,10 @@ static int data_ntp_soft(lua_State *L) {
       d > 100000000 || V > 100000 || m * d > 100000000 || m * V > 100000000)
     hmL_error(L, fn, "need n >= 0, m, d, V >= 1 and 1 <= support <= V (got n=%I m=%I d=%I V=%I support=%I)",
               n, m, d, V, k);
-  hm_rng local, *g;
-  int ts = hmL_optfield(L, 1, "seed");
-  lua_pop(L, 1);
-  int tr = hmL_optfield(L, 1, "rng");
-  if (ts != LUA_TNIL && tr != LUA_TNIL) hmL_error(L, fn, "give either 'rng' or 'seed', not both");
-  if (ts != LUA_TNIL) {
-    hm_rng_seed(&local, (uint64_t)hmL_optinteger(L, 1, "seed", 0, fn));
-    g = &local;
-  } else {
-    g = tr == LUA_TNIL ? hmL_optrng(L, lua_gettop(L) + 1, fn) : hmL_checkrng(L, lua_gettop(L), fn);
-  }
+  hm_rng local;
+  int has_seed;
+  lua_Integer seed;
+  hm_rng *g = hmL_data_optrng(L, 1, fn, &local, &has_seed, &seed);
   lua_newtable(L);
   int out = lua_gettop(L);
   hm_mat *H = hmL_newmat2(L, (size_t)m, (size_t)d, fn);
@@ -317,15 +312,8 @@ static int ntps_grad(lua_State *L) {
 }
 
 static int ntps_gradcheck(lua_State *L) {
-  const char *fn = "ntp_soft:gradcheck";
-  static const char *const keys[] = {"h", NULL};
-  check_ntps(L, 1, fn);
-  hmL_checkoptions(L, 3, fn, keys);
-  double h = hmL_optnumber(L, 3, "h", 1e-6, fn), worst;
-  if (!(h > 0)) hmL_error(L, fn, "option 'h' must be positive");
-  ntps_check_eval(L, fn, hm_objective_gradcheck(hmL_ntps_objective(L, 1, 2, fn), h, &worst));
-  lua_pushnumber(L, worst);
-  return 1;
+  check_ntps(L, 1, "ntp_soft:gradcheck");
+  return hmL_ntp_gradcheck(L, "ntp_soft:gradcheck");
 }
 
 static hm_status ntps_obj_eval(void *ctx, int want_grad, double *loss) {
