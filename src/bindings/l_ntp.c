@@ -304,7 +304,8 @@ static int svm_ntp(lua_State *L) {
   push_graph(L, &D, comp, nc, pres, fn);
   lua_pop(L, 1);
   /* S_fin and W_fin */
-  double *B = hmL_svm_scratch(L, K * K * dd * sizeof *B);
+  size_t ng = hm_ntp_sfin_generators(comp, pres, K);
+  double *B = hmL_svm_scratch(L, (ng < dd ? ng : dd) * dd * sizeof *B + 1);
   size_t r = 0;
   hmL_check(L, fn, hm_ntp_sfin(&D, comp, pres, B, &r));
   hm_mat *Sf = hmL_newmat3(L, r, d, d, fn);

@@ -62,10 +62,13 @@ hm_status hm_ntp_rows(const hm_ntp_data *D, const size_t *comp, double *A, doubl
 
 /* Orthonormal basis (rows of B, each d*d, row-major W layout) of
  *   S_fin = span{ (e_i - e_j) e_k^T : i, j in one component of G^(k), k present },
- * rank cut 1e-10 of the largest singular value of the generators. B needs room for K*K
- * rows of d*d; *r receives the dimension. */
+ * rank cut 1e-10 of the largest singular value of the generators (e_v - e_ref) e_k^T, ref
+ * the component's first token. B needs room for min(generators, d*d) rows of d*d
+ * (hm_ntp_sfin_generators); *r receives the dimension. */
 hm_status hm_ntp_sfin(const hm_ntp_data *D, const size_t *comp, const size_t *present,
                       double *B, size_t *r);
+/* The number of those generators: sum over present k of K - ncomp[k]. */
+size_t hm_ntp_sfin_generators(const size_t *comp, const size_t *present, size_t K);
 
 /* W_fin = argmin over W in span(B) (r rows) of the reduced log-loss: every sample restricted
  * to the positions whose token shares a selected token's component in G^(k), the selected

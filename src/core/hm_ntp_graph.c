@@ -176,11 +176,25 @@ hm_status hm_ntp_rows(const hm_ntp_data *D, const size_t *comp, double *A, doubl
   return HM_OK;
 }
 
+size_t hm_ntp_sfin_generators(const size_t *comp, const size_t *present, size_t K) {
+  size_t cap = 0; /* one per token that is not its component's first, for every present k */
+  for (size_t k = 0; k < K; k++)
+    if (present[k])
+      for (size_t v = 0; v < K; v++)
+        for (size_t u = 0; u < v; u++)
+          if (comp[k * K + u] == comp[k * K + v]) {
+            cap++;
+            break;
+          }
+  return cap;
+}
+
 hm_status hm_ntp_sfin(const hm_ntp_data *D, const size_t *comp, const size_t *present,
                       double *B, size_t *r) {
-  size_t K = D->K, d = D->d, dd = d * d, ng = 0;
+  size_t K = D->K, d = D->d, dd = d * d, ng = 0, cap = hm_ntp_sfin_generators(comp, present, K);
   *r = 0;
-  double *G = malloc(K * K * dd * sizeof *G);
+  if (cap == 0) return HM_OK;
+  double *G = malloc(cap * dd * sizeof *G);
   if (!G) return HM_ENOMEM;
   for (size_t k = 0; k < K; k++) {
     if (!present[k]) continue;

@@ -101,7 +101,7 @@ static void grad_fd(void) {
     CHECK(b[k] == (eq[k] ? 0.0 : 1.0));
   }
   CHECK(ne >= 1); /* the generator drew a cycle */
-  double *B = malloc(36 * 64 * sizeof *B), Wf[64], gn;
+  double *B = malloc(64 * 64 * sizeof *B), Wf[64], gn;
   size_t r;
   int it;
   CHECK(hm_ntp_sfin(&D, comp, pres, B, &r) == HM_OK);
