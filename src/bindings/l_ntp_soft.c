@@ -129,7 +129,7 @@ static int svm_ntp_soft(lua_State *L) {
   ntps_buf nb;
   memset(&nb, 0, sizeof nb);
   read_soft(L, 1, fn, 1, &nb);
-  size_t m = nb.m, d = nb.d, V = nb.V, N = V * d, cap = m * V * V, mr = 0;
+  size_t m = nb.m, d = nb.d, V = nb.V, N = V * d, mr = 0;
   double *H = hmL_svm_scratch(L, m * d * sizeof *H), *P = hmL_svm_scratch(L, m * V * sizeof *P);
   double *pi = hmL_svm_scratch(L, m * sizeof *pi);
   memcpy(H, nb.H, m * d * sizeof *H);
@@ -139,6 +139,7 @@ static int svm_ntp_soft(lua_State *L) {
   hm_ntps_data D = {m, d, V, H, P, pi};
   svm_sopts so;
   hmL_svm_getsopts(L, 2, fn, &so);
+  size_t cap = hm_ntps_nrows(&D) + 1;
   double *F = hmL_svm_scratch(L, cap * N * sizeof *F), *b = hmL_svm_scratch(L, cap * sizeof *b);
   double *c = hmL_svm_scratch(L, cap * sizeof *c);
   unsigned char *eq = hmL_svm_scratch(L, cap);
@@ -166,7 +167,7 @@ static int svm_ntp_soft(lua_State *L) {
   hmL_svm_push_int_array(L, oth, mr);
   lua_setfield(L, -2, "other");
   lua_setfield(L, res, "rows");
-  double *B = hmL_svm_scratch(L, m * V * N * sizeof *B);
+  double *B = hmL_svm_scratch(L, (m * V < N ? m * V : N) * N * sizeof *B);
   hm_mat *Ws = hmL_newmat2(L, V, d, fn);
   double resid = 0;
   size_t r = 0;

@@ -97,6 +97,16 @@ static size_t ref_token(const hm_ntps_data *D, size_t j) {
   return D->V;
 }
 
+size_t hm_ntps_nrows(const hm_ntps_data *D) {
+  size_t rows = 0;
+  for (size_t j = 0; j < D->m; j++) {
+    size_t k = 0;
+    for (size_t z = 0; z < D->V; z++) k += D->P[j * D->V + z] > 0;
+    if (k) rows += (k - 1) + k * (D->V - k);
+  }
+  return rows;
+}
+
 hm_status hm_ntps_rows(const hm_ntps_data *D, double *F, double *b, unsigned char *eq, double *c,
                        size_t *ctx, size_t *tok, size_t *other, size_t *m_out) {
   size_t m = D->m, d = D->d, V = D->V, N = V * d, k = 0;
@@ -133,7 +143,7 @@ hm_status hm_ntps_rows(const hm_ntps_data *D, double *F, double *b, unsigned cha
 
 hm_status hm_ntps_wstar(const hm_ntps_data *D, double *Wstar, double *residual, double *B,
                         size_t *r) {
-  size_t m = D->m, V = D->V, d = D->d, N = V * d, cap = m * V * V, mr = 0;
+  size_t V = D->V, d = D->d, N = V * d, cap = hm_ntps_nrows(D) + 1, mr = 0;
   double *F = malloc(cap * N * sizeof *F), *b = malloc(cap * sizeof *b), *c = malloc(cap * sizeof *c);
   unsigned char *eq = malloc(cap);
   double *Fe = NULL, *K = NULL, *mu = NULL, *s = NULL, *Vt = NULL, *sup = NULL;

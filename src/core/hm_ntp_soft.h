@@ -37,14 +37,16 @@ hm_status hm_ntps_loss(const hm_ntps_data *D, const double *W, double *loss, dou
 
 /* NTP-SVM rows as vector rows of length V*d (row-major W): per context j, with r = min S_j,
  * the equalities (e_z - e_r) h_j^T (z in S_j \ {r}; eq = 1, b = 0, rhs c = log(p_jz/p_jr))
- * and the margins (e_z - e_v) h_j^T (z in S_j, v not in S_j; b = 1, c = 0). Room for m*V*V
- * rows; ctx / tok / other (0-based j, z, and r or v) may be NULL. */
+ * and the margins (e_z - e_v) h_j^T (z in S_j, v not in S_j; b = 1, c = 0). Room for
+ * hm_ntps_nrows(D) rows; ctx / tok / other (0-based j, z, and r or v) may be NULL. */
+size_t hm_ntps_nrows(const hm_ntps_data *D);
 hm_status hm_ntps_rows(const hm_ntps_data *D, double *F, double *b, unsigned char *eq, double *c,
                        size_t *ctx, size_t *tok, size_t *other, size_t *m_out);
 
 /* W* (V x d) from the equality rows (least norm, pseudo-inverse of their Gram); *residual =
  * max |row . W* - c| / max(1, max |c|); orthonormal basis of F into B (rows of V*d, room for
- * m*V rows) with its dimension *r (rank cut 1e-10). B may be NULL. */
+ * min(equality rows, V*d) rows, at most m*V) with its dimension *r (rank cut 1e-10). B may
+ * be NULL. */
 hm_status hm_ntps_wstar(const hm_ntps_data *D, double *Wstar, double *residual, double *B,
                         size_t *r);
 
