@@ -146,6 +146,20 @@ describe("svm.ntp", function()
     assert.is_true(r.W_fin:norm() <= 1e-15 and r.fin.converged)
   end)
 
+  it("infeasible (d = 1 embeddings): a Farkas certificate with a sign-free equality entry", function()
+    -- tokens 1, 3 form an SCC (equality 4w = 0 after last token 2), yet 1 must beat 2 (-2w >= 1)
+    local r = svm.ntp { E = mat.new { { 1 }, { 2 }, { 3 } }, tokens = { { 1, 3, 2 }, { 3, 1, 2 } }, labels = { 1, 3 } }
+    assert.are.equal("infeasible", r.status)
+    assert.is_true(r.farkas_residual <= 1e-12)
+    assert.are.same({ true, false, false }, r.eq)
+    -- rows a z: (1 - 3) 2 = -4 (equality), (1 - 2) 2 = -2, (3 - 2) 2 = 2 (b = 0, 1, 1)
+    local f = r.farkas
+    H.close(-4 * f[1] - 2 * f[2] + 2 * f[3], 0, 1e-14)
+    H.close(f[2] + f[3], 1, 1e-14)
+    assert.is_true(f[2] >= 0 and f[3] >= 0)
+    assert.is_nil(r.W)
+  end)
+
   it("nuclear norm: same W here (only one column is constrained)", function()
     local r = svm.ntp(toy(), { norm = "nuc" })
     assert.are.equal("optimal", r.status)
