@@ -489,13 +489,13 @@ function M.where(results, params)
 end
 
 --- Per-instance values: metrics[key] of every successful run, in result order (false and NaN
---- kept). With a list of keys: {key = values} (merged into `into` when given). Without a
+--- kept; entries that are not run tables are skipped, as in report.filter). With a list of keys: {key = values} (merged into `into` when given). Without a
 --- key: the metrics tables of the successful runs.
 function M.collect(results, key, into)
   if type(results) ~= "table" then fail("report.collect", "bad argument #1 (sweep results expected, got %s)", type(results)) end
   if key == nil then
     local out = {}
-    for _, r in ipairs(results) do if r.status == "ok" then out[#out + 1] = r.metrics end end
+    for _, r in ipairs(results) do if type(r) == "table" and r.status == "ok" then out[#out + 1] = r.metrics end end
     return out
   end
   if type(key) == "table" then
@@ -505,7 +505,7 @@ function M.collect(results, key, into)
   end
   local out = {}
   for _, r in ipairs(results) do
-    if r.status == "ok" then out[#out + 1] = r.metrics[key] end
+    if type(r) == "table" and r.status == "ok" and type(r.metrics) == "table" then out[#out + 1] = r.metrics[key] end
   end
   return out
 end

@@ -556,7 +556,59 @@ static int l_gen(lua_State *L) {
   return 1;
 }
 
+/* ------------------------------------------------------------------------------------ */
+/* svm.rows(A, Z, b, {eq=, norm=, ...}): the W-SVM on explicit rank-one rows               */
+
+static int l_rows(lua_State *L) {
+  const char *fn = "svm.rows";
+  static const char *const allowed[] = {"eq", "norm", HM_LSVM_COMMON_OPTS, NULL};
+  hmL_svm_enter(L, fn, 4, allowed);
+  svm_arr A, Z, b;
+  hmL_svm_checkarr(L, 1, fn, 1, "A", &A);
+  hmL_svm_checkarr(L, 2, fn, 2, "Z", &Z);
+  hmL_svm_checkarr(L, 3, fn, 3, "b", &b);
+  char s1[80], s2[80];
+  if (A.rank != 2 || Z.rank != 2 || A.dim[0] != Z.dim[0] || A.dim[1] != Z.dim[1])
+    hmL_argerror(L, fn, 2, "A and Z must be m x d arrays of one shape, got %s and %s",
+                 hmL_svm_arrshape(&A, s1), hmL_svm_arrshape(&Z, s2));
+  size_t m = A.dim[0], d = A.dim[1];
+  if (b.size != m) hmL_argerror(L, fn, 3, "%d right-hand sides expected, got %d", (int)m, (int)b.size);
+  hmL_svm_finite(L, &A, fn, "A");
+  hmL_svm_finite(L, &Z, fn, "Z");
+  hmL_svm_finite(L, &b, fn, "b");
+  unsigned char *eq = NULL;
+  if (hmL_optfield(L, 4, "eq") != LUA_TNIL) {
+    if (!lua_istable(L, -1)) hmL_error(L, fn, "option 'eq': array of %d booleans expected", (int)m);
+    if (lua_rawlen(L, -1) != m) hmL_error(L, fn, "option 'eq': array of %d booleans expected", (int)m);
+    eq = hmL_svm_scratch(L, m ? m : 1);
+    for (size_t k = 0; k < m; k++) {
+      lua_rawgeti(L, -2, (lua_Integer)k + 1);
+      if (!lua_isboolean(L, -1)) hmL_error(L, fn, "option 'eq': entry %d is not a boolean", (int)k + 1);
+      eq[k] = (unsigned char)lua_toboolean(L, -1);
+      if (eq[k] && b.data[k] != 0)
+        hmL_error(L, fn, "option 'eq': equality row %d needs right-hand side 0, got %f", (int)k + 1,
+                  b.data[k]);
+      lua_pop(L, 1);
+    }
+  }
+  svm_norm ns;
+  hmL_svm_getnorm(L, 4, "norm", fn, 1, &ns);
+  svm_sopts so;
+  hmL_svm_getsopts(L, 4, fn, &so);
+  if (ns.kind == 2 && eq) hmL_error(L, fn, "equality rows need norm \"fro\" or \"nuc\"");
+  if (ns.kind == 1 && so.o.tol == 1e-9) so.o.tol = 1e-6; /* the nuclear IPM's default */
+  hm_wcons c = {m, d, A.data, Z.data, b.data, eq};
+  svm_rowinfo ri = {0, m, 1, NULL, NULL, NULL};
+  solve_rows_w(L, fn, &c, m, &ri, &ns, &so);
+  lua_getfield(L, -1, "W");
+  double er = lua_isnil(L, -1) ? NAN : hm_svm_eq_residual_w(&c, hmL_checkmat(L, -1, fn)->data);
+  lua_pop(L, 1);
+  hmL_svm_setnum(L, "eq_residual", er);
+  return 1;
+}
+
 static const luaL_Reg funcs[] = {
+    {"rows", l_rows},
     {"hard_margin", l_hard_margin},
     {"prompt", l_prompt},
     {"head", l_head},
