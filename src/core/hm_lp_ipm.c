@@ -61,7 +61,7 @@ hm_status hm_lp_solve(const hm_lp *P, double tol, int max_iter, double *x, doubl
   if (info) memset(info, 0, sizeof *info);
   if (tol <= 0) tol = 1e-10;
   if (max_iter <= 0) max_iter = 100;
-  size_t nd = 2 * m * m + m * n + 14 * n + 3 * m;
+  size_t nd = 2 * m * m + m * n + 18 * n + 4 * m;
   double *buf = (double *)calloc(nd ? nd : 1, sizeof(double));
   unsigned char *bnd = (unsigned char *)calloc(n ? n : 1, 1);
   if (!buf || !bnd) {
@@ -91,6 +91,11 @@ hm_status hm_lp_solve(const hm_lp *P, double tol, int max_iter, double *x, doubl
   W.dya = q, q += m;
   W.bnd = bnd;
   double *s = q, *w = q + n; /* upper-bound slacks and their multipliers */
+  q += 2 * n;
+  /* the best iterate by max(pres, dres, gap): near mu = 0 rounding can make later
+   * iterates worse (and the iteration can blow up); the best one is returned */
+  double *bx = q, *bz = q + n, *bw = q + 2 * n, *by = q + 3 * n;
+  double best = INFINITY;
   size_t nb = 0;
   for (size_t j = 0; j < n; j++) {
     bnd[j] = P->u && isfinite(P->u[j]);
@@ -108,7 +113,8 @@ hm_status hm_lp_solve(const hm_lp *P, double tol, int max_iter, double *x, doubl
   double bn = 1 + nrm2(m, P->b), cn = 1 + nrm2(n, P->c);
   hm_status st = HM_ENOCONV;
   int it;
-  double pres = INFINITY, dres = INFINITY, gap = INFINITY;
+  double pres, dres, gap;
+  if (info) info->pres = info->dres = info->gap = INFINITY;
   for (it = 0; it < max_iter; it++) {
     /* residuals */
     memcpy(W.rb, P->b, m * sizeof(double));
@@ -127,7 +133,20 @@ hm_status hm_lp_solve(const hm_lp *P, double tol, int max_iter, double *x, doubl
     pres = nrm2(m, W.rb) / bn;
     dres = nrm2(n, W.rc) / cn;
     gap = fabs(pobj - dobj) / (1 + fabs(pobj));
-    if (pres <= tol && dres <= tol && gap <= tol) {
+    double merit = fmax(pres, fmax(dres, gap));
+    if (merit < best) {
+      best = merit;
+      memcpy(bx, x, n * sizeof(double));
+      memcpy(bz, z, n * sizeof(double));
+      memcpy(bw, w, n * sizeof(double));
+      memcpy(by, y, m * sizeof(double));
+      if (info) {
+        info->pres = pres;
+        info->dres = dres;
+        info->gap = gap;
+      }
+    }
+    if (merit <= tol) {
       st = HM_OK;
       break;
     }
@@ -197,13 +216,15 @@ hm_status hm_lp_solve(const hm_lp *P, double tol, int max_iter, double *x, doubl
     for (size_t k = 0; k < m; k++) y[k] += ad * W.dy[k];
     if (ap < 1e-12 && ad < 1e-12) break; /* stalled */
   }
-  if (info) {
-    info->iterations = it;
-    info->pres = pres;
-    info->dres = dres;
-    info->gap = gap;
+  if (info) info->iterations = it;
+  if (isfinite(best)) {
+    memcpy(x, bx, n * sizeof(double));
+    memcpy(z, bz, n * sizeof(double));
+    memcpy(y, by, m * sizeof(double));
+    if (wout) memcpy(wout, bw, n * sizeof(double));
+  } else if (wout) {
+    memcpy(wout, w, n * sizeof(double));
   }
-  if (wout) memcpy(wout, w, n * sizeof(double));
   free(buf);
   free(bnd);
   return st;

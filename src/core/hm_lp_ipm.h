@@ -1,4 +1,5 @@
-/* A small dense linear-programming interior-point method (solvers.md §2.8):
+/* A small dense linear-programming interior-point method (docs/svm_conic.md, "l_inf, l_1
+ * and spectral norms"):
  *   minimize c^T x  subject to  A x = b,  0 <= x <= u   (u_j = +inf: no upper bound),
  * Mehrotra's predictor-corrector on the normal equations A D A^T dy = r (m x m, Cholesky),
  * separate primal and dual step lengths, upper bounds handled implicitly (slack s = u - x

@@ -1,4 +1,4 @@
-/* W-Att-SVMs (and vector SVMs) in the entrywise l_inf and l_1 norms (solvers.md §2.8):
+/* W-Att-SVMs (and vector SVMs) in the entrywise l_inf and l_1 norms (docs/svm_conic.md):
  *   min ||x||_inf  or  ||x||_1   s.t.  f_k^T x >= b_k  (== if eq[k]).
  * Both are solved as the homogeneous LPs (rows unit-scaled by hm_crows_prep_*):
  *   l_inf:  max g  s.t.  F x - g b >= 0,  -1 <= x <= 1          (x = y - 1, y in [0, 2])

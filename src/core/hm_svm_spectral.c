@@ -1,4 +1,4 @@
-/* Spectral-norm W-Att-SVM (solvers.md §2.9):  min ||W||_2  s.t.  <A_k, W> >= b_k, as the SDP
+/* Spectral-norm W-Att-SVM (docs/svm_conic.md):  min ||W||_2  s.t.  <A_k, W> >= b_k, as the SDP
  *   min t  s.t.  S(y) = [[t I, W], [W^T, t I]] >= 0,  F w - b >= 0      (y = (t, vec W))
  * with dual  max b^T lambda  s.t.  Z >= 0, tr Z = 1, 2 Z_12 = -M(lambda), lambda >= 0,
  * i.e.  max b^T lambda  s.t.  ||M(lambda)||_* <= 1  (M = sum lambda_k A_k): the nuclear norm
