@@ -10,9 +10,6 @@
 
 #include "hm_optim.h"
 
-/* one-sided Jacobi up to this min(rows, cols), LAPACK's dgesdd above */
-#define HM_STEEP_JACOBI_MAX 24
-
 /* the tensor as LAPACK sees it: the row-major rows x cols array is the column-major
  * cols x rows matrix G^T, whose polar factor is the transpose of G's, i.e. the same array */
 typedef struct svd_layout {
@@ -56,9 +53,7 @@ size_t hm_steepest_work_size(hm_steep_norm norm, size_t rows, size_t cols) {
   svd_layout L;
   if (!svd_layout_of(rows, cols, &L)) return 0;
   size_t iw = (8 * (size_t)L.k * sizeof(lapack_int) + sizeof(double) - 1) / sizeof(double);
-  size_t lap = L.iw + iw + L.lwork, k = (size_t)L.k, mx = rows > cols ? rows : cols;
-  size_t jac = mx * k + k * k + k; /* jacobi_polar */
-  return lap > jac ? lap : jac;
+  return L.iw + iw + L.lwork;
 }
 
 static void scale_to(const double *G, size_t n, double s, double *D) {
@@ -103,85 +98,6 @@ static hm_status spectral_dir(const double *G, size_t rows, size_t cols, double 
   cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, L.m, L.n, r, 1.0, u, ld, vt, ldvt, 0.0,
               D, ld);
   return HM_OK;
-}
-
-/* One-sided Jacobi (Hestenes) polar factor for small tensors, where LAPACK's per-call cost
- * dominates (dgesdd: ~30 us at 10 x 10 here; this: ~25 us on a rank-6 gradient, the same answer
- * to rounding and no LAPACK call): rotate column pairs of
- * B = G V until they are orthogonal to m eps, then B = U diag(sigma) and
- * D = sum_{sigma_j > cut} (b_j / sigma_j) v_j^T. Returns 0, or -1 if 60 sweeps do not
- * converge (the caller falls back to LAPACK). Works on the columns of G (rows >= cols is
- * the usual case; for rows < cols it works on G^T, whose polar factor is D^T). */
-static int jacobi_polar(const double *G, size_t rows, size_t cols, double *D, double *dual,
-                        double *work) {
-  int tr = rows < cols;
-  size_t m = tr ? cols : rows, n = tr ? rows : cols; /* H = G or G^T, m x n, m >= n */
-  double *B = work, *V = B + m * n, *sg = V + n * n; /* column j of H at B + j m, of V at V + j n */
-  for (size_t i = 0; i < rows; i++)
-    for (size_t j = 0; j < cols; j++) {
-      if (tr) B[i * m + j] = G[i * cols + j];
-      else B[j * m + i] = G[i * cols + j];
-    }
-  memset(V, 0, n * n * sizeof(double));
-  for (size_t j = 0; j < n; j++) V[j * n + j] = 1.0;
-  const double tol = (double)m * DBL_EPSILON;
-  /* columns below (eps |G|_F)^2 are numerically zero (below the rank cut): rotating them
-   * against each other only stirs rounding noise and never converges */
-  double f2 = 0;
-  for (size_t i = 0; i < m * n; i++) f2 += B[i] * B[i];
-  const double tiny = DBL_EPSILON * DBL_EPSILON * f2;
-  int conv = 0;
-  for (int sweep = 0; sweep < 60 && !conv; sweep++) {
-    conv = 1;
-    for (size_t p = 0; p + 1 < n; p++)
-      for (size_t q = p + 1; q < n; q++) {
-        double *bp = B + p * m, *bq = B + q * m;
-        double al = 0, be = 0, ga = 0;
-        for (size_t i = 0; i < m; i++) {
-          al += bp[i] * bp[i];
-          be += bq[i] * bq[i];
-          ga += bp[i] * bq[i];
-        }
-        if (ga == 0 || al <= tiny || be <= tiny || !(fabs(ga) > tol * sqrt(al * be))) continue;
-        conv = 0;
-        double zeta = (be - al) / (2 * ga);
-        double t = copysign(1.0, zeta) / (fabs(zeta) + sqrt(1 + zeta * zeta));
-        double c = 1 / sqrt(1 + t * t), sn = c * t;
-        for (size_t i = 0; i < m; i++) {
-          double x = bp[i], y = bq[i];
-          bp[i] = c * x - sn * y;
-          bq[i] = sn * x + c * y;
-        }
-        double *vp = V + p * n, *vq = V + q * n;
-        for (size_t i = 0; i < n; i++) {
-          double x = vp[i], y = vq[i];
-          vp[i] = c * x - sn * y;
-          vq[i] = sn * x + c * y;
-        }
-      }
-  }
-  if (!conv) return -1;
-  double smax = 0, tot = 0;
-  for (size_t j = 0; j < n; j++) {
-    sg[j] = hm_vnorm2(B + j * m, m);
-    smax = fmax(smax, sg[j]);
-    tot += sg[j];
-  }
-  *dual = tot;
-  double cut = smax * (double)m * DBL_EPSILON;
-  memset(D, 0, rows * cols * sizeof(double));
-  for (size_t j = 0; j < n; j++) {
-    if (!(sg[j] > cut)) continue;
-    const double *b = B + j * m, *v = V + j * n;
-    for (size_t i = 0; i < m; i++) {
-      double ui = b[i] / sg[j];
-      for (size_t k = 0; k < n; k++) {
-        if (tr) D[k * cols + i] += ui * v[k]; /* D = (U V^T)^T for H = G^T */
-        else D[i * cols + k] += ui * v[k];
-      }
-    }
-  }
-  return 0;
 }
 
 /* Muon's quintic Newton-Schulz iteration on the smaller Gram side */
@@ -257,10 +173,6 @@ hm_status hm_steepest_dir(hm_steep_norm norm, const double *G, size_t rows, size
         hm_status st = hm_steepest_dir(HM_STEEP_FRO, G, rows, cols, 0, D, dual, work, work_size);
         return st;
       }
-      if ((rows < cols ? rows : cols) <= HM_STEEP_JACOBI_MAX &&
-          hm_steepest_work_size(HM_STEEP_SPECTRAL, rows, cols) <= work_size &&
-          jacobi_polar(G, rows, cols, D, dual, work) == 0)
-        return HM_OK;
       return spectral_dir(G, rows, cols, D, dual, work, work_size);
     case HM_STEEP_NEWTON_SCHULZ:
       *dual = NAN;
