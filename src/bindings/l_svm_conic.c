@@ -372,7 +372,7 @@ static double check_p(lua_State *L, int arg, const char *fn) {
 }
 
 static int l_spectral_raw(lua_State *L) {
-  return conic_w(L, "svm.spectral_raw", W_SPEC, 0, 1e-8, 1);
+  return conic_w(L, "svm.spectral_raw", W_SPEC, 0, 1e-8, 0); /* inequality rows only */
 }
 
 static int l_lp_raw(lua_State *L) {

@@ -196,7 +196,8 @@ describe("l_inf / l_1 / spectral W-SVMs", function()
       "svm.lp_raw: bad argument #4 (p must satisfy 1 <= p <= inf (math.huge), got 0.5)")
     assert.has_error(function() svm.spectral_raw({ { 0 / 0 } }, { { 1 } }, { 1 }) end,
       "svm.spectral_raw: bad argument #1 (A contains NaN)")
-    assert.has_error(function() svm.spectral_raw({ { 1 } }, { { 1 } }, { 1 }, { eq = { true } }) end)
+    assert.has_error(function() svm.spectral_raw({ { 1 } }, { { 1 } }, { 1 }, { eq = { true } }) end,
+      "svm.spectral_raw: unknown option 'eq' (valid options: tol, max_iter, tables, rank_tol, d)")
     assert.has_error(function() svm.spectral_raw({ { 1 } }, { { 1 } }, { 1 }, { tolerance = 1 }) end)
     assert.has_error(function() svm.spectral_raw({ { 1, 2 } }, { { 1 } }, { 1 }) end)
     local X = { { { 1, 0 }, { 0, 1 } } }
