@@ -28,6 +28,11 @@ hm_status hm_poly_certify(const hm_crows *R, const double *F, size_t N, hm_poly_
  * r->lambda (original rows) = lam_k / rho_k. */
 void hm_poly_unscale(const hm_crows *R, size_t N, const double *x, const double *lam,
                      hm_svm_result *r);
+/* Not certified optimal, and lam_raw (kept rows) is a Farkas vector of the kept rows
+ * (hm_crows_try_farkas: the nearest-point QP of the preparation called a nearly infeasible
+ * instance feasible and the solver's multipliers diverged along the ray)? Then r becomes
+ * the infeasible result with that certificate. */
+void hm_poly_try_farkas(const hm_crows *R, size_t N, const double *lam_raw, hm_svm_result *r);
 /* F (m x d^2) with rows vec(a_k z_k^T) of the kept rows (malloc; NULL when out of memory). */
 double *hm_poly_wrows(const hm_crows *R);
 /* W-problem driver: prep (feasibility / Farkas), trivial cases, solve(kept rows), rank info,

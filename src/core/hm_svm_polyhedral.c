@@ -106,6 +106,15 @@ hm_status hm_poly_certify(const hm_crows *R, const double *F, size_t N, hm_poly_
   return HM_OK;
 }
 
+void hm_poly_try_farkas(const hm_crows *R, size_t N, const double *lam_raw, hm_svm_result *r) {
+  if (r->status == HM_SVM_OPTIMAL) return;
+  double res;
+  if (!hm_crows_try_farkas(R, lam_raw, r->farkas, &res)) return;
+  int its = r->iterations;
+  hm_conic_set_infeasible(r, N, R->m0);
+  r->iterations = its;
+}
+
 void hm_poly_unscale(const hm_crows *R, size_t N, const double *x, const double *lam,
                      hm_svm_result *r) {
   double bs = R->bscale;
@@ -190,6 +199,7 @@ static hm_status poly_run(const hm_crows *R, const double *F, size_t N, hm_poly_
   if (st == HM_OK) {
     r->status = r->rel_gap <= tol ? HM_SVM_OPTIMAL : HM_SVM_INACCURATE;
     hm_poly_unscale(R, N, x, lam, r);
+    hm_poly_try_farkas(R, N, lr, r);
   }
   free(mem);
   return st;
