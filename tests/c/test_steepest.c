@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <lapacke.h>
+
 #include "hm_steepest.h"
 #include "hm_test.h"
 
@@ -89,7 +91,54 @@ static void test_spectral(void) {
   free(w);
 }
 
+/* U_r V_r^T by LAPACK (row-major dgesdd), for comparison with the small-tensor path */
+static void lapack_polar(const double *G, int r, int c, double *P, double *nuc) {
+  int k = r < c ? r : c;
+  double *a = malloc(sizeof(double) * r * c), *s = malloc(sizeof(double) * k);
+  double *u = malloc(sizeof(double) * r * k), *vt = malloc(sizeof(double) * k * c);
+  memcpy(a, G, sizeof(double) * r * c);
+  LAPACKE_dgesdd(LAPACK_ROW_MAJOR, 'S', r, c, a, c, s, u, k, vt, c);
+  *nuc = 0;
+  memset(P, 0, sizeof(double) * r * c);
+  for (int j = 0; j < k; j++) {
+    *nuc += s[j];
+    if (!(s[j] > s[0] * (r > c ? r : c) * 2.220446049250313e-16)) continue;
+    for (int i = 0; i < r; i++)
+      for (int l = 0; l < c; l++) P[i * c + l] += u[i * k + j] * vt[j * c + l];
+  }
+  free(a), free(s), free(u), free(vt);
+}
+
+/* random r x c gradients of rank rk (sums of rk outer products) vs LAPACK */
+static void test_spectral_vs_lapack(void) {
+  int shapes[][3] = {{10, 10, 10}, {10, 10, 6}, {7, 12, 7}, {12, 7, 3}, {24, 24, 24}, {30, 5, 5}, {5, 30, 2}, {30, 30, 20} /* LAPACK path */};
+  unsigned st = 12345;
+  for (size_t t = 0; t < sizeof shapes / sizeof shapes[0]; t++) {
+    int r = shapes[t][0], c = shapes[t][1], rk = shapes[t][2];
+    double *G = calloc((size_t)r * c, sizeof(double)), *D = malloc(sizeof(double) * r * c),
+           *P = malloc(sizeof(double) * r * c);
+    for (int q = 0; q < rk; q++) {
+      double a[64], b[64]; /* r, c <= 64 */
+      for (int i = 0; i < r; i++) a[i] = (st = st * 1103515245u + 12345u) / 4294967296.0 - 0.5;
+      for (int l = 0; l < c; l++) b[l] = (st = st * 1103515245u + 12345u) / 4294967296.0 - 0.5;
+      for (int i = 0; i < r; i++)
+        for (int l = 0; l < c; l++) G[i * c + l] += a[i] * b[l];
+    }
+    size_t ws;
+    double *w = work_for(HM_STEEP_SPECTRAL, (size_t)r, (size_t)c, &ws), dual, nuc;
+    CHECK(hm_steepest_dir(HM_STEEP_SPECTRAL, G, (size_t)r, (size_t)c, 0, D, &dual, w, ws) == HM_OK);
+    lapack_polar(G, r, c, P, &nuc);
+    double err = 0;
+    for (int i = 0; i < r * c; i++) err = fmax(err, fabs(D[i] - P[i]));
+    if (getenv("HM_TEST_VERBOSE")) printf("%dx%d rank %d: max err %.2e\n", r, c, rk, err);
+    CHECK(err <= 1e-11);
+    CHECK_CLOSE(dual, nuc, 1e-13);
+    free(G), free(D), free(P), free(w);
+  }
+}
+
 int main(void) {
+  test_spectral_vs_lapack();
   test_entrywise();
   test_spectral();
   return hm_test_report("steepest");
