@@ -228,8 +228,7 @@ static hm_status spectral_solve(const hm_crows *Rw, const double *F, size_t N,
   for (size_t k = 0; k < m; k++) W.s[k] = W.lam[k] = 1.0;
   hm_status st = HM_OK;
   double best_gap = HUGE_VAL;
-  hm_svm_result rc = *r, rbest = *r;
-  rbest.rel_gap = HUGE_VAL;
+  hm_svm_result rc = *r;
   int it;
   for (it = 0; it < max_iter; it++) {
     if (hm_interrupted()) {
@@ -317,7 +316,6 @@ static hm_status spectral_solve(const hm_crows *Rw, const double *F, size_t N,
       hm_poly_try_farkas(Rw, N, W.lam, r); /* the last multipliers: a diverging dual ray */
     }
   }
-  (void)rbest;
   free(mem);
   return st;
 }
