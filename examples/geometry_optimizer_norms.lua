@@ -4,11 +4,13 @@
 -- Fan, Schmidt, Thrampoulidis 2025; Tsilivis et al. 2024). For softmax attention this is
 -- proven for GD/NGD (Frobenius; Tarzanagh et al. 2023) and l_p mirror descent (l_p) only.
 -- Tested here beyond that: on G-rand(6, 8, 10) W is trained by GD, sign descent (l_inf),
--- largest-coordinate descent (l_1), spectral descent (U V^T), Muon and Adam; the certified
+-- largest-coordinate descent (l_1), spectral descent (U V^T), Muon and Adam (own norm: l_inf,
+-- as proven for linear models by Zhang, Zou, Cao 2024 with decaying steps); the certified
 -- Att-SVM in each norm (fro, inf, l1, spec, nuc) is solved for each run's final selection and
 -- corr(W, W^mm_norm) averaged over runs -- the claim: each row peaks at its own norm. Also
 -- (K,Q) trained by spectral descent on K and Q separately: which norm's SVM does K Q^T match?
--- Two variants: W_0 = 0 ("zero") and a random init (local convergence, "random").
+-- Two variants: W_0 = 0 ("zero") and a random init (local convergence, "random"); (K,Q)
+-- starts at random in both ((K,Q) = 0 is stationary), so its two rows agree.
 local report = require "hardmax.report"
 local o = exp.args(arg, {runs = 8, iters = 3000, every = 30, n = 6, T = 8, d = 10, seed = 0, out = "out/geometry"})
 local norms = {"fro", "inf", "l1", "spec", "nuc"}
