@@ -4,8 +4,9 @@
 -- Fan, Schmidt, Thrampoulidis 2025; Tsilivis et al. 2024). For softmax attention this is
 -- proven for GD/NGD (Frobenius; Tarzanagh et al. 2023) and l_p mirror descent (l_p) only.
 -- Tested here beyond that: on G-rand(6, 8, 10) W is trained by GD, sign descent (l_inf),
--- largest-coordinate descent (l_1), spectral descent (U V^T), Muon and Adam (own norm: l_inf,
--- as proven for linear models by Zhang, Zou, Cao 2024 with decaying steps); the certified
+-- largest-coordinate descent (l_1), spectral descent (U V^T), Muon and Adam (l_inf for linear
+-- models, Zhang, Zou, Cao 2024, but with decaying steps: at the constant lr used here that
+-- theorem does not apply, so Adam's peak is reported, not checked); the certified
 -- Att-SVM in each norm (fro, inf, l1, spec, nuc) is solved for each run's final selection and
 -- corr(W, W^mm_norm) averaged over runs -- the claim: each row peaks at its own norm. Also
 -- (K,Q) trained by spectral descent on K and Q separately: which norm's SVM does K Q^T match?
@@ -20,8 +21,8 @@ local opts = {  -- name, optimizer, model parameterization, own norm
   {"l1 coord", function() return optim.coord{lr = 0.1, rescaled = true} end, "W", "l1"},
   {"spectral", function() return optim.spectral{lr = 0.03, rescaled = true} end, "W", "spec"},
   {"Muon", function() return optim.muon{lr = 0.03} end, "W", "spec"},
-  {"Adam", function() return optim.adam{lr = 0.01} end, "W", "inf"},
-  {"Adam b1=0", function() return optim.adam{lr = 0.01, beta1 = 0} end, "W", "inf"},
+  {"Adam", function() return optim.adam{lr = 0.01} end, "W", "inf", "reported"},
+  {"Adam b1=0", function() return optim.adam{lr = 0.01, beta1 = 0} end, "W", "inf", "reported"},
   {"spectral (K,Q)", function() return optim.spectral{lr = 0.03, rescaled = true} end, "KQ"}}  -- open: no own norm
 
 local function run(init) return report.sweep({runs = o.runs, seed = o.seed, out = o.out .. "/" .. init}, function(_, _, g)
@@ -53,11 +54,12 @@ for _, init in ipairs{"zero", "random"} do
     local best = 1
     for j = 2, #norms do if C[i][j] > C[i][best] then best = j end end
     peaks[i] = norms[best]
-    if p[4] then R:check(("%s, %s: row peaks at its own norm (%s)"):format(init, p[1], p[4]), norms[best] == p[4], "peak " .. norms[best]) end
+    if p[5] then print(("%s init, %s: peaks at %s (l_inf for linear models with decaying steps; not checked)"):format(init, p[1], peaks[i]))
+    elseif p[4] then R:check(("%s, %s: row peaks at its own norm (%s)"):format(init, p[1], p[4]), norms[best] == p[4], "peak " .. norms[best]) end
   end
   local h = plot.figure{title = ("mean corr(W, W^{mm}_{norm}), init %s, %d runs"):format(init, #res), xlabel = "Att-SVM norm", ylabel = "optimizer", legend = false}
   h:heatmap(C, {xlabels = norms, ylabels = fin.optimizers, range = {0, 1}})
-  local f = plot.figure{title = "corr with the own norm's Att-SVM, init " .. init, xlabel = "iteration", ylabel = "correlation", legend = "bottom right", log = "x", xrange = {o.every, o.iters}, yrange = {-0.9, 1}}
+  local f = plot.figure{title = "corr with the own norm's Att-SVM, init " .. init, xlabel = "iteration", ylabel = "correlation", legend = "bottom right", log = "x", xrange = {o.every, o.iters}, yrange = {0, 1}}
   for i, p in ipairs(opts) do
     local b = report.band(res, "path" .. i)
     f:line(res[1].metrics.steps, b.mean, {label = ("%s vs %s"):format(p[1], p[4] or "spec")})
