@@ -436,12 +436,12 @@ local function data_extent(f)
     local ycols = s.kind == "band" and { s.cols[2], s.cols[3] } or { s.cols[2] }
     for i = 1, #xs do
       local x = xs[i]
-      if x == x and abs(x) < huge then
+      if type(x) == "number" and x == x and abs(x) < huge then
         xmin, xmax = mmin(xmin, x), mmax(xmax, x)
         for _, yc in ipairs(ycols) do
           local y = yc[i]
           if s.kind == "arrows" then y = s.cols[2][i] end
-          if y == y and abs(y) < huge then ymin, ymax = mmin(ymin, y), mmax(ymax, y) end
+          if type(y) == "number" and y == y and abs(y) < huge then ymin, ymax = mmin(ymin, y), mmax(ymax, y) end
         end
       end
     end
