@@ -401,6 +401,9 @@ local function rmtree_files(dir)
 end
 
 local function spawn_workers(fn, spec, pending, nworkers, bar)
+  if sys.sandboxed() then -- workers would be processes the sandbox cannot vouch for
+    return nil, fmt("sandbox: parallel workers (%d jobs) are disabled in the sandbox", nworkers)
+  end
   local argv, spos = command_line()
   local exe = sys.exe()
   local script = argv and argv[spos]

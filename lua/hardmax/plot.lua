@@ -690,10 +690,12 @@ local function render(fn, path, figs, layout, opts)
   end
   local script = concat(out, "\n") .. "\n"
   local ok, err = pcall(mkdir_p, dir)
+  if not ok and find(tostring(err), "^sandbox: ") then error(err, 0) end
   if not ok then fail(fn, "cannot create directory '%s': %s", dir, (gsub(tostring(err), "^sys%.mkdir_p: ", ""))) end
   local gppath, datpath = dir .. gpname, dir .. datname
   write_atomic(datpath, concat(data, "\n") .. "\n")
   write_atomic(gppath, script)
+  if latex then exts[#exts + 1] = "pdf" end -- cairolatex writes NAME.pdf next to NAME.tex
   if not run_gnuplot then fail(fn, "hardmax.plot was loaded without its gnuplot runner (load it with require \"hardmax.plot\" after require \"hardmax\")") end
   for _, e in ipairs(exts) do os.remove(dir .. base .. "." .. e) end
   -- the script gnuplot runs is this text, not the file (nothing can change it in between)
@@ -710,10 +712,6 @@ local function render(fn, path, figs, layout, opts)
     if not st or st.size == 0 then
       fail(fn, "gnuplot produced no output %s (script %s):\n%s", dir .. base .. "." .. e, gppath, stderr)
     end
-  end
-  if latex then
-    local pst = stat(dir .. base .. ".pdf")
-    if not pst or pst.size == 0 then fail(fn, "cairolatex produced no %s", dir .. base .. ".pdf") end
   end
   return dir .. outname, gppath, datpath, stderr
 end

@@ -14,12 +14,17 @@
 
 void hmL_sandbox_check(lua_State *L, const char *fn, const char *path, int access) {
   char why[PATH_MAX + 256];
-  if (!hm_sandbox_permits(path, access, why, sizeof why))
-    luaL_error(L, "sandbox: %s: %s", fn, why);
+  if (!hm_sandbox_permits(path, access, why, sizeof why)) {
+    lua_pushfstring(L, "sandbox: %s: %s", fn, why); /* no position: as hardmax's own errors */
+    lua_error(L);
+  }
 }
 
 void hmL_sandbox_refuse(lua_State *L, const char *what) {
-  if (hm_sandbox_on()) luaL_error(L, "sandbox: %s is disabled", what);
+  if (hm_sandbox_on()) {
+    lua_pushfstring(L, "sandbox: %s is disabled", what);
+    lua_error(L);
+  }
 }
 
 /* Call the original function (upvalue 1) with the current arguments. */
@@ -32,7 +37,8 @@ static int forward(lua_State *L) {
 }
 
 static int sb_disabled(lua_State *L) {
-  return luaL_error(L, "sandbox: %s is disabled", lua_tostring(L, lua_upvalueindex(1)));
+  lua_pushfstring(L, "sandbox: %s is disabled", lua_tostring(L, lua_upvalueindex(1)));
+  return lua_error(L);
 }
 
 static int sb_io_open(lua_State *L) {
@@ -72,7 +78,10 @@ static int sb_os_rename(lua_State *L) {
 static void force_text_mode(lua_State *L, int idx, const char *fn) {
   if (lua_gettop(L) >= idx) {
     const char *mode = luaL_optstring(L, idx, "bt");
-    if (strchr(mode, 'b') && !strchr(mode, 't')) luaL_error(L, "sandbox: %s: binary chunks are disabled", fn);
+    if (strchr(mode, 'b') && !strchr(mode, 't')) {
+      lua_pushfstring(L, "sandbox: %s: binary chunks are disabled", fn);
+      lua_error(L);
+    }
     lua_pushliteral(L, "t");
     lua_replace(L, idx);
   } else {
