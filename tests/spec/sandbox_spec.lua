@@ -102,6 +102,11 @@ try("exp workers", function()
     run = function(cfg, run, g) return {v = cfg.a + run} end}
   assert(#r == 4, "trials: " .. #r)
 end)
+try("exp workers, no out", function()
+  local r = exp.sweep{grid = {a = {1, 2}}, runs = 1, seed = 1, workers = 2, progress = false,
+    run = function(cfg) return {v = cfg.a} end}
+  assert(#r == 2, "trials: " .. #r)
+end)
 try("sandboxed()", function() local s = require("hardmax").sandboxed(); assert(s and #s.write >= 1) end)
 ]==]
 
@@ -189,7 +194,7 @@ local DENIED = {
   ["sandbox again"] = "^hardmax%.sandbox: the sandbox is already on",
 }
 local ALLOWED = { "debug global", "C searcher", "searchpath oracle", "load binary", "write out", "read back",
-  "read own folder", "require sibling", "mat round trip", "plot inside", "exp workers", "sandboxed()" }
+  "read own folder", "require sibling", "mat round trip", "plot inside", "exp workers", "exp workers, no out", "sandboxed()" }
 
 local function check(res, out, with_data)
   for name, pat in pairs(DENIED) do
