@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hm_atomic.h"
 #include "hm_lsandbox.h"
 #include "hm_lsys.h"
 #include "hm_lua.h"
@@ -262,20 +263,12 @@ static int sys_sha256_file(lua_State *L) {
 static int sys_mkdir_p(lua_State *L) {
   const char *fn = "sys.mkdir_p";
   const char *path = luaL_checkstring(L, 1);
-  char buf[PATH_MAX];
   size_t len = strlen(path);
-  if (len == 0 || len >= sizeof buf) hmL_argerror(L, fn, 1, "path of length 1..%d expected", PATH_MAX - 1);
+  if (len == 0 || len >= PATH_MAX) hmL_argerror(L, fn, 1, "path of length 1..%d expected", PATH_MAX - 1);
   hmL_sandbox_check(L, fn, path, HM_SANDBOX_WRITE);
-  memcpy(buf, path, len + 1);
-  for (size_t i = 1; i <= len; i++) {
-    if (buf[i] == '/' || buf[i] == '\0') {
-      char c = buf[i];
-      buf[i] = '\0';
-      if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-        hmL_error(L, fn, "cannot create directory '%s': %s", buf, strerror(errno));
-      buf[i] = c;
-    }
-  }
+  char failed[PATH_MAX];
+  if (hm_mkdir_p(path, failed, sizeof failed) != 0)
+    hmL_error(L, fn, "cannot create directory '%s': %s", failed, strerror(errno));
   struct stat st;
   if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
     hmL_error(L, fn, "'%s' exists and is not a directory", path);

@@ -23,4 +23,8 @@ int hm_write_all(int fd, const void *buf, size_t n);
  * a is released; the status is HM_OK only when the target was replaced. */
 hm_status hm_atomic_end(hm_atomic *a, int ok, char *err, size_t errlen);
 
+/* mkdir -p: create path and its missing parents (mode 0755). 0, or -1 with errno set and
+ * the component that could not be created in failed (failedlen bytes, may be 0). */
+int hm_mkdir_p(const char *path, char *failed, size_t failedlen);
+
 #endif

@@ -1,5 +1,6 @@
 #define _DEFAULT_SOURCE 1 /* realpath, lstat */
 #include "hm_sandbox.h"
+#include "hm_atomic.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -95,31 +96,11 @@ int hm_sandbox_resolve(const char *path, char *out, size_t outlen, char *err, si
   return 0;
 }
 
-/* mkdir -p (a writable root is created when the sandbox starts, so it can be resolved) */
-static int mkdir_p(const char *path) {
-  char buf[PATH_MAX];
-  size_t len = strlen(path);
-  if (len == 0 || len >= sizeof buf) {
-    errno = ENAMETOOLONG;
-    return -1;
-  }
-  memcpy(buf, path, len + 1);
-  for (size_t i = 1; i <= len; i++) {
-    if (buf[i] == '/' || buf[i] == '\0') {
-      char c = buf[i];
-      buf[i] = '\0';
-      if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
-      buf[i] = c;
-    }
-  }
-  return 0;
-}
-
 hm_status hm_sandbox_allow(const char *path, int access, char *err, size_t errlen) {
   if (engaged) return hm_fail(err, errlen, HM_EARG, "the sandbox is on: its paths cannot change");
   if (nroots == MAX_ROOTS) return hm_fail(err, errlen, HM_EARG, "at most %d sandbox paths", MAX_ROOTS);
   char real[PATH_MAX];
-  if ((access & HM_SANDBOX_WRITE) && mkdir_p(path) != 0)
+  if ((access & HM_SANDBOX_WRITE) && hm_mkdir_p(path, NULL, 0) != 0) /* created so it resolves */
     return hm_fail(err, errlen, HM_EIO, "cannot create directory '%s': %s", path, strerror(errno));
   if (!realpath(path, real)) return hm_fail(err, errlen, HM_EIO, "cannot resolve '%s': %s", path, strerror(errno));
   char *copy = strdup(real);
