@@ -116,7 +116,7 @@ static void ensure_requested_mode(lua_State *L) {
   lua_getfield(L, LUA_REGISTRYINDEX, "hardmax.host");
   int host = lua_toboolean(L, -1);
   lua_pop(L, 1);
-  if (host) return;
+  if (host || hm_sandbox_on()) return; /* no re-execution from inside the sandbox */
   int mode = hm_platform_requested_mode(HM_MODE_NATIVE);
   if (mode < 0) luaL_error(L, "hardmax: HARDMAX_MODE: 'portable' or 'native' expected");
   if (mode != HM_MODE_PORTABLE || hm_platform_is_pinned()) return;

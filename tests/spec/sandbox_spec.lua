@@ -84,6 +84,10 @@ try("sys.listdir", sys.listdir, SECRET)
 try("sys.stat", sys.stat, SECRET .. "/secret.txt")
 try("sys.sha256_file", sys.sha256_file, SECRET .. "/secret.txt")
 try("sys.realpath", sys.realpath, SECRET)
+try("sys.mkdtemp", sys.mkdtemp, SECRET .. "/t-")
+try("sys.lock_create", sys.lock_create, SECRET .. "/run-", ".lock")
+try("sys.lock_open", sys.lock_open, SECRET .. "/secret.txt")
+try("sys.remove_dead", sys.remove_dead, SECRET .. "/secret.txt")
 try("plot outside", function() local f = plot.figure{}; f:line({1, 2}, {1, 2}); f:save(SECRET .. "/f.png") end)
 try("sandbox again", function() require("hardmax").sandbox{write = {"/"}} end)
 -- what must keep working
@@ -190,6 +194,10 @@ local DENIED = {
   ["sys.stat"] = "^sandbox: sys%.stat: .* is outside the allowed paths$",
   ["sys.sha256_file"] = "^sandbox: sys%.sha256_file: .* is outside the allowed paths$",
   ["sys.realpath"] = "^sandbox: sys%.realpath: .* is outside the allowed paths$",
+  ["sys.mkdtemp"] = "^sandbox: sys%.mkdtemp: .* is outside the writable paths$",
+  ["sys.lock_create"] = "^sandbox: sys%.lock_create: .* is outside the writable paths$",
+  ["sys.lock_open"] = "^sandbox: sys%.lock_open: .* is outside the writable paths$",
+  ["sys.remove_dead"] = "^sandbox: sys%.remove_dead: .* is outside the writable paths$",
   ["plot outside"] = "^sandbox: sys%.mkdir_p: .* is outside the writable paths$",
   ["sandbox again"] = "^hardmax%.sandbox: the sandbox is already on",
 }
