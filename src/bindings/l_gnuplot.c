@@ -119,8 +119,7 @@ int hmL_run_gnuplot(lua_State *L) {
   close(err);
   luaL_pushresult(&b);
   lua_pushfstring(L, "\"%s\"", gpname);
-  const char *msg = luaL_gsub(L, lua_tostring(L, -2), "\"/dev/stdin\"", lua_tostring(L, -1));
-  (void)msg;
+  luaL_gsub(L, lua_tostring(L, -2), "\"/dev/stdin\"", lua_tostring(L, -1)); /* the message */
   if (r < 0) hmL_error(L, fn, "waitpid(%d): %s", (int)pid, strerror(errno));
   if (WIFEXITED(st)) {
     lua_pushliteral(L, "exited");
@@ -129,6 +128,6 @@ int hmL_run_gnuplot(lua_State *L) {
     lua_pushliteral(L, "signaled");
     lua_pushinteger(L, WIFSIGNALED(st) ? WTERMSIG(st) : 0);
   }
-  lua_pushvalue(L, -3); /* the message */
+  lua_pushvalue(L, -3);
   return 3;
 }
