@@ -11,7 +11,8 @@ void hmL_sandbox_check(lua_State *L, const char *fn, const char *path, int acces
 /* Raise "sandbox: <what> is disabled" when the sandbox is on. */
 void hmL_sandbox_refuse(lua_State *L, const char *what);
 /* Engage the sandbox (after hm_sandbox_allow) and wrap L's standard library: no
- * os.execute, io.popen, os.tmpname, package.loadlib, C searchers, debug, binary chunks;
+ * os.execute, io.popen, os.tmpname, package.loadlib, C searchers, debug (but for
+ * debug.traceback), binary chunks;
  * io/os/loadfile/dofile/require file access through the policy. Idempotent per state. */
 void hmL_sandbox_apply(lua_State *L);
 /* hardmax.sandbox{read = {paths}, write = {paths}} and hardmax.sandboxed(). */

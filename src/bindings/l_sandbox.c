@@ -229,11 +229,17 @@ void hmL_sandbox_apply(lua_State *L) {
     lua_setfield(L, t, "searchers");
   }
   lua_pop(L, 1);
-  lua_pushnil(L);
-  lua_setfield(L, loaded, LUA_DBLIBNAME);
+  /* debug keeps traceback only (it reads the stack; getinfo, getlocal, upvalues, hooks and
+   * metatables of any value would let a script reach into hardmax's own functions) */
+  lua_createtable(L, 0, 1);
+  if (lua_getfield(L, loaded, LUA_DBLIBNAME) == LUA_TTABLE) lua_getfield(L, -1, "traceback");
+  else lua_pushnil(L);
+  lua_setfield(L, -3, "traceback");
   lua_pop(L, 1);
-  lua_pushnil(L);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, loaded, LUA_DBLIBNAME);
   lua_setglobal(L, LUA_DBLIBNAME);
+  lua_pop(L, 1);
   lua_pushglobaltable(L);
   int g = lua_gettop(L);
   wrap(L, g, "load", sb_load);
