@@ -313,6 +313,52 @@ function Figure:scatter(x, y, opts)
   return self
 end
 
+local HEAT_FORMAT = "^%%[%d.]*[fge]$"
+
+--- f:heatmap(M [, opts]) — a matrix as coloured cells (row 1 at the top) with each value
+--- printed in its cell; opts.xlabels / ylabels name the columns / rows, opts.range = {lo, hi}
+--- fixes the colour scale, opts.format the printed values ("%.2f").
+function Figure:heatmap(M, opts)
+  local fn = "plot.heatmap"
+  opts = check_options(fn, opts, { "xlabels", "ylabels", "range", "format" }, 2)
+  if type(M) == "userdata" or (type(M) == "table" and getmetatable(M) and M.totable) then M = M:totable() end
+  if type(M) ~= "table" or #M == 0 or type(M[1]) ~= "table" or #M[1] == 0 then
+    fail(fn, "argument #1: a non-empty matrix (table of rows or rank-2 mat) expected")
+  end
+  local nr, nc = #M, #M[1]
+  local xs, ys, vs = {}, {}, {}
+  for i = 1, nr do
+    if type(M[i]) ~= "table" or #M[i] ~= nc then fail(fn, "argument #1: row %d has %s entries, expected %d", i, type(M[i]) == "table" and #M[i] or "no", nc) end
+    for j = 1, nc do
+      local v = M[i][j]
+      if type(v) ~= "number" then fail(fn, "argument #1: entry (%d, %d) is not a number", i, j) end
+      xs[#xs + 1], ys[#ys + 1], vs[#vs + 1] = j, i, v
+    end
+  end
+  local labels = {}
+  for _, k in ipairs({ "xlabels", "ylabels" }) do
+    local l, n = opts[k], k == "xlabels" and nc or nr
+    if l ~= nil then
+      if type(l) ~= "table" or #l ~= n then fail(fn, "option '%s': %d strings expected", k, n) end
+      labels[k] = {}
+      for i = 1, n do
+        labels[k][i] = tostring(l[i])
+        label_text(fn, fmt("option '%s'[%d]", k, i), labels[k][i])
+      end
+    end
+  end
+  if opts.range ~= nil and (type(opts.range) ~= "table" or type(opts.range[1]) ~= "number" or type(opts.range[2]) ~= "number"
+      or not (opts.range[1] < opts.range[2])) then
+    fail(fn, "option 'range': {lo, hi} with lo < hi expected")
+  end
+  if opts.range then num(fn, "option 'range'", opts.range[1]); num(fn, "option 'range'", opts.range[2]) end
+  local format = opts.format or "%.2f"
+  if type(format) ~= "string" or not match(format, HEAT_FORMAT) then fail(fn, "option 'format': a number format like \"%%.2f\" expected") end
+  self.series[#self.series + 1] = { kind = "heatmap", src = fn, cols = { xs, ys, vs }, nr = nr, nc = nc,
+    xlabels = labels.xlabels, ylabels = labels.ylabels, range = opts.range and { opts.range[1], opts.range[2] }, format = format }
+  return self
+end
+
 local TRAJ_OPTS = { "label", "color", "width", "arrow_every", "start_marker", "dash" }
 
 --- f:trajectory(x, y [, opts]) — a 2-D path with an arrow every k points (opts.arrow_every,
@@ -588,6 +634,29 @@ local function panel_commands(fn, f, datname, blocks, latex, out)
       end
     elseif s.kind == "arrows" then
       it = src .. " using 1:2:3:4 with vectors head filled size screen 0.012,25 " .. linestyle(fn, s, lw) .. " notitle"
+    elseif s.kind == "heatmap" then
+      local function tics(axis, labels, n)
+        local t = {}
+        for i = 1, n do
+          local l = labels and label_text(fn, fmt("%s'%slabels'[%d]", what, axis, i), labels[i], latex) or str(fn, "tic label", fmt("%d", i))
+          t[i] = l .. " " .. int(fn, "tic position", i, 1)
+        end
+        add("set " .. axis .. "tics (" .. concat(t, ", ") .. ") scale 0")
+      end
+      int(fn, "columns", s.nc, 1) -- the loops below run to them
+      int(fn, "rows", s.nr, 1)
+      tics("x", s.xlabels, s.nc)
+      tics("y", s.ylabels, s.nr)
+      add("set xrange [0.5:" .. num(fn, "columns", s.nc + 0.5) .. "]; set yrange [" .. num(fn, "rows", s.nr + 0.5) .. ":0.5]; unset grid")
+      add("set palette defined (0 '#fff5eb', 0.5 '#fdae6b', 1 '#d94801'); unset colorbox")
+      if s.range then
+        add("set cbrange [" .. num(fn, what .. "'range'", s.range[1]) .. ":" .. num(fn, what .. "'range'", s.range[2]) .. "]")
+      else
+        add("set autoscale cbfix")
+      end
+      if type(s.format) ~= "string" or not match(s.format, HEAT_FORMAT) then fail(fn, "%s'format': a number format like \"%%.2f\" expected", what) end
+      it = src .. " using 1:2:3 with image notitle, \\\n     " .. src .. " using 1:2:(sprintf(" .. str(fn, what .. "'format'", s.format)
+        .. ", $3)) with labels tc rgb '#000000' font ',9' notitle"
     else
       fail(fn, "unknown series kind %s", tostring(s.kind))
     end

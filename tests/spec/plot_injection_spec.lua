@@ -90,6 +90,9 @@ local cases = {
   { "text", "plot.text", "text", true, function(p, path) local f = figure_with {}; f:line({ 1, 2 }, { 1, 2 }); f:text(1, 1, p); return f:save(path) end },
   { "text align", "plot.text", "align", false, function(p, path) local f = figure_with {}; f:line({ 1, 2 }, { 1, 2 }); f:text(1, 1, "t", { align = p }); return f:save(path) end },
   { "text color", "plot.text", "color", false, function(p, path) local f = figure_with {}; f:line({ 1, 2 }, { 1, 2 }); f:text(1, 1, "t", { color = p }); return f:save(path) end },
+  { "heatmap xlabels", "plot.heatmap", "xlabels", true, function(p, path) local f = figure_with {}; f:heatmap({ { 1, 2 } }, { xlabels = { p, "b" } }); return f:save(path) end },
+  { "heatmap ylabels", "plot.heatmap", "ylabels", true, function(p, path) local f = figure_with {}; f:heatmap({ { 1, 2 } }, { ylabels = { p } }); return f:save(path) end },
+  { "heatmap format", "plot.heatmap", "format", false, function(p, path) local f = figure_with {}; f:heatmap({ { 1, 2 } }, { format = p }); return f:save(path) end },
   { "save also", "plot.save", "also", false, function(p, path) local f = figure_with {}; f:line({ 1, 2 }, { 1, 2 }); return f:save(path, { also = { p } }) end },
   { "panels title", "plot.panels", "title", true, function(p, path) local f = figure_with {}; f:line({ 1, 2 }, { 1, 2 }); return plot.panels(path, { f, f }, { title = p }) end },
 }
@@ -146,12 +149,13 @@ describe("plot injection", function()
         f:ray(1, 1, { label = p })
         f:abline(1, 0, { label = p })
         f:text(1, 1, p)
+        f:heatmap({ { 1, 2 } }, { xlabels = { p, "b" }, ylabels = { p } })
         local path = tmp .. "/r" .. k .. ".svg"
         f:save(path)
         assert.is_nil(sys.stat(SENT), "a command ran for payload " .. ("%q"):format(p))
         local gp = F.readfile(tmp .. "/r" .. k .. ".gp")
         local _, count = gp:gsub(literal(p):gsub("%W", "%%%0"), "")
-        assert.are.equal(3 + 7 + 1, count, "literal occurrences of " .. literal(p))
+        assert.are.equal(3 + 7 + 1 + 2, count, "literal occurrences of " .. literal(p))
         assert.truthy(sys.stat(path).size > 1000)
         if rendered < 4 then -- the overall title of panels takes the same path
           plot.panels(tmp .. "/q" .. k .. ".svg", { f, f }, { title = p })
