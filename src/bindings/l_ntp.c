@@ -264,7 +264,7 @@ static int svm_ntp(lua_State *L) {
   hm_ntp_data D = scratch_ntp(L, 1, fn, 1);
   svm_norm ns;
   hmL_svm_getnorm(L, 2, "norm", fn, 1, &ns);
-  if (ns.kind == 2) hmL_error(L, fn, "norm must be \"fro\" or \"nuc\"");
+  if (ns.kind > 1) hmL_error(L, fn, "norm must be \"fro\" or \"nuc\"");
   svm_sopts so;
   hmL_svm_getsopts(L, 2, fn, &so);
   size_t *comp, *nc, *pres;

@@ -604,7 +604,7 @@ static int l_rows(lua_State *L) {
   hmL_svm_getnorm(L, 4, "norm", fn, 1, &ns);
   svm_sopts so;
   hmL_svm_getsopts(L, 4, fn, &so);
-  if (ns.kind == 2 && eq) hmL_error(L, fn, "equality rows need norm \"fro\" or \"nuc\"");
+  if (ns.kind > 1 && eq) hmL_error(L, fn, "equality rows need norm \"fro\" or \"nuc\"");
   if (ns.kind == 1 && so.o.tol == 1e-9) so.o.tol = 1e-6; /* the nuclear IPM's default */
   hm_wcons c = {m, d, A.data, Z.data, b.data, eq};
   svm_rowinfo ri = {0, m, 1, NULL, NULL, NULL};

@@ -49,5 +49,9 @@ describe("svm.rows", function()
     assert.has_error(function() svm.rows(A, Z, b, { eq = { false } }) end, "svm.rows: option 'eq': array of 2 booleans expected")
     assert.has_error(function() svm.rows({ { 0 / 0, 0 }, { 1, 0 } }, Z, b) end)
     assert.has_error(function() svm.rows(A, Z, b, { bogus = true }) end)
+    assert.has_error(function() svm.rows(A, Z, b, { eq = { false, true }, norm = 3 }) end,
+      "svm.rows: equality rows need norm \"fro\" or \"nuc\"")
+    -- without equality rows every norm of svm.att works
+    assert.are.equal("optimal", svm.rows(A, Z, b, { norm = 3 }).status)
   end)
 end)
