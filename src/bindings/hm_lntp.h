@@ -5,6 +5,7 @@
 
 #include "hm_lua.h"
 #include "hm_ntp.h"
+#include "hm_objective.h"
 
 typedef struct ntp_buf {
   size_t n, T, K, d;
@@ -20,5 +21,8 @@ void hmL_ntp_read(lua_State *L, int idx, const char *fn, int argn, ntp_buf *b);
 /* m:gradcheck(ds, {h=1e-6}) of either NTP model at stack 1 (already type-checked): the
  * largest relative error of its gradient against central differences (hm_objective_gradcheck). */
 int hmL_ntp_gradcheck(lua_State *L, const char *fn);
+/* The methods' objective of either NTP model (its own dataset slot, so that a method called in
+ * a training callback leaves the run's dataset alone). */
+hm_objective *hmL_ntp_method_objective(lua_State *L, int model_idx, int data_idx, const char *fn);
 
 #endif

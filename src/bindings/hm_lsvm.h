@@ -21,4 +21,5 @@ void hmL_ntps_open_model(lua_State *L);
 int hmL_ntps_is_model(lua_State *L, int idx);
 int hmL_ntps_is_objective(const hm_objective *o);
 hm_objective *hmL_ntps_objective(lua_State *L, int model_idx, int data_idx, const char *fn);
+hm_objective *hmL_ntps_method_objective(lua_State *L, int model_idx, int data_idx, const char *fn);
 #endif

@@ -24,8 +24,10 @@ typedef struct ntp_model {
   double *W, *GW;     /* kq: effective W and dL/dW scratch (owned); kq = 0: W = x[0], GW = g[0] */
   double *S;          /* n x T softmax of the last evaluation */
   size_t S_cap;
-  ntp_buf data;       /* the bound dataset */
-  hm_objective obj;
+  ntp_buf data;       /* the objective's dataset (optim.train, opt:step) */
+  ntp_buf mdata;      /* the methods' dataset: m:loss(ds) in a training callback must not
+                         change the dataset of the run in progress */
+  hm_objective obj, mobj; /* the objective, and the methods' one (m:gradcheck) */
   hm_param param[2];
 } ntp_model;
 
@@ -48,19 +50,21 @@ static int ntp_gc(lua_State *L) {
     }
     free(u->S);
     hmL_ntp_buf_free(&u->data);
+    hmL_ntp_buf_free(&u->mdata);
     memset(u->g, 0, sizeof u->g);
     u->W = u->GW = u->S = NULL;
   }
   return 0;
 }
 
-/* Bind the dataset at idx (checked against the model's d) and size S. */
-static void bind_data(lua_State *L, ntp_model *u, int idx, const char *fn, int argn) {
-  hmL_ntp_read(L, idx, fn, argn, &u->data);
-  if (u->data.d != u->d)
-    hmL_argerror(L, fn, argn, "NTP dataset has d = %d, the model d = %d", (int)u->data.d, (int)u->d);
-  size_t need = u->data.n * u->data.T;
-  if (need > u->S_cap) {
+/* Bind the dataset at idx into buf (checked against the model's d); the objective's also
+ * sizes S. */
+static void bind_data(lua_State *L, ntp_model *u, ntp_buf *buf, int idx, const char *fn, int argn) {
+  hmL_ntp_read(L, idx, fn, argn, buf);
+  if (buf->d != u->d)
+    hmL_argerror(L, fn, argn, "NTP dataset has d = %d, the model d = %d", (int)buf->d, (int)u->d);
+  size_t need = buf->n * buf->T;
+  if (buf == &u->data && need > u->S_cap) {
     double *S = realloc(u->S, need * sizeof *S);
     if (!S) hmL_check(L, fn, HM_ENOMEM);
     u->S = S;
@@ -70,10 +74,10 @@ static void bind_data(lua_State *L, ntp_model *u, int idx, const char *fn, int a
 
 static size_t psize(const ntp_model *u) { return u->kq ? u->d * u->m : u->d * u->d; }
 
-/* Loss (and gradients into g[]) at the current parameters on the bound data. */
-static hm_status eval_model(ntp_model *u, int want_grad, double *loss, double *S, double *gap) {
-  hm_ntp_data D = {u->data.n, u->data.T, u->data.K, u->data.d, u->data.E, u->data.tok,
-                   u->data.lab, NULL, NULL, u->loss};
+/* Loss (and gradients into g[]) at the current parameters on the dataset buf. */
+static hm_status eval_model(ntp_model *u, const ntp_buf *buf, int want_grad, double *loss,
+                            double *S, double *gap) {
+  hm_ntp_data D = {buf->n, buf->T, buf->K, buf->d, buf->E, buf->tok, buf->lab, NULL, NULL, u->loss};
   if (!u->kq) return hm_ntp_loss(&D, u->x[0], loss, want_grad ? u->g[0] : NULL, S, gap);
   return hm_ntp_loss_kq(&D, u->x[0], u->x[1], u->m, loss, want_grad ? u->g[0] : NULL,
                         want_grad ? u->g[1] : NULL, S, gap, u->W, u->GW);
@@ -210,9 +214,9 @@ static void eval_check(lua_State *L, const char *fn, hm_status st) {
 static int ntp_loss(lua_State *L) {
   const char *fn = "ntp:loss";
   ntp_model *u = check_ntp(L, 1, fn);
-  bind_data(L, u, 2, fn, 2);
+  bind_data(L, u, &u->mdata, 2, fn, 2);
   double loss;
-  eval_check(L, fn, eval_model(u, 0, &loss, NULL, NULL));
+  eval_check(L, fn, eval_model(u, &u->mdata, 0, &loss, NULL, NULL));
   lua_pushnumber(L, loss);
   return 1;
 }
@@ -221,9 +225,9 @@ static int ntp_loss(lua_State *L) {
 static int ntp_grad(lua_State *L) {
   const char *fn = "ntp:grad";
   ntp_model *u = check_ntp(L, 1, fn);
-  bind_data(L, u, 2, fn, 2);
+  bind_data(L, u, &u->mdata, 2, fn, 2);
   double loss;
-  eval_check(L, fn, eval_model(u, 1, &loss, NULL, NULL));
+  eval_check(L, fn, eval_model(u, &u->mdata, 1, &loss, NULL, NULL));
   lua_pushnumber(L, loss);
   if (!u->kq) {
     hm_mat *G = hmL_newmat2(L, u->d, u->d, fn);
@@ -242,10 +246,10 @@ static int ntp_grad(lua_State *L) {
 static int ntp_probs(lua_State *L) {
   const char *fn = "ntp:probs";
   ntp_model *u = check_ntp(L, 1, fn);
-  bind_data(L, u, 2, fn, 2);
+  bind_data(L, u, &u->mdata, 2, fn, 2);
   double loss;
-  hm_mat *S = hmL_newmat2(L, u->data.n, u->data.T, fn);
-  eval_check(L, fn, eval_model(u, 0, &loss, S->data, NULL));
+  hm_mat *S = hmL_newmat2(L, u->mdata.n, u->mdata.T, fn);
+  eval_check(L, fn, eval_model(u, &u->mdata, 0, &loss, S->data, NULL));
   return 1;
 }
 
@@ -254,7 +258,7 @@ int hmL_ntp_gradcheck(lua_State *L, const char *fn) {
   hmL_checkoptions(L, 3, fn, keys);
   double h = hmL_optnumber(L, 3, "h", 1e-6, fn), worst;
   if (!(h > 0)) hmL_error(L, fn, "option 'h' must be positive");
-  eval_check(L, fn, hm_objective_gradcheck(hmL_ntp_objective(L, 1, 2, fn), h, &worst));
+  eval_check(L, fn, hm_objective_gradcheck(hmL_ntp_method_objective(L, 1, 2, fn), h, &worst));
   lua_pushnumber(L, worst);
   return 1;
 }
@@ -286,14 +290,19 @@ static int ntp_effw(lua_State *L) {
   return 1;
 }
 
-/* objective */
+/* objectives: the run's (data, probabilities recorded) and the methods' (mdata) */
 static hm_status obj_eval(void *ctx, int want_grad, double *loss) {
   ntp_model *u = (ntp_model *)ctx;
   double gap = NAN;
-  hm_status st = eval_model(u, want_grad, loss, u->S, &gap);
+  hm_status st = eval_model(u, &u->data, want_grad, loss, u->S, &gap);
   u->obj.min_logit_gap = gap;
   u->obj.eval_probs = st == HM_OK ? u->S : NULL;
   return st;
+}
+
+static hm_status mobj_eval(void *ctx, int want_grad, double *loss) {
+  ntp_model *u = (ntp_model *)ctx;
+  return eval_model(u, &u->mdata, want_grad, loss, NULL, NULL);
 }
 
 static hm_status obj_effw(void *ctx, double *W) {
@@ -303,7 +312,8 @@ static hm_status obj_effw(void *ctx, double *W) {
 
 static hm_status obj_probs(void *ctx, double *S) {
   double loss;
-  return eval_model((ntp_model *)ctx, 0, &loss, S, NULL);
+  ntp_model *u = (ntp_model *)ctx;
+  return eval_model(u, &u->data, 0, &loss, S, NULL);
 }
 
 int hmL_ntp_is_model(lua_State *L, int idx) {
@@ -314,11 +324,9 @@ int hmL_ntp_is_objective(const hm_objective *o) {
   return o->eval == obj_eval || hmL_ntps_is_objective(o);
 }
 
-hm_objective *hmL_ntp_objective(lua_State *L, int model_idx, int data_idx, const char *fn) {
-  if (hmL_ntps_is_model(L, model_idx)) return hmL_ntps_objective(L, model_idx, data_idx, fn);
-  ntp_model *u = check_ntp(L, model_idx, fn);
-  bind_data(L, u, data_idx, fn, data_idx);
-  hm_objective *o = &u->obj;
+/* Fill o over the model's parameters (one shared set: both objectives see the same W). */
+static void fill_objective(ntp_model *u, hm_objective *o, hm_status (*eval)(void *, int, double *),
+                           const ntp_buf *buf) {
   memset(o, 0, sizeof *o);
   for (int k = 0; k < 1 + u->kq; k++) {
     hm_param *p = &u->param[k];
@@ -333,16 +341,32 @@ hm_objective *hmL_ntp_objective(lua_State *L, int model_idx, int data_idx, const
   o->ctx = u;
   o->nparam = 1 + u->kq;
   o->param = u->param;
-  o->eval = obj_eval;
+  o->eval = eval;
   o->effective_w = obj_effw;
   o->w_size = u->d * u->d;
   o->probs = obj_probs;
-  o->n = u->data.n;
-  o->T = u->data.T;
-  o->probs_size = u->data.n * u->data.T;
+  o->n = buf->n;
+  o->T = buf->T;
+  o->probs_size = buf->n * buf->T;
   o->loss_inf = NAN; /* 0 is approached only when every label can win outright */
   o->min_logit_gap = NAN;
-  return o;
+}
+
+hm_objective *hmL_ntp_objective(lua_State *L, int model_idx, int data_idx, const char *fn) {
+  if (hmL_ntps_is_model(L, model_idx)) return hmL_ntps_objective(L, model_idx, data_idx, fn);
+  ntp_model *u = check_ntp(L, model_idx, fn);
+  bind_data(L, u, &u->data, data_idx, fn, data_idx);
+  fill_objective(u, &u->obj, obj_eval, &u->data);
+  return &u->obj;
+}
+
+hm_objective *hmL_ntp_method_objective(lua_State *L, int model_idx, int data_idx, const char *fn) {
+  if (hmL_ntps_is_model(L, model_idx)) return hmL_ntps_method_objective(L, model_idx, data_idx, fn);
+  ntp_model *u = check_ntp(L, model_idx, fn);
+  bind_data(L, u, &u->mdata, data_idx, fn, data_idx);
+  fill_objective(u, &u->mobj, mobj_eval, &u->mdata);
+  u->mobj.probs = NULL; /* only eval is used (m:gradcheck) */
+  return &u->mobj;
 }
 
 /* ---- registration ---------------------------------------------------------------------- */

@@ -188,8 +188,8 @@ static int svm_ntp_soft(lua_State *L) {
 typedef struct ntps_model {
   size_t V, d;
   double *W, *G;  /* W aliases the mat in user value 1; G owned */
-  ntps_buf data;
-  hm_objective obj;
+  ntps_buf data, mdata; /* the objective's dataset and the methods' (as in model.ntp) */
+  hm_objective obj, mobj;
   hm_param param;
 } ntps_model;
 
@@ -205,19 +205,20 @@ static int ntps_gc(lua_State *L) {
     free(u->G);
     u->G = NULL;
     ntps_free(&u->data);
+    ntps_free(&u->mdata);
   }
   return 0;
 }
 
-static void ntps_bind(lua_State *L, ntps_model *u, int idx, const char *fn, int argn) {
-  read_soft(L, idx, fn, argn, &u->data);
-  if (u->data.d != u->d || u->data.V != u->V)
+static void ntps_bind(lua_State *L, ntps_model *u, ntps_buf *buf, int idx, const char *fn, int argn) {
+  read_soft(L, idx, fn, argn, buf);
+  if (buf->d != u->d || buf->V != u->V)
     hmL_argerror(L, fn, argn, "soft NTP dataset has d = %d, V = %d; the model d = %d, V = %d",
-                 (int)u->data.d, (int)u->data.V, (int)u->d, (int)u->V);
+                 (int)buf->d, (int)buf->V, (int)u->d, (int)u->V);
 }
 
-static hm_status ntps_eval(ntps_model *u, int want_grad, double *loss) {
-  hm_ntps_data D = {u->data.m, u->data.d, u->data.V, u->data.H, u->data.P, u->data.pi};
+static hm_status ntps_eval(ntps_model *u, const ntps_buf *buf, int want_grad, double *loss) {
+  hm_ntps_data D = {buf->m, buf->d, buf->V, buf->H, buf->P, buf->pi};
   return hm_ntps_loss(&D, u->W, loss, want_grad ? u->G : NULL);
 }
 
@@ -293,9 +294,9 @@ static int ntps_tostring(lua_State *L) {
 static int ntps_loss(lua_State *L) {
   const char *fn = "ntp_soft:loss";
   ntps_model *u = check_ntps(L, 1, fn);
-  ntps_bind(L, u, 2, fn, 2);
+  ntps_bind(L, u, &u->mdata, 2, fn, 2);
   double loss;
-  ntps_check_eval(L, fn, ntps_eval(u, 0, &loss));
+  ntps_check_eval(L, fn, ntps_eval(u, &u->mdata, 0, &loss));
   lua_pushnumber(L, loss);
   return 1;
 }
@@ -303,9 +304,9 @@ static int ntps_loss(lua_State *L) {
 static int ntps_grad(lua_State *L) {
   const char *fn = "ntp_soft:grad";
   ntps_model *u = check_ntps(L, 1, fn);
-  ntps_bind(L, u, 2, fn, 2);
+  ntps_bind(L, u, &u->mdata, 2, fn, 2);
   double loss;
-  ntps_check_eval(L, fn, ntps_eval(u, 1, &loss));
+  ntps_check_eval(L, fn, ntps_eval(u, &u->mdata, 1, &loss));
   lua_pushnumber(L, loss);
   hm_mat *G = hmL_newmat2(L, u->V, u->d, fn);
   memcpy(G->data, u->G, u->V * u->d * sizeof(double));
@@ -318,17 +319,21 @@ static int ntps_gradcheck(lua_State *L) {
 }
 
 static hm_status ntps_obj_eval(void *ctx, int want_grad, double *loss) {
-  return ntps_eval((ntps_model *)ctx, want_grad, loss);
+  ntps_model *u = (ntps_model *)ctx;
+  return ntps_eval(u, &u->data, want_grad, loss);
+}
+
+static hm_status ntps_mobj_eval(void *ctx, int want_grad, double *loss) {
+  ntps_model *u = (ntps_model *)ctx;
+  return ntps_eval(u, &u->mdata, want_grad, loss);
 }
 
 int hmL_ntps_is_model(lua_State *L, int idx) { return luaL_testudata(L, idx, HM_NTPS_TNAME) != NULL; }
 
 int hmL_ntps_is_objective(const hm_objective *o) { return o->eval == ntps_obj_eval; }
 
-hm_objective *hmL_ntps_objective(lua_State *L, int model_idx, int data_idx, const char *fn) {
-  ntps_model *u = check_ntps(L, model_idx, fn);
-  ntps_bind(L, u, data_idx, fn, data_idx);
-  hm_objective *o = &u->obj;
+static hm_objective *ntps_fill(ntps_model *u, hm_objective *o, hm_status (*eval)(void *, int, double *),
+                               const ntps_buf *buf) {
   memset(o, 0, sizeof *o);
   u->param.name = "W";
   u->param.x = u->W;
@@ -340,12 +345,24 @@ hm_objective *hmL_ntps_objective(lua_State *L, int model_idx, int data_idx, cons
   o->ctx = u;
   o->nparam = 1;
   o->param = &u->param;
-  o->eval = ntps_obj_eval;
-  o->n = u->data.m;
-  hm_ntps_data D = {u->data.m, u->data.d, u->data.V, u->data.H, u->data.P, u->data.pi};
+  o->eval = eval;
+  o->n = buf->m;
+  hm_ntps_data D = {buf->m, buf->d, buf->V, buf->H, buf->P, buf->pi};
   o->loss_inf = hm_ntps_entropy(&D); /* the entropy lower bound: Polyak's L_* */
   o->min_logit_gap = NAN;
   return o;
+}
+
+hm_objective *hmL_ntps_objective(lua_State *L, int model_idx, int data_idx, const char *fn) {
+  ntps_model *u = check_ntps(L, model_idx, fn);
+  ntps_bind(L, u, &u->data, data_idx, fn, data_idx);
+  return ntps_fill(u, &u->obj, ntps_obj_eval, &u->data);
+}
+
+hm_objective *hmL_ntps_method_objective(lua_State *L, int model_idx, int data_idx, const char *fn) {
+  ntps_model *u = check_ntps(L, model_idx, fn);
+  ntps_bind(L, u, &u->mdata, data_idx, fn, data_idx);
+  return ntps_fill(u, &u->mobj, ntps_mobj_eval, &u->mdata);
 }
 
 void hmL_ntps_open_svm(lua_State *L) {

@@ -409,3 +409,29 @@ describe("svm.ntp_soft / model.ntp_soft (soft labels, linear model)", function()
     assert.has_error(function() data.ntp_soft { support = 11, V = 10 } end)
   end)
 end)
+
+describe("NTP models in training callbacks", function()
+  it("a method on another dataset inside a callback leaves the run unchanged", function()
+    local ds1, ds2 = data.ntp { seed = 1 }, data.ntp { seed = 2 }
+    local s1, s2 = data.ntp_soft { n = 200, m = 4, d = 5, V = 4, support = 2, seed = 1 },
+                   data.ntp_soft { n = 200, m = 7, d = 5, V = 4, support = 3, seed = 2 }
+    local cases = {
+      { function() return model.ntp { d = 8, init = "uniform", seed = 3 } end, ds1, ds2 },
+      { function() return model.ntp { d = 8, param = "KQ", seed = 3 } end, ds1, ds2 },
+      { function() return model.ntp_soft { V = 4, d = 5 } end, s1, s2 },
+    }
+    for _, c in ipairs(cases) do
+      local make, a, b = c[1], c[2], c[3]
+      local m1, m2 = make(), make()
+      local opts = { iters = 60, every = 10, record = { "loss" } }
+      local r1 = optim.train(m1, a, optim.ngd { lr = 0.1, eps = 0 }, opts)
+      opts.callback = function(_, m)
+        m:loss(b); m:grad(b); m:gradcheck(b)
+        if m.probs then m:probs(b) end
+      end
+      local r2 = optim.train(m2, a, optim.ngd { lr = 0.1, eps = 0 }, opts)
+      assert.are.same(r1.loss:totable(), r2.loss:totable())
+      assert.is_true(m1.W == m2.W)
+    end
+  end)
+end)
