@@ -232,6 +232,14 @@ static int ad_softmax(lua_State *L) { return axis_op(L, HM_AD_SOFTMAX, 1, "ad.so
 static int ad_log_softmax(lua_State *L) { return axis_op(L, HM_AD_LOG_SOFTMAX, 1, "ad.log_softmax"); }
 static int ad_logsumexp(lua_State *L) { return axis_op(L, HM_AD_LOGSUMEXP, 1, "ad.logsumexp"); }
 
+static int ad_attend(lua_State *L) {
+  const char *fn = "ad.attend";
+  hm_ltape *tp = op_tape(L, 1, 2, fn);
+  int tidx = lua_gettop(L);
+  int x = node_arg(L, 1, tp, fn), v = node_arg(L, 2, tp, fn);
+  return push_op(L, tidx, HM_AD_ATTEND, x, v, NULL, fn);
+}
+
 static int ad_log_mass(lua_State *L) {
   const char *fn = "ad.log_mass";
   hm_ltape *tp = op_tape(L, 1, 2, fn);
@@ -423,7 +431,7 @@ static const luaL_Reg op_funcs[] = {
   {"exp", ad_exp}, {"log", ad_log}, {"log1p", ad_log1p}, {"relu", ad_relu}, {"tanh", ad_tanh},
   {"sigmoid", ad_sigmoid}, {"abs", ad_abs}, {"logistic", ad_logistic}, {"exponential", ad_exponential},
   {"sum", ad_sum}, {"mean", ad_mean}, {"softmax", ad_softmax}, {"log_softmax", ad_log_softmax},
-  {"logsumexp", ad_logsumexp}, {"log_mass", ad_log_mass}, {"cross_entropy", ad_cross_entropy},
+  {"logsumexp", ad_logsumexp}, {"log_mass", ad_log_mass}, {"attend", ad_attend}, {"cross_entropy", ad_cross_entropy},
   {"transpose", ad_transpose}, {"t", ad_transpose}, {"reshape", ad_reshape}, {"slice", ad_slice},
   {"gather", ad_gather}, {"pick", ad_pick}, {"concat", ad_concat},
   {NULL, NULL}};

@@ -25,28 +25,34 @@ typedef struct hm_adobj {
 static hm_status adobj_eval(void *ctx, int want_grad, double *loss) {
   hm_adobj *o = (hm_adobj *)ctx;
   hm_tape *t = &o->tp->t;
-  hm_tape_forward(t);
+  *loss = NAN;
+  hm_tape_invalidate(t);
+  hm_status s = hm_tape_eval(t, o->out);
+  if (s) return s;
   *loss = t->node[o->out].val[0];
-  o->obj.eval_probs = o->pnode >= 0 ? t->node[o->pnode].val : NULL;
+  o->obj.eval_probs = NULL; /* probs are evaluated (lazily) only when recorded */
   if (!isfinite(*loss)) return HM_ENONFINITE;
   if (!want_grad) return HM_OK;
-  hm_status s = hm_tape_backward(t, o->out);
-  if (s) return s;
+  if ((s = hm_tape_backward(t, o->out))) return s;
   for (int k = 0; k < o->obj.nparam; k++)
     if (!hm_all_finite(o->param[k].grad, o->param[k].size)) return HM_ENONFINITE;
   return HM_OK;
 }
 
-/* outputs W and probs: the values of the last evaluation (the training loop records right
- * after evaluating) */
+/* outputs W and probs at the parameters of the last evaluation (the training loop records
+ * right after evaluating); W is computed only here when the loss does not need it */
 static hm_status adobj_effw(void *ctx, double *W) {
   hm_adobj *o = (hm_adobj *)ctx;
+  hm_status s = hm_tape_eval(&o->tp->t, o->wnode);
+  if (s) return s;
   memcpy(W, o->tp->t.node[o->wnode].val, o->obj.w_size * sizeof(double));
   return HM_OK;
 }
 
 static hm_status adobj_probs(void *ctx, double *S) {
   hm_adobj *o = (hm_adobj *)ctx;
+  hm_status s = hm_tape_eval(&o->tp->t, o->pnode);
+  if (s) return s;
   memcpy(S, o->tp->t.node[o->pnode].val, o->obj.probs_size * sizeof(double));
   return HM_OK;
 }
@@ -304,6 +310,8 @@ static int obj_value(lua_State *L) {
   lua_getfield(L, -1, name);
   hm_lnode *u = hmL_ad_testnode(L, -1);
   if (!u) hmL_argerror(L, fn, 2, "no output '%s' (the function's second result names the outputs)", name);
+  hm_tape_invalidate(&o->tp->t);
+  hmL_check(L, fn, hm_tape_eval(&o->tp->t, u->id));
   const hm_ad_node *y = &o->tp->t.node[u->id];
   hm_mat m;
   hm_mat_init(&m, y->rank, y->dim, y->val);
@@ -353,10 +361,12 @@ static int obj_gradcheck(lua_State *L) {
     for (size_t j = 0; j < p->size; j++) {
       double x = p->x[j];
       p->x[j] = x + h;
-      hm_tape_forward(t);
+      hm_tape_invalidate(t);
+      hmL_check(L, fn, hm_tape_eval(t, o->out));
       double lp = t->node[o->out].val[0];
       p->x[j] = x - h;
-      hm_tape_forward(t);
+      hm_tape_invalidate(t);
+      hmL_check(L, fn, hm_tape_eval(t, o->out));
       double lm = t->node[o->out].val[0];
       p->x[j] = x;
       double fd = (lp - lm) / (2 * h);
@@ -369,7 +379,8 @@ static int obj_gradcheck(lua_State *L) {
     lua_pushnumber(L, rel);
     lua_setfield(L, -2, p->name);
   }
-  hm_tape_forward(t);
+  hm_tape_invalidate(t);
+  hmL_check(L, fn, hm_tape_eval(t, o->out));
   lua_pushnumber(L, worst);
   lua_insert(L, -2);
   return 2;

@@ -10,7 +10,7 @@ static const char *const op_names[HM_AD_NOPS] = {
   "var", "const", "add", "sub", "mul", "div", "scale", "shift", "rsub", "rdiv", "pow",
   "exp", "log", "log1p", "relu", "tanh", "sigmoid", "abs", "logistic", "exponential",
   "matmul", "sum", "mean", "transpose", "reshape", "slice", "gather", "pick",
-  "softmax", "log_softmax", "logsumexp", "log_mass", "concat"};
+  "softmax", "log_softmax", "logsumexp", "log_mass", "concat", "attend"};
 
 const char *hm_ad_opname(hm_ad_op op) { return op >= 0 && op < HM_AD_NOPS ? op_names[op] : "?"; }
 
@@ -32,8 +32,10 @@ void hm_tape_free(hm_tape *t) {
     if (!y->external) free(y->val);
     free(y->grad);
     free(y->idx);
+    free(y->aux);
   }
   free(t->node);
+  free(t->need);
   hm_tape_init(t);
 }
 
@@ -66,6 +68,7 @@ static hm_status new_node(hm_tape *t, hm_ad_op op, int rank, const size_t *dim, 
   hm_status s = shape_size(rank, dim, &y->size);
   if (s) return s;
   y->in[0] = y->in[1] = -1;
+  y->gen = t->gen;
   y->varying = varying;
   y->external = external;
   size_t alloc = y->size ? y->size : 1;
@@ -253,6 +256,14 @@ static hm_status infer(hm_tape *t, hm_ad_op op, const hm_ad_node *a, const hm_ad
       return HM_OK;
     noconcat:
       return hm_fail(err, el, HM_ESHAPE, "shapes %s and %s cannot be concatenated along axis %d", shp(a, ba), shp(b, bb), at->axis + 1);
+    case HM_AD_ATTEND:
+      if (a->rank != 2 || (b->rank != 2 && b->rank != 3) || b->dim[0] != a->dim[0] || b->dim[1] != a->dim[1])
+        return hm_fail(err, el, HM_ESHAPE, "logits n x T and values n x T or n x T x d expected, got %s and %s",
+                       shp(a, ba), shp(b, bb));
+      o->rank = b->rank - 1;
+      o->dim[0] = a->dim[0];
+      if (b->rank == 3) o->dim[1] = b->dim[2];
+      return HM_OK;
     default:
       (void)t;
       return HM_OK; /* element-wise: same shape */
@@ -261,7 +272,7 @@ static hm_status infer(hm_tape *t, hm_ad_op op, const hm_ad_node *a, const hm_ad
 
 static int has_second(hm_ad_op op) {
   return op == HM_AD_ADD || op == HM_AD_SUB || op == HM_AD_MUL || op == HM_AD_DIV || op == HM_AD_MATMUL ||
-         op == HM_AD_LOG_MASS || op == HM_AD_CONCAT;
+         op == HM_AD_LOG_MASS || op == HM_AD_CONCAT || op == HM_AD_ATTEND;
 }
 
 hm_status hm_ad_push(hm_tape *t, hm_ad_op op, int in0, int in1, const hm_ad_attr *a, int *out,
@@ -276,6 +287,11 @@ hm_status hm_ad_push(hm_tape *t, hm_ad_op op, int in0, int in1, const hm_ad_attr
   shape o;
   hm_status s = infer(t, op, &t->node[in0], two ? &t->node[in1] : NULL, &at, &o, err, errlen);
   if (s) return s;
+  if (op == HM_AD_MATMUL && at.mode == HM_AD_MM_22 && t->node[in1].op == HM_AD_TRANSPOSE &&
+      t->node[in1].rank == 2) {
+    in1 = t->node[in1].in[0]; /* read the matrix itself: its transpose is then never evaluated */
+    at.tb = 1;
+  }
   int varying = t->node[in0].varying || (two && t->node[in1].varying);
   size_t nidx = 0;
   if (op == HM_AD_GATHER) nidx = at.idx_rank == 2 ? at.idx_dim[0] * at.idx_dim[1] : at.idx_dim[0];
@@ -290,6 +306,13 @@ hm_status hm_ad_push(hm_tape *t, hm_ad_op op, int in0, int in1, const hm_ad_attr
     free(idx);
     return s;
   }
+  if (op == HM_AD_ATTEND && !(y->aux = (double *)calloc(t->node[in0].size ? t->node[in0].size : 1, sizeof(double)))) {
+    t->n--; /* drop the half-made node */
+    free(y->val);
+    free(y->grad);
+    free(idx);
+    return HM_ENOMEM;
+  }
   y->in[0] = in0;
   y->in[1] = two ? in1 : -1;
   y->a = at;
@@ -300,10 +323,42 @@ hm_status hm_ad_push(hm_tape *t, hm_ad_op op, int in0, int in1, const hm_ad_attr
   return HM_OK;
 }
 
+void hm_tape_invalidate(hm_tape *t) { t->gen++; }
+
+hm_status hm_tape_eval(hm_tape *t, int id) {
+  if (id < 0 || id >= t->n) return HM_EARG;
+  if (t->node[id].gen == t->gen) return HM_OK;
+  if (t->need_cap < t->n) {
+    unsigned char *nd = (unsigned char *)realloc(t->need, (size_t)t->n);
+    if (!nd) return HM_ENOMEM;
+    t->need = nd;
+    t->need_cap = t->n;
+  }
+  memset(t->need, 0, (size_t)id + 1);
+  t->need[id] = 1;
+  for (int i = id; i >= 0; i--) { /* stale varying ancestors of id */
+    if (!t->need[i]) continue;
+    const hm_ad_node *y = &t->node[i];
+    for (int k = 0; k < 2; k++) {
+      int j = y->in[k];
+      if (j >= 0 && t->node[j].varying && t->node[j].gen != t->gen) t->need[j] = 1;
+    }
+  }
+  for (int i = 0; i <= id; i++) {
+    hm_ad_node *y = &t->node[i];
+    if (!t->need[i]) continue;
+    if (y->op != HM_AD_VAR) hm_ad_forward_node(t, y);
+    y->gen = t->gen;
+  }
+  return HM_OK;
+}
+
 void hm_tape_forward(hm_tape *t) {
+  t->gen++;
   for (int i = 0; i < t->n; i++) {
     hm_ad_node *y = &t->node[i];
     if (y->varying && y->op != HM_AD_VAR) hm_ad_forward_node(t, y);
+    y->gen = t->gen;
   }
 }
 
@@ -323,9 +378,9 @@ static void mark_live(hm_tape *t, int out) {
 hm_status hm_tape_backward(hm_tape *t, int out) {
   if (out < 0 || out >= t->n || t->node[out].size != 1) return HM_EARG;
   if (t->live_for != out) mark_live(t, out);
-  for (int i = 0; i < t->n; i++) {
+  for (int i = 0; i < t->n; i++) { /* the variables' and every live node's gradient */
     hm_ad_node *y = &t->node[i];
-    if (y->grad) memset(y->grad, 0, y->size * sizeof(double));
+    if (y->grad && (y->live || y->op == HM_AD_VAR)) memset(y->grad, 0, y->size * sizeof(double));
   }
   if (!t->node[out].varying) return HM_OK; /* a constant output: every gradient is 0 */
   t->node[out].grad[0] = 1.0;

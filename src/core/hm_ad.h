@@ -4,8 +4,9 @@
  * buffer (a variable's value is external: it aliases the caller's parameter storage) and, if
  * it depends on a variable, a gradient buffer. Nodes are created with hm_ad_push, which
  * checks shapes and evaluates the node at once (so a trace is also the first forward pass);
- * hm_tape_forward re-evaluates every node that depends on a variable (nodes of constants
- * only are folded: computed once at creation), hm_tape_backward sweeps the tape in reverse.
+ * after the variables change (hm_tape_invalidate), hm_tape_eval re-evaluates the nodes a
+ * given node depends on (nodes of constants only are folded: computed once at creation),
+ * hm_tape_backward sweeps the tape in reverse over the nodes the output depends on.
  * All buffers are allocated at creation, so replaying a tape allocates nothing.
  *
  * The saturated regime is exact: softmax, log-softmax, logsumexp and the log-mass op are
@@ -41,6 +42,8 @@ typedef enum hm_ad_op {
   HM_AD_SOFTMAX, HM_AD_LOG_SOFTMAX, HM_AD_LOGSUMEXP, /* along attribute axis */
   HM_AD_LOG_MASS,      /* log sum_{t in S} softmax(x)_t along the last axis; in[1]: 0/1 mask */
   HM_AD_CONCAT,        /* in[0], in[1] along attribute axis */
+  HM_AD_ATTEND,        /* fused attention: y_i = sum_t softmax(a_i)_t v_it for logits a = in[0]
+                        * (n x T) and values v = in[1] (n x T -> y n; n x T x d -> y n x d) */
   HM_AD_NOPS
 } hm_ad_op;
 
@@ -57,6 +60,8 @@ enum {
 typedef struct hm_ad_attr {
   int axis;              /* 0-based; -1 = all (sum / mean) */
   int mode;              /* HM_AD_MM_* */
+  int tb;                /* MM_22 only: in[1] holds B transposed (set by hm_ad_push when B is
+                          * the transpose of a matrix: a * W:t() reads W, no copy) */
   double s;              /* scalar of SCALE..POW */
   int rank;              /* RESHAPE */
   size_t dim[3];
@@ -74,16 +79,21 @@ typedef struct hm_ad_node {
   int in[2];             /* operand nodes, -1 if absent */
   hm_ad_attr a;          /* a.idx points to idx below */
   size_t *idx;
+  double *aux;           /* ATTEND: the probabilities of the last evaluation (n x T) */
   double *val, *grad;    /* grad is NULL unless the node depends on a variable */
   int external;          /* val belongs to the caller (variables) */
   int varying;           /* depends on a variable */
   int live;              /* contributes to the output of the last backward */
+  unsigned long gen;     /* the tape generation its value belongs to */
 } hm_ad_node;
 
 typedef struct hm_tape {
   hm_ad_node *node;
   int n, cap;
   int live_for;          /* output node whose liveness is marked, -1 none */
+  unsigned long gen;     /* bumped when the variables change (hm_tape_invalidate) */
+  unsigned char *need;   /* scratch of hm_tape_eval, one flag per node */
+  int need_cap;
 } hm_tape;
 
 void hm_tape_init(hm_tape *t);
@@ -100,10 +110,15 @@ hm_status hm_ad_const(hm_tape *t, int rank, const size_t *dim, const double *dat
 hm_status hm_ad_push(hm_tape *t, hm_ad_op op, int in0, int in1, const hm_ad_attr *a, int *out,
                      char *err, size_t errlen);
 
-/* Re-evaluate every node that depends on a variable (after the variables changed). */
+/* The variables changed: every node that depends on one is stale. */
+void hm_tape_invalidate(hm_tape *t);
+/* Bring node `id` up to date, evaluating only the stale nodes it depends on (so outputs that
+ * are only recorded now and then cost nothing on the other evaluations). HM_ENOMEM. */
+hm_status hm_tape_eval(hm_tape *t, int id);
+/* hm_tape_invalidate, then re-evaluate every node. */
 void hm_tape_forward(hm_tape *t);
-/* d out / d node for every node out depends on (out must have one element): the gradient of
- * each variable is then in node[var].grad. */
+/* d out / d node for every node out depends on (out must have one element and be up to
+ * date, hm_tape_eval): the gradient of each variable is then in node[var].grad. */
 hm_status hm_tape_backward(hm_tape *t, int out);
 
 /* "2x3x4" into buf (80 bytes) */

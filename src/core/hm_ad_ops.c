@@ -187,7 +187,7 @@ static void matmul_forward(hm_tape *t, hm_ad_node *y) {
   const hm_ad_node *a = IN(t, y, 0), *b = IN(t, y, 1);
   size_t ka = a->dim[a->rank - 1];
   switch (y->a.mode) {
-    case HM_AD_MM_22: gemm(0, 0, a->size / (ka ? ka : 1), b->dim[1], ka, a->val, b->val, 0.0, y->val); break;
+    case HM_AD_MM_22: gemm(0, y->a.tb, a->size / nonzero(ka), y->dim[y->rank - 1], ka, a->val, b->val, 0.0, y->val); break;
     case HM_AD_MM_21: gemv(0, a->size / (ka ? ka : 1), ka, a->val, b->val, 0.0, y->val); break;
     case HM_AD_MM_12: gemv(1, b->dim[0], b->dim[1], b->val, a->val, 0.0, y->val); break;
     case HM_AD_MM_33: {
@@ -214,9 +214,10 @@ static void matmul_backward(hm_tape *t, hm_ad_node *y) {
   size_t ka = a->dim[a->rank - 1];
   switch (y->a.mode) {
     case HM_AD_MM_22: {
-      size_t m = a->size / (ka ? ka : 1), n = b->dim[1];
-      if (ga) gemm(0, 1, m, ka, n, gy, b->val, 1.0, ga);  /* dA += dY B^T */
-      if (gb) gemm(1, 0, ka, n, m, a->val, gy, 1.0, gb);  /* dB += A^T dY */
+      size_t m = a->size / nonzero(ka), n = y->dim[y->rank - 1];
+      if (ga) gemm(0, !y->a.tb, m, ka, n, gy, b->val, 1.0, ga); /* dA += dY B^T */
+      if (gb && y->a.tb) gemm(1, 0, n, ka, m, gy, a->val, 1.0, gb); /* B stored transposed: += dY^T A */
+      else if (gb) gemm(1, 0, ka, n, m, a->val, gy, 1.0, gb);      /* dB += A^T dY */
       break;
     }
     case HM_AD_MM_21: {
@@ -420,6 +421,81 @@ static void logmass_backward(hm_tape *t, hm_ad_node *y) {
   }
 }
 
+/* ---- fused attention ----------------------------------------------------------------------- */
+
+/* row i: s = softmax(a) into s (max-shifted), returns the argmax */
+static size_t row_softmax(const double *a, size_t T, double *s) {
+  size_t m = slice_argmax(a, T, 1);
+  double z = 0;
+  for (size_t t = 0; t < T; t++) z += (s[t] = exp(a[t] - a[m]));
+  for (size_t t = 0; t < T; t++) s[t] /= z;
+  return m;
+}
+
+static void attend_forward(hm_tape *t, hm_ad_node *y) {
+  const hm_ad_node *a = IN(t, y, 0), *v = IN(t, y, 1);
+  size_t n = a->dim[0], T = a->dim[1];
+  for (size_t i = 0; i < n; i++) {
+    double *s = y->aux + i * T;
+    size_t m = row_softmax(a->val + i * T, T, s);
+    if (v->rank == 2) { /* f = g_m + sum_{t != m} s_t (g_t - g_m): the built-in model's form */
+      const double *g = v->val + i * T;
+      double f = 0;
+      for (size_t u = 0; u < T; u++)
+        if (u != m) f += s[u] * (g[u] - g[m]);
+      y->val[i] = g[m] + f;
+    } else {
+      size_t d = v->dim[2];
+      gemv(1, T, d, v->val + i * T * d, s, 0.0, y->val + i * d); /* h_i = V_i^T s_i */
+    }
+  }
+}
+
+/* da_t += s_t ((dy_t - dy_m) - sum_{u != m} s_u (dy_u - dy_m)): the softmax JVP relative to
+ * the argmax m, so no 1 - s appears (hm_ad.h) */
+static void attend_da(const double *s, const double *dy, size_t T, size_t m, double *da) {
+  double D = 0;
+  for (size_t u = 0; u < T; u++)
+    if (u != m) D += s[u] * (dy[u] - dy[m]);
+  for (size_t u = 0; u < T; u++) da[u] += s[u] * ((dy[u] - dy[m]) - D);
+}
+
+static void attend_backward(hm_tape *t, hm_ad_node *y) {
+  const hm_ad_node *a = IN(t, y, 0), *v = IN(t, y, 1);
+  size_t n = a->dim[0], T = a->dim[1], d = v->rank == 3 ? v->dim[2] : 1;
+  double dy[256], *dyb = dy;
+  for (size_t i = 0; i < n; i++) {
+    const double *s = y->aux + i * T, *gy = y->grad + i * d;
+    size_t m = slice_argmax(a->val + i * T, T, 1);
+    if (v->rank == 2) {
+      if (gy[0] == 0.0) continue;
+      if (a->grad) {
+        const double *g = v->val + i * T;
+        double D = 0;
+        for (size_t u = 0; u < T; u++)
+          if (u != m) D += s[u] * (g[u] - g[m]);
+        for (size_t u = 0; u < T; u++) a->grad[i * T + u] += gy[0] * s[u] * ((g[u] - g[m]) - D);
+      }
+      if (v->grad) hm_axpy(T, gy[0], s, v->grad + i * T);
+      continue;
+    }
+    if (a->grad) {
+      if (T > 256 && dyb == dy) dyb = NULL; /* long rows: ds_t computed one at a time below */
+      if (dyb) {
+        gemv(0, T, d, v->val + i * T * d, gy, 0.0, dyb); /* dy_t = <dh_i, v_it> */
+        attend_da(s, dyb, T, m, a->grad + i * T);
+      } else {
+        const double *V = v->val + i * T * d;
+        double dm = hm_dot(d, V + m * d, gy), D = 0;
+        for (size_t u = 0; u < T; u++)
+          if (u != m) D += s[u] * (hm_dot(d, V + u * d, gy) - dm);
+        for (size_t u = 0; u < T; u++) a->grad[i * T + u] += s[u] * ((hm_dot(d, V + u * d, gy) - dm) - D);
+      }
+    }
+    if (v->grad) ger(T, d, s, gy, v->grad + i * T * d); /* dV_i += s_i dh_i^T */
+  }
+}
+
 /* ---- data movement ------------------------------------------------------------------------- */
 
 static void transpose_backward(const hm_ad_node *a, const hm_ad_node *y) {
@@ -514,6 +590,7 @@ void hm_ad_forward_node(hm_tape *t, hm_ad_node *y) {
     case HM_AD_SUM: case HM_AD_MEAN: reduce_forward(t, y); return;
     case HM_AD_SOFTMAX: case HM_AD_LOG_SOFTMAX: case HM_AD_LOGSUMEXP: softmax_forward(t, y); return;
     case HM_AD_LOG_MASS: logmass_forward(t, y); return;
+    case HM_AD_ATTEND: attend_forward(t, y); return;
     case HM_AD_TRANSPOSE: case HM_AD_RESHAPE: case HM_AD_SLICE: case HM_AD_GATHER: case HM_AD_PICK:
     case HM_AD_CONCAT:
       move_forward(t, y);
@@ -530,6 +607,7 @@ void hm_ad_backward_node(hm_tape *t, hm_ad_node *y) {
     case HM_AD_SUM: case HM_AD_MEAN: reduce_backward(t, y); return;
     case HM_AD_SOFTMAX: case HM_AD_LOG_SOFTMAX: case HM_AD_LOGSUMEXP: softmax_backward(t, y); return;
     case HM_AD_LOG_MASS: logmass_backward(t, y); return;
+    case HM_AD_ATTEND: attend_backward(t, y); return;
     case HM_AD_TRANSPOSE: case HM_AD_RESHAPE: case HM_AD_SLICE: case HM_AD_GATHER: case HM_AD_PICK:
     case HM_AD_CONCAT:
       move_backward(t, y);
