@@ -1,5 +1,5 @@
 -- hardmax.ad_models — attention models written with ad (docs/ad_models.md): the built-in
--- one-layer W / (K,Q) model re-expressed (checked against model.attention to 1e-12), H-head
+-- one-layer W / (K,Q) model re-expressed (checked against model.attention), H-head
 -- attention and two-layer attention. Each constructor returns (f, params): the loss function
 -- for ad.grad / ad.objective / optim.train and a table of fresh parameter mats.
 --
@@ -88,6 +88,91 @@ function M.attention(ds, o)
     return L, { probs = ad.softmax(a), W = W } -- evaluated only when recorded
   end
   return f, params
+end
+
+-- the head vectors: an H x d mat (one row per head), or nil (every head uses v)
+local function head_vectors(fn, o, H, d, v)
+  if o.heads == nil then
+    if not v then fail(fn, "a linear head v is needed (option v or ds.v)") end
+    local Vh = mat.zeros(H, d)
+    for h = 1, H do Vh[h]:copy_(v) end
+    return Vh
+  end
+  local Vh = param_mat(fn, o.heads, H, d)
+  return Vh
+end
+
+--- H-head attention (docs/ad_models.md): head h has its own W_h (parameter "W<h>"), logits
+--- a^h_it = x_itᵀ W_h z_i, probabilities s^h_i = softmax(a^h_i) and head vector u_h; the heads
+--- are concatenated into a linear head [u_1; ...; u_H]: f_i = Σ_h u_hᵀ X_iᵀ s^h_i,
+--- L = (1/n) Σ_i ℓ(Y_i f_i). Options: H (>= 1), heads (H x d head vectors; default every
+--- u_h = v: the summed heads), v (default ds.v), query, loss, W (a list of H initial W_h).
+--- Outputs (obj:value): "logits<h>" (n x T) and "probs<h>"; "probs" is head 1's.
+function M.multihead(ds, o)
+  local fn = "ad_models.multihead"
+  o = util.check_options(fn, o, { "H", "heads", "v", "query", "loss", "W" }, 2)
+  local X, Y = ds.X, ds.Y
+  local d = select(3, X:shape())
+  local H = o.H
+  if math.type(H) ~= "integer" or H < 1 then fail(fn, "option 'H': integer >= 1 expected, got %s", tostring(H)) end
+  local Vh = head_vectors(fn, o, H, d, o.v or ds.v)
+  local Z = queries(fn, ds, o.query)
+  local lossf = loss_of(fn, o.loss)
+  if o.W ~= nil and (type(o.W) ~= "table" or #o.W ~= H) then fail(fn, "option 'W': a list of %d matrices expected", H) end
+  local params, G = {}, {}
+  for h = 1, H do
+    params["W" .. h] = param_mat(fn, o.W and o.W[h], d, d)
+    G[h] = X * Vh[h] -- head h's token scores u_hᵀ x_it (n x T)
+  end
+  local function f(p)
+    local out, f_sum = {}, nil
+    for h = 1, H do
+      local a = logits(X, Z, p["W" .. h])
+      local fh = ad.attend(a, G[h])
+      f_sum = f_sum and f_sum + fh or fh
+      out["logits" .. h], out["probs" .. h] = a, ad.softmax(a)
+    end
+    out.probs = out.probs1
+    return ad.mean(lossf(f_sum:mul(Y))), out
+  end
+  return f, params
+end
+
+--- Two-layer attention (docs/ad_models.md). Layer 1 is full self-attention with W_1
+--- (parameter "W1"): logits A_i[k,t] = x_itᵀ W_1 x_ik, S_i = rowsoftmax(A_i), outputs
+--- H_i = S_i X_i (T x d). Layer 2 attends from the query z_i over the rows of H_i with W_2
+--- ("W2"): b_it = h_itᵀ W_2 z_i, σ_i = softmax(b_i), f_i = vᵀ H_iᵀ σ_i, L = (1/n) Σ ℓ(Y_i f_i).
+--- Options: v (default ds.v), query (layer 2's: "cross" default, "self", index), loss, W1, W2.
+--- Outputs: "logits1" (n x T x T), "probs1", "H" (n x T x d), "logits2" (n x T), "probs" (σ).
+function M.two_layer(ds, o)
+  local fn = "ad_models.two_layer"
+  o = util.check_options(fn, o, { "v", "query", "loss", "W1", "W2" }, 2)
+  local X, Y = ds.X, ds.Y
+  local d = select(3, X:shape())
+  local v = o.v or ds.v
+  if not v then fail(fn, "a linear head v is needed (option v or ds.v)") end
+  local Z = queries(fn, ds, o.query)
+  local lossf = loss_of(fn, o.loss)
+  local params = { W1 = param_mat(fn, o.W1, d, d), W2 = param_mat(fn, o.W2, d, d) }
+  local Xt = X:transpose() -- n x d x T (a constant of the trace)
+  local function f(p)
+    local A = ad.bmm(X * p.W1:t(), Xt)          -- A_i = X_i W_1ᵀ X_iᵀ: A_i[k,t] = x_itᵀ W_1 x_ik
+    local S = ad.softmax(A, 3)
+    local Hm = ad.bmm(S, X)                       -- h_ik = Σ_t S_i[k,t] x_it
+    local b = logits(Hm, Z, p.W2)
+    local L = ad.mean(lossf(ad.attend(b, Hm * v):mul(Y)))
+    return L, { logits1 = A, probs1 = S, H = Hm, logits2 = b, probs = ad.softmax(b) }
+  end
+  return f, params
+end
+
+--- The selection of a logits output: argmax over the last axis (first maximum), as a Lua
+--- array of n indices (n x T logits) or of n arrays of T indices (n x T x T).
+function M.selected(logits)
+  local rank = select("#", logits:shape())
+  local am = logits:argmax(rank)
+  local t = am:totable()
+  return t
 end
 
 return M
