@@ -175,4 +175,61 @@ function M.selected(logits)
   return t
 end
 
+--- The Att-SVM problem of an attention layer whose keys come in identical groups (a layer
+--- over the outputs of a saturated layer: rows that attend to the same token coincide and
+--- cannot be separated). X: n x T x d keys, group[i][t]: a label per key (e.g. the token
+--- the row attends to), sel[i]: the selected key. Returns a dataset table {X =, Z =} with one
+--- key per group (the first of the group; padded to the largest group count by repeating a
+--- non-selected key, which only duplicates a constraint), the selection of the selected key's
+--- group, and the list of kept samples (a sample whose keys form one group constrains
+--- nothing and is left out). Z (n x d) is subset along with the samples.
+function M.grouped_keys(X, Z, group, sel)
+  local n, T, d = X:shape()
+  local reps, kept = {}, {}
+  local width = 2
+  for i = 1, n do
+    local seen, list, selpos = {}, {}, nil
+    for t = 1, T do
+      local gname = group[i][t]
+      if not seen[gname] then
+        seen[gname] = #list + 1
+        list[#list + 1] = t
+      end
+      if t == sel[i] then selpos = seen[gname] end
+    end
+    if #list >= 2 then
+      reps[#reps + 1] = { i = i, list = list, sel = selpos }
+      kept[#kept + 1] = i
+      width = math.max(width, #list)
+    end
+  end
+  if #reps == 0 then return nil end
+  local Xr, Zr, alpha = mat.zeros(#reps, width, d), mat.zeros(#reps, d), {}
+  for r, e in ipairs(reps) do
+    local pad = e.list[e.sel == 1 and 2 or 1]
+    for j = 1, width do Xr[r][j]:copy_(X[e.i][e.list[j] or pad]) end
+    Zr[r]:copy_(Z[e.i])
+    alpha[r] = e.sel
+  end
+  return { X = Xr, Z = Zr }, alpha, kept
+end
+
+--- The SAtt-SVM (theory.md C.5) of a self-attention layer restricted to some query positions:
+--- one Att-SVM sample per position (i, k) with weight[i][k] > thr (e.g. the positions a
+--- second layer reads), keys X_i, query x_ik, selection sel[i][k]. Returns {X =, Z =}, alpha
+--- for svm.att, and the number of positions (nil when none passes).
+function M.positions_problem(X, sel, weight, thr)
+  local n, T, d = X:shape()
+  local pos = {}
+  for i = 1, n do for k = 1, T do if weight[i][k] > thr then pos[#pos + 1] = { i, k } end end end
+  if #pos == 0 then return nil end
+  local Xp, Zp, alpha = mat.zeros(#pos, T, d), mat.zeros(#pos, d), {}
+  for j, ik in ipairs(pos) do
+    Xp[j]:copy_(X[ik[1]])
+    Zp[j]:copy_(X[ik[1]][ik[2]])
+    alpha[j] = sel[ik[1]][ik[2]]
+  end
+  return { X = Xp, Z = Zp }, alpha, #pos
+end
+
 return M
