@@ -150,3 +150,82 @@ describe("ad_models.attention matches model.attention", function()
       "ad_models.attention: option 'query': 'cross', 'self' or a token index in 1..4 expected, got 7")
   end)
 end)
+
+describe("ad_models.multihead and ad_models.two_layer", function()
+  local ds = data.grand(5, 6, 4, { seed = 11 })
+  local g = rng.new(12)
+  local function randomize(params) for _, p in pairs(params) do p:copy_(mat.randn(g, p:shape()) * 0.4) end end
+
+  it("pass the gradcheck (max_j |g_j - fd_j| <= 1e-6 max_j |fd_j|, see ad_spec.lua)", function()
+    for _, build in ipairs {
+      function() return ad_models.multihead(ds, { H = 3, heads = mat.randn(g, 3, 4) }) end,
+      function() return ad_models.multihead(ds, { H = 2, loss = "exponential", query = "self" }) end,
+      function() return ad_models.two_layer(ds, {}) end } do
+      local f, params = build()
+      randomize(params)
+      local worst = ad.objective(f, params):gradcheck { h = 1e-5 }
+      assert.is_true(worst <= 1e-6, tostring(worst))
+    end
+  end)
+
+  it("one head is the one-layer model; H identical heads are one head with H W", function()
+    local f1, p1 = ad_models.multihead(ds, { H = 1 })
+    local fa, pa = ad_models.attention(ds, {})
+    randomize(p1)
+    pa.W:copy_(p1.W1)
+    local L1, g1 = ad.grad(f1, p1)
+    local La, ga = ad.grad(fa, pa)
+    assert.is_true(math.abs(L1 - La) <= 1e-15 * La and (g1.W1 - ga.W):norm() <= 1e-14 * ga.W:norm())
+    -- H heads with the same W and head vector: f = H vᵀ X_iᵀ s_i, the one-layer model with head
+    -- H v, and each head gets 1/H of that model's gradient
+    local f3, p3 = ad_models.multihead(ds, { H = 3 })
+    for h = 1, 3 do p3["W" .. h]:copy_(pa.W) end
+    local fb, pb = ad_models.attention(ds, { v = ds.v * 3, W = pa.W })
+    local L3, g3 = ad.grad(f3, p3)
+    local Lb, gb = ad.grad(fb, pb)
+    assert.is_true(math.abs(L3 - Lb) <= 1e-14 * Lb)
+    for h = 1, 3 do assert.is_true((g3["W" .. h] * 3 - gb.W):norm() <= 1e-13 * gb.W:norm()) end
+  end)
+
+  it("two_layer with W1 = 0 is the one-layer model on the token means", function()
+    -- W1 = 0: every query attends uniformly, every row of H_i is the mean token of sample i,
+    -- so layer 2 sees T equal rows and f_i = vᵀ mean_t x_it whatever W2 is
+    local f, params = ad_models.two_layer(ds, {})
+    params.W2:copy_(mat.randn(g, 4, 4))
+    local obj = ad.objective(f, params)
+    local L, gr = obj:grad()
+    local mean = ds.X:mean(2)
+    local want = 0
+    for i = 1, 5 do
+      local fi = mat.dot(mean[i], ds.v)
+      local x = ds.Y[i] * fi
+      want = want + (math.max(-x, 0) + math.log(1 + math.exp(-math.abs(x)))) / 5
+    end
+    assert.is_true(math.abs(L - want) <= 1e-14 * want)
+    assert.is_true(gr.W2:norm() <= 1e-15) -- equal rows: no gradient for layer 2
+    local sel = ad_models.selected(obj:value("logits2"))
+    assert.are.equal(5, #sel)
+    assert.are.equal(6, #ad_models.selected(obj:value("logits1"))[1])
+  end)
+
+  it("grouped_keys and positions_problem build the reduced SVM problems", function()
+    local X = mat.new { { { 1, 0 }, { 1, 0 }, { 0, 1 } }, { { 2, 2 }, { 2, 2 }, { 2, 2 } } }
+    local Z = mat.new { { 1, 0 }, { 0, 1 } }
+    local keys, alpha, kept = ad_models.grouped_keys(X, Z, { { 1, 1, 3 }, { 2, 2, 2 } }, { 3, 1 })
+    assert.are.same({ 1 }, kept) -- sample 2 has one group: nothing to separate
+    assert.are.same({ 2 }, alpha)
+    assert.are.same({ { { 1, 0 }, { 0, 1 } } }, keys.X:totable())
+    local P, a, np = ad_models.positions_problem(X, { { 1, 1, 3 }, { 2, 2, 2 } }, { { 0.5, 0, 0 }, { 0, 0, 0.9 } }, 0.1)
+    assert.are.equal(2, np)
+    assert.are.same({ 1, 2 }, a)
+    assert.are.same({ { 1, 0 }, { 2, 2 } }, P.Z:totable())
+  end)
+
+  it("bad options are named errors", function()
+    assert.has_error(function() ad_models.multihead(ds, {}) end, "ad_models.multihead: option 'H': integer >= 1 expected, got nil")
+    assert.has_error(function() ad_models.multihead(ds, { H = 2, W = { mat.zeros(4, 4) } }) end,
+      "ad_models.multihead: option 'W': a list of 2 matrices expected")
+    assert.has_error(function() ad_models.two_layer(ds, { W3 = 1 }) end,
+      "ad_models.two_layer: unknown option 'W3' (valid options: W1, W2, loss, query, v)")
+  end)
+end)
