@@ -15,6 +15,25 @@ local fail = util.fail
 
 local LOSSES = { logistic = ad.logistic, exponential = ad.exponential }
 
+-- a dataset (userdata or table) with a rank-3 X and labels Y
+local function check_ds(fn, ds)
+  local ok, X = pcall(function() return ds.X end)
+  if not ok or util.typename(X) ~= "hardmax.mat" or select("#", X:shape()) ~= 3 or ds.Y == nil then
+    fail(fn, "bad argument #1 (dataset with X (n x T x d) and Y expected, got %s)", util.typename(ds))
+  end
+end
+
+-- per-sample arrays: `t[i]` (and `t[i][k]` for k = 1..T when T is given) for i = 1..n
+local function check_rows(fn, argn, t, n, T)
+  local ok = pcall(function()
+    for i = 1, n do
+      local r = t[i]
+      if T then for k = 1, T do assert(type(r[k]) == "number") end else assert(r ~= nil) end
+    end
+  end)
+  if not ok then fail(fn, "bad argument #%d (%d rows%s expected)", argn, n, T and (" of " .. T .. " numbers") or "") end
+end
+
 local function loss_of(fn, name)
   local l = LOSSES[name or "logistic"]
   if not l then fail(fn, "option 'loss': 'logistic' or 'exponential' expected, got %s", tostring(name)) end
@@ -61,6 +80,7 @@ end
 --- v (default ds.v), loss, ridge (KQ), W / K / Q (initial values, default zeros).
 function M.attention(ds, o)
   local fn = "ad_models.attention"
+  check_ds(fn, ds)
   o = util.check_options(fn, o, { "param", "m", "query", "v", "loss", "ridge", "W", "K", "Q" }, 2)
   local X, Y = ds.X, ds.Y
   local d = select(3, X:shape())
@@ -110,6 +130,7 @@ end
 --- Outputs (obj:value): "logits<h>" (n x T) and "probs<h>"; "probs" is head 1's.
 function M.multihead(ds, o)
   local fn = "ad_models.multihead"
+  check_ds(fn, ds)
   o = util.check_options(fn, o, { "H", "heads", "v", "query", "loss", "W" }, 2)
   local X, Y = ds.X, ds.Y
   local d = select(3, X:shape())
@@ -146,6 +167,7 @@ end
 --- Outputs: "logits1" (n x T x T), "probs1", "H" (n x T x d), "logits2" (n x T), "probs" (σ).
 function M.two_layer(ds, o)
   local fn = "ad_models.two_layer"
+  check_ds(fn, ds)
   o = util.check_options(fn, o, { "v", "query", "loss", "W1", "W2" }, 2)
   local X, Y = ds.X, ds.Y
   local d = select(3, X:shape())
@@ -170,9 +192,8 @@ end
 --- array of n indices (n x T logits) or of n arrays of T indices (n x T x T).
 function M.selected(logits)
   local rank = select("#", logits:shape())
-  local am = logits:argmax(rank)
-  local t = am:totable()
-  return t
+  if rank < 2 then fail("ad_models.selected", "bad argument #1 (n x T or n x T x T logits expected)") end
+  return logits:argmax(rank):totable()
 end
 
 --- The Att-SVM problem of an attention layer whose keys come in identical groups (a layer
@@ -185,6 +206,10 @@ end
 --- nothing and is left out). Z (n x d) is subset along with the samples.
 function M.grouped_keys(X, Z, group, sel)
   local n, T, d = X:shape()
+  if select("#", X:shape()) ~= 3 then fail("ad_models.grouped_keys", "bad argument #1 (n x T x d keys expected)") end
+  if select("#", Z:shape()) ~= 2 or Z:shape() ~= n then fail("ad_models.grouped_keys", "bad argument #2 (n x d queries expected)") end
+  check_rows("ad_models.grouped_keys", 3, group, n, T)
+  check_rows("ad_models.grouped_keys", 4, sel, n)
   local reps, kept = {}, {}
   local width = 2
   for i = 1, n do
@@ -220,6 +245,9 @@ end
 --- for svm.att, and the number of positions (nil when none passes).
 function M.positions_problem(X, sel, weight, thr)
   local n, T, d = X:shape()
+  if select("#", X:shape()) ~= 3 then fail("ad_models.positions_problem", "bad argument #1 (n x T x d keys expected)") end
+  check_rows("ad_models.positions_problem", 2, sel, n, T)
+  check_rows("ad_models.positions_problem", 3, weight, n, T)
   local pos = {}
   for i = 1, n do for k = 1, T do if weight[i][k] > thr then pos[#pos + 1] = { i, k } end end end
   if #pos == 0 then return nil end
@@ -231,5 +259,9 @@ function M.positions_problem(X, sel, weight, thr)
   end
   return { X = Xp, Z = Zp }, alpha, #pos
 end
+
+util.check_signatures(M, "ad_models", {
+  selected = { "m" },
+  grouped_keys = { "m", "m", "t", "list" }, positions_problem = { "m", "t", "list", "n" } })
 
 return M

@@ -305,6 +305,8 @@ static int obj_grad(lua_State *L) {
 static int obj_value(lua_State *L) {
   const char *fn = "obj:value";
   hm_adobj *o = checkobj(L, 1, fn);
+  if (!lua_isnoneornil(L, 2) && lua_type(L, 2) != LUA_TSTRING)
+    hmL_argerror(L, fn, 2, "output name expected, got %s", luaL_typename(L, 2));
   const char *name = luaL_optstring(L, 2, "loss");
   lua_getiuservalue(L, 1, 3);
   lua_getfield(L, -1, name);

@@ -374,3 +374,47 @@ describe("optimizers on ad objectives", function()
     assert.is_true(r.final_loss < 1e-6)
   end)
 end)
+
+describe("ad under hostile arguments", function()
+  it("every function of ad and ad_models and every objective method fails with a named error", function()
+    local ad_models = require "hardmax.ad_models"
+    local data = require "hardmax.data"
+    local state = 4242
+    local function rand(k) state = (state * 1103515245 + 12345) % 2147483648; return state % k + 1 end
+    local values = { function() return nil end, function() return 0 end, function() return -1 end,
+      function() return 0 / 0 end, function() return math.huge end, function() return 2 ^ 62 end,
+      function() return "x" end, function() return {} end, function() return { 1, 2, 3 } end,
+      function() return { { 1, 2 }, { 3 } } end, function() return { a = 1 } end, function() return true end,
+      function() return mat.zeros(0) end, function() return mat.new { 1, 2 } end,
+      function() return mat.new { { 1, 2 }, { 3, 4 } } end, function() return mat.zeros(2, 2, 2) end,
+      function() return data.grand(2, 3, 2, { seed = 1 }) end, function() return print end,
+      function() return function(p) return ad.sum(p.x) end end, function() return { x = mat.zeros(2) } end }
+    local unnamed, calls = {}, 0
+    local function try(name, f, ...)
+      calls = calls + 1
+      local ok, e = pcall(f, ...)
+      if not ok and not tostring(e):match("^[%w_.]+[.:][%w_]+: ") then unnamed[#unnamed + 1] = name .. ": " .. tostring(e) end
+    end
+    local obj = ad.objective(function(p) return ad.sum(ad.exp(p.x)), { y = p.x } end, { x = mat.zeros(2) })
+    for _ = 1, 6 do
+      for _, M in ipairs { ad, ad_models } do
+        local names = {}
+        for k, f in pairs(M) do if type(f) == "function" then names[#names + 1] = k end end
+        table.sort(names)
+        for _, k in ipairs(names) do
+          for n = 0, 4 do
+            local a = {}
+            for i = 1, n do a[i] = values[rand(#values)]() end
+            try(k, M[k], table.unpack(a, 1, n))
+          end
+        end
+      end
+      for _, k in ipairs { "eval", "grad", "value", "params", "gradcheck" } do
+        local a = values[rand(#values)]()
+        try("obj:" .. k, obj[k], obj, a)
+      end
+    end
+    assert.is_true(calls > 500)
+    assert.are.same({}, unnamed)
+  end)
+end)
