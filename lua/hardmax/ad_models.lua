@@ -122,16 +122,18 @@ local function head_vectors(fn, o, H, d, v)
   return Vh
 end
 
---- H-head attention (docs/ad_models.md): head h has its own W_h (parameter "W<h>"), logits
+--- H-head attention (docs/ad_models.md): head h has its own W_h (parameter "W<h>", or
+--- "K<h>", "Q<h>" with W_h = K_h Q_hᵀ for param = "KQ"), logits
 --- a^h_it = x_itᵀ W_h z_i, probabilities s^h_i = softmax(a^h_i) and head vector u_h; the heads
 --- are concatenated into a linear head [u_1; ...; u_H]: f_i = Σ_h u_hᵀ X_iᵀ s^h_i,
 --- L = (1/n) Σ_i ℓ(Y_i f_i). Options: H (>= 1), heads (H x d head vectors; default every
---- u_h = v: the summed heads), v (default ds.v), query, loss, W (a list of H initial W_h).
---- Outputs (obj:value): "logits<h>" (n x T) and "probs<h>"; "probs" is head 1's.
+--- u_h = v: the summed heads), v (default ds.v), query, loss, param ("W" | "KQ"), m (KQ
+--- inner dimension, default d), W (a list of H initial W_h; W only).
+--- Outputs (obj:value): "logits<h>" (n x T), "probs<h>", "W<h>" for KQ; "probs" is head 1's.
 function M.multihead(ds, o)
   local fn = "ad_models.multihead"
   check_ds(fn, ds)
-  o = util.check_options(fn, o, { "H", "heads", "v", "query", "loss", "W" }, 2)
+  o = util.check_options(fn, o, { "H", "heads", "v", "query", "loss", "W", "param", "m" }, 2)
   local X, Y = ds.X, ds.Y
   local d = select(3, X:shape())
   local H = o.H
@@ -139,16 +141,24 @@ function M.multihead(ds, o)
   local Vh = head_vectors(fn, o, H, d, o.v or ds.v)
   local Z = queries(fn, ds, o.query)
   local lossf = loss_of(fn, o.loss)
-  if o.W ~= nil and (type(o.W) ~= "table" or #o.W ~= H) then fail(fn, "option 'W': a list of %d matrices expected", H) end
+  local kq = o.param == "KQ"
+  if o.param ~= nil and o.param ~= "W" and not kq then fail(fn, "option 'param': 'W' or 'KQ' expected, got %s", tostring(o.param)) end
+  if o.W ~= nil and (kq or type(o.W) ~= "table" or #o.W ~= H) then fail(fn, "option 'W': a list of %d matrices expected (param W)", H) end
   local params, G = {}, {}
   for h = 1, H do
-    params["W" .. h] = param_mat(fn, o.W and o.W[h], d, d)
+    if kq then
+      params["K" .. h], params["Q" .. h] = mat.zeros(d, o.m or d), mat.zeros(d, o.m or d)
+    else
+      params["W" .. h] = param_mat(fn, o.W and o.W[h], d, d)
+    end
     G[h] = X * Vh[h] -- head h's token scores u_hᵀ x_it (n x T)
   end
   local function f(p)
     local out, f_sum = {}, nil
     for h = 1, H do
-      local a = logits(X, Z, p["W" .. h])
+      local W = kq and p["K" .. h] * p["Q" .. h]:t() or p["W" .. h]
+      if kq then out["W" .. h] = W end
+      local a = logits(X, Z, W)
       local fh = ad.attend(a, G[h])
       f_sum = f_sum and f_sum + fh or fh
       out["logits" .. h], out["probs" .. h] = a, ad.softmax(a)

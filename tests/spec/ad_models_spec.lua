@@ -160,6 +160,7 @@ describe("ad_models.multihead and ad_models.two_layer", function()
     for _, build in ipairs {
       function() return ad_models.multihead(ds, { H = 3, heads = mat.randn(g, 3, 4) }) end,
       function() return ad_models.multihead(ds, { H = 2, loss = "exponential", query = "self" }) end,
+      function() return ad_models.multihead(ds, { H = 2, param = "KQ", m = 3, heads = mat.randn(g, 2, 4) }) end,
       function() return ad_models.two_layer(ds, {}) end } do
       local f, params = build()
       randomize(params)
@@ -224,7 +225,7 @@ describe("ad_models.multihead and ad_models.two_layer", function()
   it("bad options are named errors", function()
     assert.has_error(function() ad_models.multihead(ds, {}) end, "ad_models.multihead: option 'H': integer >= 1 expected, got nil")
     assert.has_error(function() ad_models.multihead(ds, { H = 2, W = { mat.zeros(4, 4) } }) end,
-      "ad_models.multihead: option 'W': a list of 2 matrices expected")
+      "ad_models.multihead: option 'W': a list of 2 matrices expected (param W)")
     assert.has_error(function() ad_models.two_layer(ds, { W3 = 1 }) end,
       "ad_models.two_layer: unknown option 'W3' (valid options: W1, W2, loss, query, v)")
   end)
