@@ -9,8 +9,10 @@
  *   --threads N   OpenBLAS threads (default 1)
  *   --version     hardmax, Lua and OpenBLAS versions, then exit 0
  *   --help        usage on stdout, then exit 0
- * and two subcommands, `hardmax merge ...` and `hardmax verify ...`, forwarded to
- * require("hardmax.exp").cli(subcommand, args...). See docs/host.md. */
+ *   --kernel F    serve a Jupyter connection file (src/kernel.c, docs/jupyter.md)
+ * and three subcommands, `hardmax merge ...` and `hardmax verify ...`, forwarded to
+ * require("hardmax.exp").cli(subcommand, args...), and `hardmax --install-kernel ...`, which
+ * writes the Jupyter kernelspec. See docs/host.md. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,6 +25,7 @@
 
 #include "hm_interrupt.h"
 #include "hm_lua.h"
+#include "kernel.h"
 #include "lualib.h"
 #include "repl.h"
 
@@ -134,6 +137,7 @@ static void print_usage_text(FILE *f) {
   fprintf(f,
           "usage: %s [options] [script [args]]\n"
           "       %s merge|verify [args]   (experiment harness, see hardmax.exp)\n"
+          "       %s --install-kernel [--user|--prefix DIR|--sys-prefix] [--name N]\n"
           "Available options are:\n"
           "  -e stat      execute string 'stat'\n"
           "  -i           enter interactive mode after executing 'script'\n"
@@ -144,11 +148,12 @@ static void print_usage_text(FILE *f) {
           "  -W           turn warnings on\n"
           "  --seed N     master random seed (integer; default 0)\n"
           "  --threads N  OpenBLAS threads (default 1)\n"
+          "  --kernel F   run as a Jupyter kernel on connection file F\n"
           "  --version    show hardmax, Lua and OpenBLAS versions and exit\n"
           "  --help       show this help and exit\n"
           "  --           stop handling options\n"
           "  -            stop handling options and execute stdin\n",
-          progname, progname);
+          progname, progname, progname);
   fflush(f);
 }
 
@@ -156,7 +161,8 @@ static void print_usage(const char *badoption) {
   fprintf(stderr, "%s: ", progname);
   if ((badoption[1] == 'e' || badoption[1] == 'l') && badoption[2] == '\0')
     fprintf(stderr, "'%s' needs argument\n", badoption);
-  else if (strcmp(badoption, "--seed") == 0 || strcmp(badoption, "--threads") == 0)
+  else if (strcmp(badoption, "--seed") == 0 || strcmp(badoption, "--threads") == 0 ||
+           strcmp(badoption, "--kernel") == 0)
     fprintf(stderr, "'%s' needs argument\n", badoption);
   else
     fprintf(stderr, "unrecognized option '%s'\n", badoption);
@@ -287,6 +293,7 @@ static int handle_script(lua_State *L, char **argv) {
 typedef struct hostopts {
   const char *seed;    /* --seed value, or NULL */
   const char *threads; /* --threads value, or NULL */
+  const char *kernel;  /* --kernel connection file, or NULL */
 } hostopts;
 
 /* Long option at argv[i] ("--name" or "--name=value"); returns the number of extra argv
@@ -300,6 +307,8 @@ static int long_option(char **argv, int i, int *args, hostopts *ho) {
     slot = &ho->seed;
   else if (nlen == 7 && strncmp(a, "threads", 7) == 0)
     slot = &ho->threads;
+  else if (nlen == 6 && strncmp(a, "kernel", 6) == 0)
+    slot = &ho->kernel;
   else if (!eq && strcmp(a, "version") == 0) {
     *args |= has_version;
     return 0;
@@ -387,7 +396,8 @@ static int runargs(lua_State *L, char **argv, int n) {
         break;
       case '-':
         if (argv[i][2] != '\0' && !strchr(argv[i], '=') &&
-            (strcmp(argv[i], "--seed") == 0 || strcmp(argv[i], "--threads") == 0))
+            (strcmp(argv[i], "--seed") == 0 || strcmp(argv[i], "--threads") == 0 ||
+             strcmp(argv[i], "--kernel") == 0))
           i++; /* skip the option's value */
         break;
       default:
@@ -501,7 +511,7 @@ static int pmain(lua_State *L) {
   int argc = (int)lua_tointeger(L, 1);
   char **argv = (char **)lua_touserdata(L, 2);
   int *exitcode = (int *)lua_touserdata(L, 3);
-  hostopts ho = {NULL, NULL};
+  hostopts ho = {NULL, NULL, NULL};
   int script = argc;
   luaL_checkversion(L);
   if (argv[0] && argv[0][0]) progname = argv[0];
@@ -513,6 +523,12 @@ static int pmain(lua_State *L) {
     lua_setfield(L, LUA_REGISTRYINDEX, "hardmax.seed");
     hmL_openlibs(L, 1);
     run_subcommand(L, argc, argv, exitcode);
+    return 0;
+  }
+  if (argc > 1 && strcmp(argv[1], "--install-kernel") == 0) {
+    luaL_openlibs(L);
+    hmL_openlibs(L, 1);
+    *exitcode = hm_kernel_install(L, argc - 2, argv + 2);
     return 0;
   }
   int args = argc > 0 ? collectargs(argv, &script, &ho) : 0;
@@ -542,6 +558,14 @@ static int pmain(lua_State *L) {
   lua_gc(L, LUA_GCGEN, 0, 0);
   if (!(args & has_E) && handle_luainit(L) != LUA_OK) return 0;
   if (!runargs(L, argv, script)) return 0;
+  if (ho.kernel) {
+    if (script < argc) {
+      l_message(progname, "--kernel takes no script");
+      return 0;
+    }
+    *exitcode = hm_kernel_run(L, ho.kernel);
+    return 0;
+  }
   if (script < argc && handle_script(L, argv + script) != LUA_OK) return 0;
   if (args & has_i)
     hm_repl(L);
