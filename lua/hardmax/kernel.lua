@@ -99,7 +99,8 @@ function M.is_complete(code)
   if load("return " .. code .. "\n;", "=cell", "t") then return "complete" end
   local f, err = load(code, "=cell", "t")
   if f then return "complete" end
-  if err:sub(-5) == "<eof>" then return "incomplete" end
+  local _, err2 = load("return " .. code, "=cell", "t")
+  if err:sub(-5) == "<eof>" or err2:sub(-5) == "<eof>" then return "incomplete" end
   return "invalid"
 end
 
@@ -141,24 +142,23 @@ function handlers.kernel_info_request(req)
   })
 end
 
+-- The values of a cell, as the REPL prints them (tab separated, nil included); figures
+-- among them are shown as images instead.
 local function show_results(results)
-  local text = {}
-  local shown = {}
+  local text, n, single = {}, 0, nil
   for i = 2, results.n do
     local v = results[i]
     if display.is_figure(v) then
-      display.figure(v, publish)
+      display.figure(v)
     else
-      shown[#shown + 1] = v
-      text[#text + 1] = tostring(v)
+      n = n + 1
+      text[n], single = tostring(v), v
     end
   end
-  if #shown == 0 then return end
+  if n == 0 then return end
   local data = { ["text/plain"] = table.concat(text, "\t") }
-  if #shown == 1 then
-    local html = display.html(shown[1])
-    if html then data["text/html"] = html end
-  end
+  local html = n == 1 and display.html(single)
+  if html then data["text/html"] = html end
   publish("execute_result", { execution_count = K.count, data = data, metadata = {} })
 end
 
