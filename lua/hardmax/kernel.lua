@@ -298,18 +298,24 @@ local function data_dir()
   return home .. "/.local/share/jupyter"
 end
 
-local USAGE = "usage: hardmax --install-kernel [--user | --prefix DIR] [--name NAME] [--display-name TEXT]"
+local USAGE = "usage: hardmax --install-kernel [--user | --prefix DIR] [--name NAME] [--display-name TEXT] [-- HOST_OPTION...]"
 
 --- install(args...): write NAME/kernel.json under the Jupyter data dir (--user, the
 --- default: $JUPYTER_DATA_DIR, else $XDG_DATA_HOME/jupyter, else ~/.local/share/jupyter) or
---- DIR/share/jupyter (--prefix DIR, as `jupyter kernelspec install --prefix`).
+--- DIR/share/jupyter (--prefix DIR, as `jupyter kernelspec install --prefix`). Words after
+--- `--` are host options the kernel is started with (`-- --native`, `-- --threads 4`; the
+--- hook for a sandboxed kernel: `-- --sandbox` once the host has that option).
 function M.install(...)
   local a = { ... }
   local root, name, display_name
+  local host_options = {}
   local i = 1
   while i <= #a do
     local w = a[i]
-    if w == "--user" then
+    if w == "--" then
+      table.move(a, i + 1, #a, 1, host_options)
+      break
+    elseif w == "--user" then
       root = data_dir()
     elseif w == "--prefix" and a[i + 1] then
       root = a[i + 1] .. "/share/jupyter"; i = i + 1
@@ -332,7 +338,10 @@ function M.install(...)
   local exe = sys.exe()
   if not exe then error("hardmax --install-kernel: cannot find the hardmax executable (/proc/self/exe)", 0) end
   sys.mkdir_p(dir)
-  local spec = { argv = { exe, "--kernel", "{connection_file}" },
+  local argv = { exe }
+  table.move(host_options, 1, #host_options, 2, argv)
+  table.move({ "--kernel", "{connection_file}" }, 1, 2, #argv + 1, argv)
+  local spec = { argv = argv,
                  display_name = display_name or "hardmax (Lua 5.4)", language = "lua",
                  interrupt_mode = "message", metadata = { debugger = false } }
   sys.write_atomic(dir .. "/kernel.json", json.encode(spec, { indent = " " }) .. "\n")

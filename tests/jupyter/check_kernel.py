@@ -23,6 +23,11 @@ def install(hardmax, work):
     spec = json.load(open(os.path.join(prefix, "share/jupyter/kernels/hardmax/kernel.json")))
     check(spec["argv"][1:] == ["--kernel", "{connection_file}"] and os.path.samefile(spec["argv"][0], hardmax),
           "kernelspec argv runs this hardmax with --kernel {connection_file}")
+    other = os.path.join(work, "prefix-threads")
+    subprocess.run([hardmax, "--install-kernel", "--prefix", other, "--name", "hm2", "--", "--threads", "2"], check=True)
+    spec2 = json.load(open(os.path.join(other, "share/jupyter/kernels/hm2/kernel.json")))
+    check(spec2["argv"][1:] == ["--threads", "2", "--kernel", "{connection_file}"],
+          "host options after -- go into the kernelspec's argv")
     os.environ["JUPYTER_PATH"] = os.path.join(prefix, "share/jupyter")
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
