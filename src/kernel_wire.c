@@ -286,10 +286,16 @@ static int capture_file(void) {
   return fd;
 }
 
-/* Redirect fds 1 and 2 to capture files; the log keeps the original stderr. */
+/* Redirect fds 1 and 2 to capture files; the log keeps the original stderr. stdin becomes
+ * /dev/null: the client's pipe is never written, and io.read() must not hang a cell. */
 static void start_capture(lua_State *L) {
   fflush(stdout);
   fflush(stderr);
+  int devnull = open("/dev/null", O_RDONLY);
+  if (devnull >= 0) {
+    dup2(devnull, 0);
+    close(devnull);
+  }
   W.log_fd = dup(2);
   for (int i = 0; i < 2; i++) {
     W.capture_fd[i] = capture_file();

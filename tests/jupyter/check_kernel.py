@@ -117,6 +117,8 @@ def client(hardmax, work):
     r, o = run("x")
     check(r["status"] == "ok" and [c["data"]["text/plain"] for t, c in o if t == "execute_result"] == ["42"],
           "globals persist between cells")
+    r, o = run("io.read('l')")
+    check([c["data"]["text/plain"] for t, c in o if t == "execute_result"] == ["nil"], "io.read() gets end of input")
 
     r, o = run("local function inner() error('boom') end\ninner()")
     tb = "\n".join(r.get("traceback", []))
