@@ -179,7 +179,11 @@ function handlers.execute_request(req)
   end
   flush_streams()
   if ok then
-    if not silent then show_results(results) end
+    -- a value whose __tostring fails, or a figure gnuplot cannot render, must not cost the
+    -- reply: say so on stderr instead
+    local shown, why = true, nil
+    if not silent then shown, why = pcall(show_results, results) end
+    if not shown then publish("stream", { name = "stderr", text = "cannot display the result: " .. tostring(why) .. "\n" }) end
     reply(req, "execute_reply", { status = "ok", execution_count = K.count,
                                   user_expressions = {}, payload = EMPTY })
   else
@@ -250,7 +254,13 @@ local function dispatch(req)
   K.parent = req.raw_header
   publish("status", { execution_state = "busy" })
   local ok, r = pcall(h, req)
-  if not ok then wire.log(("%s failed: %s"):format(req.header.msg_type, tostring(r))) end
+  if not ok then
+    -- a client waits for the reply: send an error reply rather than none
+    wire.log(("%s failed: %s"):format(req.header.msg_type, tostring(r)))
+    local msg = tostring(r)
+    pcall(reply, req, (req.header.msg_type:gsub("_request$", "_reply")),
+          { status = "error", ename = "KernelError", evalue = msg, traceback = { msg } })
+  end
   publish("status", { execution_state = "idle" })
   return ok and r
 end

@@ -57,10 +57,11 @@ local function shown_after(save)
       local base, ext = path:match("^(.*)%.(%a+)$")
       local opts = select(select("#", ...), ...)
       local also = type(opts) == "table" and opts.also or nil
+      -- the figure is saved whatever happens to its display
       if ext == "png" then
-        show_image(path, has(also, "svg") and base .. ".svg" or nil)
+        pcall(show_image, path, has(also, "svg") and base .. ".svg" or nil)
       elseif ext == "svg" then
-        show_image(has(also, "png") and base .. ".png" or nil, path)
+        pcall(show_image, has(also, "png") and base .. ".png" or nil, path)
       end
     end
     return table.unpack(r, 1, r.n)
@@ -228,13 +229,14 @@ local function lua_doc(f)
 end
 
 -- The first line of docs/*.md that documents name: `mat.zeros(` (or, for a method, `X:shape(`
--- with any receiver) in the module's own page first, then anywhere, then a bare `mat.zeros`.
-local function md_doc(name)
+-- with any receiver) in the module's own page first (own: "mat" for mat.zeros and for a
+-- method of a mat), then anywhere, then a bare `mat.zeros`.
+local function md_doc(name, own)
   local dir = docs_dir()
   if not dir then return nil end
   local ok, files = pcall(sys.listdir, dir)
   if not ok then return nil end
-  local own = name:match("^([%w_]+)[.:]") or name
+  own = own or name:match("^([%w_]+)[.:]") or name
   table.sort(files, function(x, y)
     local ox, oy = x == own .. ".md", y == own .. ".md"
     if ox ~= oy then return ox end
@@ -267,14 +269,16 @@ function M.inspect(code, b)
   if name == "" then return nil end
   local v = resolve(name)
   if v == nil then return nil end
+  local receiver = name:match("^(.*):[%w_]+$")
+  local own = receiver and tostring(typename(resolve(receiver))):match("^hardmax%.(%w+)$")
   local out = { ("%s: %s"):format(name, typename(v)) }
   if type(v) == "function" then
     local info = debug.getinfo(v, "S")
-    local doc = (info.what ~= "C" and lua_doc(v)) or md_doc(name)
+    local doc = (info.what ~= "C" and lua_doc(v)) or md_doc(name, own)
     if info.what ~= "C" then out[1] = out[1] .. (" (%s:%d)"):format(info.short_src, info.linedefined) end
     if doc then out[#out + 1] = doc end
   else
-    local doc = md_doc(name)
+    local doc = md_doc(name, own)
     if doc then out[#out + 1] = doc end
     local s = tostring(v)
     out[#out + 1] = #s > 2000 and s:sub(1, 2000) .. "…" or s

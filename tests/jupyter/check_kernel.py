@@ -137,6 +137,12 @@ def client(hardmax, work):
     r, o = run("ds = data.grand(6, 8, 10, {seed = 1})\nm = model.attention{param = 'W', v = ds.v}:init{rng = rng.new(1)}\n"
                "optim.train(m, ds, optim.gd{lr = 0.1}, {iters = 1000000000})", interrupt=lambda: km.signal_kernel(signal.SIGINT))
     check(r["status"] == "error" and r["ename"] == "Interrupted", "SIGINT stops a long C training loop")
+    km.signal_kernel(signal.SIGINT)  # between cells: ignored
+    time.sleep(0.3)
+    check(km.is_alive() and request(kc.kernel_info)["status"] == "ok", "SIGINT between cells is harmless")
+    r, o = run("setmetatable({}, {__tostring = function() error('no text') end})")
+    check(r["status"] == "ok" and any(t == "stream" and "cannot display" in c["text"] for t, c in o),
+          "a value that cannot be shown costs no reply")
     r, o = run("n > 0")
     check([c["data"]["text/plain"] for t, c in o if t == "execute_result"] == ["true"], "the state survives an interrupt")
 
