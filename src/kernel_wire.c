@@ -181,20 +181,18 @@ static int is_interrupt(zmq_msg_t *header) {
  * Helper threads
  * --------------------------------------------------------------------------------------- */
 
+/* Echo every heartbeat message (all its parts) until the context terminates. */
 static void *heartbeat_main(void *arg) {
   void *hb = arg;
   for (;;) {
-    zmq_msg_t m;
-    zmq_msg_init(&m);
-    if (zmq_msg_recv(&m, hb, 0) < 0) {
-      zmq_msg_close(&m);
+    frames f;
+    if (frames_recv(hb, &f) < 0) {
       if (errno == EINTR) continue;
       break; /* ETERM: the context is shutting down */
     }
-    if (zmq_msg_send(&m, hb, 0) < 0) {
-      zmq_msg_close(&m);
-      if (errno != EINTR) break;
-    }
+    int rc = frames_send(hb, &f);
+    frames_free(&f);
+    if (rc < 0) break;
   }
   zmq_close(hb);
   return NULL;

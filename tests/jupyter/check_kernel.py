@@ -130,8 +130,16 @@ def client(hardmax, work):
     check(len(img) == 1 and "image/png" in img[0] and img[0]["image/svg+xml"].lstrip().startswith("<?xml"),
           "a figure value is shown as PNG and SVG")
 
+    beating = []
+
+    def beat_then_interrupt():
+        time.sleep(1.5)  # a few heartbeat periods while the cell runs
+        beating.append(kc.hb_channel.is_beating())
+        km.interrupt_kernel()
+
     t0 = time.time()
-    r, o = run("n = 0\nwhile true do n = n + 1 end", interrupt=km.interrupt_kernel)
+    r, o = run("n = 0\nwhile true do n = n + 1 end", interrupt=beat_then_interrupt)
+    check(beating == [True], "the heartbeat answers while a cell runs")
     check(r["status"] == "error" and r["ename"] == "Interrupted" and time.time() - t0 < 20,
           "interrupt_request stops a long Lua loop")
     r, o = run("ds = data.grand(6, 8, 10, {seed = 1})\nm = model.attention{param = 'W', v = ds.v}:init{rng = rng.new(1)}\n"
