@@ -47,6 +47,18 @@ typedef struct wire {
 
 static wire W = {.capture_fd = {-1, -1}, .log_fd = 2};
 
+/* Raise "kernel: ..." without a source position (these are problems of the connection file
+ * or the system, not of Lua code). */
+static int wire_error(lua_State *L, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  lua_pushliteral(L, "kernel: ");
+  lua_pushvfstring(L, fmt, ap);
+  va_end(ap);
+  lua_concat(L, 2);
+  return lua_error(L);
+}
+
 static void wire_log(const char *fmt, ...) {
   char buf[1024];
   va_list ap;
@@ -250,7 +262,7 @@ static void *relay_main(void *arg) {
 static const char *field_string(lua_State *L, int t, const char *k) {
   lua_getfield(L, t, k);
   const char *s = lua_tostring(L, -1);
-  if (!s) luaL_error(L, "kernel: connection file: '%s' missing", k);
+  if (!s) wire_error(L, "connection file: '%s' missing", k);
   lua_pop(L, 1); /* the string stays anchored in the table */
   return s;
 }
@@ -259,7 +271,7 @@ static void *open_socket(lua_State *L, int t, int type, const char *port_key) {
   const char *transport = field_string(L, t, "transport");
   const char *ip = field_string(L, t, "ip");
   lua_getfield(L, t, port_key);
-  if (!lua_isinteger(L, -1)) luaL_error(L, "kernel: connection file: integer '%s' expected", port_key);
+  if (!lua_isinteger(L, -1)) wire_error(L, "connection file: integer '%s' expected", port_key);
   lua_Integer port = lua_tointeger(L, -1);
   lua_pop(L, 1);
   char ep[512];
@@ -270,7 +282,7 @@ static void *open_socket(lua_State *L, int t, int type, const char *port_key) {
   void *s = zmq_socket(W.ctx, type);
   int linger = 1000; /* let the last replies out at shutdown, but never hang */
   if (!s || zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger) != 0 || zmq_bind(s, ep) != 0)
-    luaL_error(L, "kernel: cannot bind %s: %s", ep, zmq_strerror(zmq_errno()));
+    wire_error(L, "cannot bind %s: %s", ep, zmq_strerror(zmq_errno()));
   return s;
 }
 
@@ -298,7 +310,7 @@ static void start_capture(lua_State *L) {
   for (int i = 0; i < 2; i++) {
     W.capture_fd[i] = capture_file();
     if (W.capture_fd[i] < 0 || dup2(W.capture_fd[i], i + 1) < 0)
-      luaL_error(L, "kernel: cannot capture output: %s", strerror(errno));
+      wire_error(L, "cannot capture output: %s", strerror(errno));
   }
   setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 }
@@ -309,24 +321,24 @@ static void noop_handler(int sig) { (void)sig; }
  * output. */
 static int w_open(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
-  if (W.ctx) return luaL_error(L, "kernel: already open");
+  if (W.ctx) return wire_error(L, "already open");
   lua_getfield(L, 1, "signature_scheme");
   const char *scheme = lua_tostring(L, -1);
   if (scheme && strcmp(scheme, "hmac-sha256") != 0)
-    luaL_error(L, "kernel: signature scheme '%s' not supported (hmac-sha256 expected)", scheme);
+    wire_error(L, "signature scheme '%s' not supported (hmac-sha256 expected)", scheme);
   lua_pop(L, 1);
   size_t klen = 0;
   lua_getfield(L, 1, "key");
   const char *key = lua_tolstring(L, -1, &klen);
   if (!key) klen = 0;
   W.key = (unsigned char *)malloc(klen ? klen : 1);
-  if (!W.key) return luaL_error(L, "kernel: out of memory");
+  if (!W.key) return wire_error(L, "out of memory");
   if (klen) memcpy(W.key, key, klen);
   W.keylen = klen;
   lua_pop(L, 1);
 
   W.ctx = zmq_ctx_new();
-  if (!W.ctx) return luaL_error(L, "kernel: zmq_ctx_new: %s", zmq_strerror(zmq_errno()));
+  if (!W.ctx) return wire_error(L, "zmq_ctx_new: %s", zmq_strerror(zmq_errno()));
   W.shell = open_socket(L, 1, ZMQ_ROUTER, "shell_port");
   W.iopub = open_socket(L, 1, ZMQ_PUB, "iopub_port");
   W.stdin_sock = open_socket(L, 1, ZMQ_ROUTER, "stdin_port");
@@ -338,7 +350,7 @@ static int w_open(lua_State *L) {
   W.control = zmq_socket(W.ctx, ZMQ_PAIR);
   if (!relay_pair || !W.control || zmq_bind(relay_pair, inproc) != 0 ||
       zmq_connect(W.control, inproc) != 0)
-    return luaL_error(L, "kernel: inproc relay: %s", zmq_strerror(zmq_errno()));
+    return wire_error(L, "inproc relay: %s", zmq_strerror(zmq_errno()));
 
   /* helpers start with SIGINT blocked (they inherit the mask), the main thread unblocks it */
   W.main_thread = pthread_self();
@@ -351,7 +363,7 @@ static int w_open(lua_State *L) {
   int e1 = pthread_create(&W.hb_thread, NULL, heartbeat_main, hb);
   int e2 = e1 ? e1 : pthread_create(&W.relay_thread, NULL, relay_main, &RELAY);
   pthread_sigmask(SIG_SETMASK, &old, NULL);
-  if (e1 || e2) return luaL_error(L, "kernel: cannot start threads: %s", strerror(e1 ? e1 : e2));
+  if (e1 || e2) return wire_error(L, "cannot start threads: %s", strerror(e1 ? e1 : e2));
   W.threads_started = 1;
   /* Between cells a SIGINT does nothing (hm_host_docall installs the interrupting handler
    * for the duration of a cell and puts this one back). */
@@ -367,26 +379,30 @@ static int w_open(lua_State *L) {
 static void *channel_socket(lua_State *L, int arg) {
   static const char *const names[] = {"shell", "control", "iopub", "stdin", NULL};
   int c = luaL_checkoption(L, arg, NULL, names);
-  if (!W.ctx) luaL_error(L, "kernel: not open");
+  if (!W.ctx) wire_error(L, "not open");
   void *socks[] = {W.shell, W.control, W.iopub, W.stdin_sock};
   return socks[c];
 }
 
-/* wire.recv() -> channel, ids, header, parent, metadata, content (JSON strings).
+/* wire.recv([timeout_ms]) -> channel, ids, header, parent, metadata, content (JSON
+ * strings), or nothing when timeout_ms (default: wait forever) passes without a message.
  * Waits on shell and control; messages with a bad signature are logged and dropped. */
 static int w_recv(lua_State *L) {
-  if (!W.ctx) return luaL_error(L, "kernel: not open");
+  if (!W.ctx) return wire_error(L, "not open");
+  long timeout = (long)luaL_optinteger(L, 1, -1);
   zmq_pollitem_t items[2] = {{W.control, 0, ZMQ_POLLIN, 0}, {W.shell, 0, ZMQ_POLLIN, 0}};
   for (;;) {
-    if (zmq_poll(items, 2, -1) < 0) {
+    int n = zmq_poll(items, 2, timeout);
+    if (n < 0) {
       if (errno == EINTR) continue; /* a SIGINT between cells */
-      return luaL_error(L, "kernel: poll: %s", zmq_strerror(zmq_errno()));
+      return wire_error(L, "poll: %s", zmq_strerror(zmq_errno()));
     }
+    if (n == 0) return 0;
     int c = (items[0].revents & ZMQ_POLLIN) ? 0 : 1; /* control first */
     frames f;
     if (frames_recv(items[c].socket, &f) < 0) {
       if (errno == EINTR) continue;
-      return luaL_error(L, "kernel: recv: %s", zmq_strerror(zmq_errno()));
+      return wire_error(L, "recv: %s", zmq_strerror(zmq_errno()));
     }
     int d = find_delim(&f);
     if (d < 0 || !signature_ok(&f.m[d + 1], &f.m[d + 2])) {
@@ -418,7 +434,7 @@ static int w_send(lua_State *L) {
   f.n = 0;
   f.cap = nid + 6;
   f.m = (zmq_msg_t *)calloc((size_t)f.cap, sizeof *f.m);
-  if (!f.m) return luaL_error(L, "kernel: out of memory");
+  if (!f.m) return wire_error(L, "out of memory");
   for (int i = 0; i < nid; i++) {
     lua_rawgeti(L, 2, i + 1);
     size_t n;
@@ -503,7 +519,7 @@ static int w_uuid(lua_State *L) {
   int fd = open("/dev/urandom", O_RDONLY);
   ssize_t got = fd >= 0 ? read(fd, r, sizeof r) : -1;
   if (fd >= 0) close(fd);
-  if (got != (ssize_t)sizeof r) return luaL_error(L, "kernel: /dev/urandom unreadable");
+  if (got != (ssize_t)sizeof r) return wire_error(L, "/dev/urandom unreadable");
   char hex[33];
   for (int i = 0; i < 16; i++) snprintf(hex + 2 * i, 3, "%02x", r[i]);
   lua_pushstring(L, hex);

@@ -188,6 +188,7 @@ function handlers.execute_request(req)
                                   user_expressions = {}, payload = EMPTY })
   else
     local e = M.error_content(err)
+    K.aborting = c.stop_on_error ~= false
     publish("error", e)
     reply(req, "execute_reply", { status = "error", execution_count = K.count, ename = e.ename,
                                   evalue = e.evalue, traceback = e.traceback })
@@ -265,6 +266,36 @@ local function dispatch(req)
   return ok and r
 end
 
+-- the request from wire.recv's results, or nil (logged) when it is not JSON
+local function decode(channel, ids, h, parent, _, content)
+  local okh, hdr = pcall(json.decode, h)
+  local okc, body = pcall(json.decode, content)
+  if okh and okc and type(hdr) == "table" and type(body) == "table" then
+    return { channel = channel, ids = ids, header = hdr, raw_header = h, parent = parent, content = body }
+  end
+  wire.log("dropped a message that is not JSON")
+end
+
+-- After a failed cell (stop_on_error, the default), the execute requests already queued are
+-- answered "aborted" instead of run, as ipykernel does: "Run All" stops at the first error.
+-- Other requests are served.
+local function abort_queued()
+  K.aborting = false
+  while true do
+    local channel, ids, h, parent, md, content = wire.recv(0)
+    if not channel then return end
+    local req = decode(channel, ids, h, parent, md, content)
+    if req and req.header.msg_type == "execute_request" then
+      K.parent = req.raw_header
+      publish("status", { execution_state = "busy" })
+      reply(req, "execute_reply", { status = "aborted", execution_count = K.count })
+      publish("status", { execution_state = "idle" })
+    elseif req and dispatch(req) == "stop" then
+      return "stop"
+    end
+  end
+end
+
 -- entry points ----------------------------------------------------------------------------
 
 --- run(connection_file): serve until a shutdown_request; returns the exit status.
@@ -282,16 +313,10 @@ function M.run(connection_file)
   display.setup(publish, wire)
   publish("status", { execution_state = "starting" })
   while true do
-    local channel, ids, h, parent, _, content = wire.recv()
-    local okh, hdr = pcall(json.decode, h)
-    local okc, body = pcall(json.decode, content)
-    if okh and okc and type(hdr) == "table" and type(body) == "table" then
-      local req = { channel = channel, ids = ids, header = hdr, raw_header = h,
-                    parent = parent, content = body }
-      if dispatch(req) == "stop" then break end
-    else
-      wire.log("dropped a message that is not JSON")
-    end
+    local req = decode(wire.recv())
+    local r = req and dispatch(req)
+    if r ~= "stop" and K.aborting then r = abort_queued() end
+    if r == "stop" then break end
   end
   display.cleanup()
   wire.close()

@@ -125,6 +125,20 @@ def client(hardmax, work):
     check(r["status"] == "error" and r["evalue"].endswith(":1: boom") and "in local 'inner'" in tb
           and "kernel" not in tb, "errors come back with the cell's Lua traceback, without the kernel's frames")
 
+    # "Run All" after an error: the queued cell is aborted, not run
+    first = kc.execute("local t = os.clock() while os.clock() - t < 0.5 do end error('stop here')")
+    second = kc.execute("ran_after_error = true")
+    replies = {}
+    while len(replies) < 2:
+        m = kc.get_shell_msg(timeout=30)
+        replies[m["parent_header"]["msg_id"]] = m["content"]["status"]
+    check(replies == {first: "error", second: "aborted"}, "a cell queued behind an error is aborted")
+    r, o = run("ran_after_error")
+    check([c["data"]["text/plain"] for t, c in o if t == "execute_result"] == ["nil"], "the aborted cell did not run")
+
+    r, o = run("os.execute('echo from a child process')")
+    check(any(t == "stream" and c["text"] == "from a child process\n" for t, c in o), "a child process's output is captured")
+
     r, o = run("f = plot.figure{title = 'y = x^2'}\nf:line({1, 2, 3}, {1, 4, 9})\nf")
     img = [c["data"] for t, c in o if t == "display_data"]
     check(len(img) == 1 and "image/png" in img[0] and img[0]["image/svg+xml"].lstrip().startswith("<?xml"),
