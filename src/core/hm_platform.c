@@ -64,6 +64,19 @@ static int set_tunables(void) {
   return rc;
 }
 
+/* execv, or the reason it failed in msg (-1) */
+static int reexec(const char *path, char *const argv[], char *msg, int msglen) {
+  const char *exe = path ? path : "/proc/self/exe";
+  execv(exe, argv);
+  snprintf(msg, (size_t)msglen, "cannot re-execute %s: %s", exe, strerror(errno));
+  return -1;
+}
+
+static int env_failed(char *msg, int msglen) {
+  snprintf(msg, (size_t)msglen, "cannot set the environment: %s", strerror(errno));
+  return -1;
+}
+
 int hm_platform_reexec_pinned(const char *path, char *const argv[], char *msg, int msglen) {
   if (getenv(HM_PINNED_ENV)) {
     snprintf(msg, (size_t)msglen,
@@ -74,14 +87,9 @@ int hm_platform_reexec_pinned(const char *path, char *const argv[], char *msg, i
     return 0;
   }
   if (setenv("OPENBLAS_CORETYPE", HM_PORTABLE_BLAS_CORE, 1) != 0 || set_tunables() != 0 ||
-      setenv(HM_PINNED_ENV, "1", 1) != 0) {
-    snprintf(msg, (size_t)msglen, "cannot set the environment: %s", strerror(errno));
-    return -1;
-  }
-  execv(path ? path : "/proc/self/exe", argv);
-  snprintf(msg, (size_t)msglen, "cannot re-execute %s: %s", path ? path : "/proc/self/exe",
-           strerror(errno));
-  return -1;
+      setenv(HM_PINNED_ENV, "1", 1) != 0)
+    return env_failed(msg, msglen);
+  return reexec(path, argv, msg, msglen);
 }
 
 int hm_platform_reexec_unpinned(const char *path, char *const argv[], char *msg, int msglen) {
@@ -89,14 +97,9 @@ int hm_platform_reexec_unpinned(const char *path, char *const argv[], char *msg,
   /* the user's own other tunables were merged into ours; dropping them all is the price of
    * not recording them (a native run inside a portable one is rare: hardmax verify) */
   if (unsetenv("OPENBLAS_CORETYPE") != 0 || unsetenv("GLIBC_TUNABLES") != 0 ||
-      unsetenv(HM_PINNED_ENV) != 0) {
-    snprintf(msg, (size_t)msglen, "cannot set the environment: %s", strerror(errno));
-    return -1;
-  }
-  execv(path ? path : "/proc/self/exe", argv);
-  snprintf(msg, (size_t)msglen, "cannot re-execute %s: %s", path ? path : "/proc/self/exe",
-           strerror(errno));
-  return -1;
+      unsetenv(HM_PINNED_ENV) != 0)
+    return env_failed(msg, msglen);
+  return reexec(path, argv, msg, msglen);
 }
 
 char **hm_platform_self_argv(void) {
