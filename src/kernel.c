@@ -35,10 +35,12 @@ static int call_kernel(lua_State *L, const char *fn, int argc, char **argv) {
   return status;
 }
 
-int hm_kernel_run(lua_State *L, const char *connection_file) {
+int hm_kernel_open(lua_State *L, const char *connection_file) {
   char *argv[] = {(char *)connection_file};
-  return call_kernel(L, "run", 1, argv);
+  return call_kernel(L, "open", 1, argv);
 }
+
+int hm_kernel_serve(lua_State *L) { return call_kernel(L, "serve", 0, NULL); }
 
 int hm_kernel_install(lua_State *L, int argc, char **argv) {
   return call_kernel(L, "install", argc, argv);

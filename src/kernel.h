@@ -10,8 +10,11 @@
  * capture); only the host has it, since it links libzmq. */
 int hm_kernel_open_wire(lua_State *L);
 
-/* Serve the connection file until shutdown; returns the process exit status. */
-int hm_kernel_run(lua_State *L, const char *connection_file);
+/* Read the connection file, bind the sockets, capture output (returns 0, or the exit status
+ * of a failure); then serve until shutdown (returns the process exit status). A sandbox
+ * engages between the two. */
+int hm_kernel_open(lua_State *L, const char *connection_file);
+int hm_kernel_serve(lua_State *L);
 
 /* Write the kernelspec; args are the words after --install-kernel. Returns the exit status. */
 int hm_kernel_install(lua_State *L, int argc, char **argv);

@@ -577,7 +577,9 @@ static int pmain(lua_State *L) {
       l_message(progname, "--kernel takes no script");
       return 0;
     }
-    *exitcode = hm_kernel_run(L, ho.kernel);
+    /* (--sandbox, when the host has it, engages here: after open, before serve) */
+    *exitcode = hm_kernel_open(L, ho.kernel);
+    if (*exitcode == EXIT_SUCCESS) *exitcode = hm_kernel_serve(L);
     return 0;
   }
   if (script < argc && handle_script(L, argv + script) != LUA_OK) return 0;

@@ -298,8 +298,10 @@ end
 
 -- entry points ----------------------------------------------------------------------------
 
---- run(connection_file): serve until a shutdown_request; returns the exit status.
-function M.run(connection_file)
+--- open(connection_file): read it, bind the sockets, start capturing output. A sandbox
+--- (hardmax --sandbox, issue 15 item 3) engages between open and serve, so that the
+--- connection file and the figure directory are set up before its policy applies.
+function M.open(connection_file)
   wire = require "hardmax.kernel_wire"
   local f, err = io.open(connection_file, "rb")
   if not f then error("kernel: " .. err, 0) end
@@ -310,7 +312,11 @@ function M.run(connection_file)
   arg = { [0] = sys.exe() or "hardmax" } -- cells see no command line
   wire.open(cfg)
   install_print()
-  display.setup(publish, wire)
+  display.setup(publish)
+end
+
+--- serve(): answer requests until a shutdown_request; returns the exit status.
+function M.serve()
   publish("status", { execution_state = "starting" })
   while true do
     local req = decode(wire.recv())
@@ -321,6 +327,12 @@ function M.run(connection_file)
   display.cleanup()
   wire.close()
   return 0
+end
+
+--- run(connection_file): open and serve.
+function M.run(connection_file)
+  M.open(connection_file)
+  return M.serve()
 end
 
 local function data_dir()

@@ -8,6 +8,7 @@ local M = {}
 local plot_ok, plot = pcall(require, "hardmax.plot")
 if not plot_ok then plot = nil end
 
+local getinfo = debug.getinfo -- kept: a sandbox removes the debug library from the state
 local MAX_ROWS, MAX_COLS = 30, 20 -- HTML tables show at most this much of a mat
 
 local publish, tmpdir, nfig = nil, nil, 0
@@ -72,6 +73,8 @@ local original_save -- Figure.save before setup wrapped it
 
 function M.setup(pub)
   publish = pub
+  tmpdir = ("/tmp/hardmax-kernel-%d"):format(sys.getpid())
+  sys.mkdir_p(tmpdir)
   if plot then
     original_save = plot.Figure.save
     plot.Figure.save = shown_after(plot.Figure.save)
@@ -90,10 +93,6 @@ end
 -- A figure value: rendered (PNG and SVG from one gnuplot script) into a private temporary
 -- directory, shown, and its files removed.
 function M.figure(fig)
-  if not tmpdir then
-    tmpdir = ("/tmp/hardmax-kernel-%d"):format(sys.getpid())
-    sys.mkdir_p(tmpdir)
-  end
   nfig = nfig + 1
   local base = ("%s/figure%d"):format(tmpdir, nfig)
   local ok, err = pcall(original_save, fig, base .. ".png", { also = { "svg" } })
@@ -211,7 +210,7 @@ end
 
 -- The `---` comment block right above a Lua function's definition.
 local function lua_doc(f)
-  local info = debug.getinfo(f, "S")
+  local info = getinfo(f, "S")
   local src = info.source:match("^@(.*)$")
   if not src or info.linedefined < 1 then return nil end
   local ok, wire = pcall(require, "hardmax.kernel_wire")
@@ -273,7 +272,7 @@ function M.inspect(code, b)
   local own = receiver and tostring(typename(resolve(receiver))):match("^hardmax%.(%w+)$")
   local out = { ("%s: %s"):format(name, typename(v)) }
   if type(v) == "function" then
-    local info = debug.getinfo(v, "S")
+    local info = getinfo(v, "S")
     local doc = (info.what ~= "C" and lua_doc(v)) or md_doc(name, own)
     if info.what ~= "C" then out[1] = out[1] .. (" (%s:%d)"):format(info.short_src, info.linedefined) end
     if doc then out[#out + 1] = doc end
