@@ -13,6 +13,11 @@ local MAX_ROWS, MAX_COLS = 30, 20 -- HTML tables show at most this much of a mat
 
 local publish, tmpdir, nfig = nil, nil, 0
 
+-- The host's transport once hardmax.kernel opened it, else nil. Never `require`d from here:
+-- outside the kernel the C searcher would go looking in package.cpath and load a second
+-- copy of hardmax.so into the process.
+local function wire() return package.loaded["hardmax.kernel_wire"] end
+
 local function read_file(path)
   local f = io.open(path, "rb")
   if not f then return nil end
@@ -30,10 +35,9 @@ end
 
 local function show_image(png_path, svg_path)
   local data, metadata = {}, {}
-  local wire = require "hardmax.kernel_wire"
   local png = png_path and read_file(png_path)
   if png then
-    data["image/png"] = wire.base64(png)
+    data["image/png"] = wire().base64(png)
     local w = png_width(png)
     if w then metadata["image/png"] = { width = w // 2 } end
   end
@@ -204,8 +208,7 @@ end
 local function docs_dir()
   local d = os.getenv("HARDMAX_DOCS")
   if d and d ~= "" then return d end
-  local ok, wire = pcall(require, "hardmax.kernel_wire")
-  return ok and wire.source_dir .. "/docs" or nil
+  return wire() and wire().source_dir .. "/docs" or nil
 end
 
 -- The `---` comment block right above a Lua function's definition.
@@ -213,8 +216,7 @@ local function lua_doc(f)
   local info = getinfo(f, "S")
   local src = info.source:match("^@(.*)$")
   if not src or info.linedefined < 1 then return nil end
-  local ok, wire = pcall(require, "hardmax.kernel_wire")
-  local text = read_file(src) or (ok and read_file(wire.source_dir .. "/" .. src))
+  local text = read_file(src) or (wire() and read_file(wire().source_dir .. "/" .. src))
   if not text then return nil end
   local lines = {}
   for line in (text .. "\n"):gmatch("([^\n]*)\n") do lines[#lines + 1] = line end
