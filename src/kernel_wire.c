@@ -430,6 +430,10 @@ static int w_send(lua_State *L) {
   void *sock = channel_socket(L, 1);
   luaL_checktype(L, 2, LUA_TTABLE);
   int nid = (int)lua_rawlen(L, 2);
+  for (int a = 3; a <= 6; a++) luaL_checktype(L, a, LUA_TSTRING); /* before allocating */
+  for (int i = 1; i <= nid; i++)
+    if (lua_rawgeti(L, 2, i) != LUA_TSTRING) return luaL_argerror(L, 2, "array of strings expected");
+  lua_pop(L, nid);
   frames f;
   f.n = 0;
   f.cap = nid + 6;

@@ -120,7 +120,8 @@ function M.error_content(msg)
   end
   if lines[#lines] == "stack traceback:" then lines[#lines] = nil end
   local first = lines[1] or msg
-  local interrupted = first:find("interrupted!?$") ~= nil
+  -- Lua's hook says "interrupted!", a polling C function "<fn>: interrupted ..."
+  local interrupted = first:find("%f[%a]interrupted%f[%A]") ~= nil
   return { ename = interrupted and "Interrupted" or "LuaError", evalue = first,
            traceback = array(lines) }
 end

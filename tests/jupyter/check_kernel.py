@@ -147,17 +147,21 @@ def client(hardmax, work):
     beating = []
 
     def beat_then_interrupt():
-        time.sleep(1.5)  # a few heartbeat periods while the cell runs
-        beating.append(kc.hb_channel.is_beating())
+        # jupyter_client pings every second and marks the kernel dead after 1 s without an
+        # answer: sampled twice, so one scheduling stall of a loaded machine does not count
+        for _ in range(2):
+            time.sleep(1.5)
+            beating.append(kc.hb_channel.is_beating())
         km.interrupt_kernel()
 
     t0 = time.time()
     r, o = run("n = 0\nwhile true do n = n + 1 end", interrupt=beat_then_interrupt)
-    check(beating == [True], "the heartbeat answers while a cell runs")
+    check(True in beating, "the heartbeat answers while a cell runs")
     check(r["status"] == "error" and r["ename"] == "Interrupted" and time.time() - t0 < 20,
           "interrupt_request stops a long Lua loop")
-    r, o = run("ds = data.grand(6, 8, 10, {seed = 1})\nm = model.attention{param = 'W', v = ds.v}:init{rng = rng.new(1)}\n"
-               "optim.train(m, ds, optim.gd{lr = 0.1}, {iters = 1000000000})", interrupt=lambda: km.signal_kernel(signal.SIGINT))
+    r, o = run("ds = data.grand(6, 8, 10, {seed = 1})\nm = model.attention{param = 'W', v = ds.v}:init{rng = rng.new(1)}")
+    check(r["status"] == "ok", "a model for the next cells")
+    r, o = run("optim.train(m, ds, optim.gd{lr = 0.1}, {iters = 1000000000})", interrupt=lambda: km.signal_kernel(signal.SIGINT))
     check(r["status"] == "error" and r["ename"] == "Interrupted", "SIGINT stops a long C training loop")
     km.signal_kernel(signal.SIGINT)  # between cells: ignored
     time.sleep(0.3)

@@ -58,6 +58,8 @@ describe("kernel", function()
                       "\tIn[3]:1: in local 'f'", "\tIn[3]:2: in main chunk" }, e.traceback)
     assert.are.equal("Interrupted", kernel.error_content("interrupted!\nstack traceback:").ename)
     assert.are.equal("Interrupted", kernel.error_content("optim.train: interrupted").ename)
+    assert.are.equal("Interrupted", kernel.error_content("In[2]:1: svm.att: interrupted (after 12 iterations)").ename)
+    assert.are.equal("LuaError", kernel.error_content("In[2]:1: uninterruptedly wrong").ename)
     assert.are.equal("LuaError", kernel.error_content({}).ename) -- non-string error objects
   end)
 
