@@ -22,7 +22,7 @@ local EMPTY = setmetatable({}, { __index = { totable = function() return {} end 
 local function array(t) return #t > 0 and t or EMPTY end
 
 local wire
-local K = { count = 0, parent = "{}", last_flush = 0 }
+local K = { count = 0, parent = "{}", last_flush = 0, queue = {} }
 
 -- messages ------------------------------------------------------------------------------
 
@@ -128,6 +128,27 @@ end
 
 -- requests --------------------------------------------------------------------------------
 
+-- the request from wire.recv's results, or nil (logged) when it is not JSON
+local function decode(channel, ids, h, parent, _, content)
+  local okh, hdr = pcall(json.decode, h)
+  local okc, body = pcall(json.decode, content)
+  if okh and okc and type(hdr) == "table" and type(body) == "table" then
+    return { channel = channel, ids = ids, header = hdr, raw_header = h, parent = parent, content = body }
+  end
+  wire.log("dropped a message that is not JSON")
+end
+
+-- The requests already waiting, in order (those the client sent before it could know the
+-- outcome of the request being answered).
+local function waiting_requests()
+  local q = {}
+  while true do
+    local r = table.pack(wire.recv(0))
+    if r.n == 0 or r[1] == nil then return q end
+    q[#q + 1] = decode(table.unpack(r, 1, 6))
+  end
+end
+
 local handlers = {}
 
 function handlers.kernel_info_request(req)
@@ -189,7 +210,15 @@ function handlers.execute_request(req)
                                   user_expressions = {}, payload = EMPTY })
   else
     local e = M.error_content(err)
-    K.aborting = c.stop_on_error ~= false
+    -- After a failed cell the execute requests queued behind it are answered "aborted"
+    -- instead of run, as ipykernel does: "Run All" stops at the first error. Only those
+    -- already waiting now, before this reply tells the client about the error.
+    if c.stop_on_error ~= false then
+      for _, q in ipairs(waiting_requests()) do
+        q.aborted = q.header.msg_type == "execute_request"
+        K.queue[#K.queue + 1] = q
+      end
+    end
     publish("error", e)
     reply(req, "execute_reply", { status = "error", execution_count = K.count, ename = e.ename,
                                   evalue = e.evalue, traceback = e.traceback })
@@ -249,6 +278,9 @@ end
 
 local function dispatch(req)
   local h = handlers[req.header.msg_type]
+  if req.aborted then
+    h = function() reply(req, "execute_reply", { status = "aborted", execution_count = K.count }) end
+  end
   if not h then
     wire.log("ignored " .. tostring(req.header.msg_type))
     return
@@ -265,36 +297,6 @@ local function dispatch(req)
   end
   publish("status", { execution_state = "idle" })
   return ok and r
-end
-
--- the request from wire.recv's results, or nil (logged) when it is not JSON
-local function decode(channel, ids, h, parent, _, content)
-  local okh, hdr = pcall(json.decode, h)
-  local okc, body = pcall(json.decode, content)
-  if okh and okc and type(hdr) == "table" and type(body) == "table" then
-    return { channel = channel, ids = ids, header = hdr, raw_header = h, parent = parent, content = body }
-  end
-  wire.log("dropped a message that is not JSON")
-end
-
--- After a failed cell (stop_on_error, the default), the execute requests already queued are
--- answered "aborted" instead of run, as ipykernel does: "Run All" stops at the first error.
--- Other requests are served.
-local function abort_queued()
-  K.aborting = false
-  while true do
-    local channel, ids, h, parent, md, content = wire.recv(0)
-    if not channel then return end
-    local req = decode(channel, ids, h, parent, md, content)
-    if req and req.header.msg_type == "execute_request" then
-      K.parent = req.raw_header
-      publish("status", { execution_state = "busy" })
-      reply(req, "execute_reply", { status = "aborted", execution_count = K.count })
-      publish("status", { execution_state = "idle" })
-    elseif req and dispatch(req) == "stop" then
-      return "stop"
-    end
-  end
 end
 
 -- entry points ----------------------------------------------------------------------------
@@ -320,10 +322,8 @@ end
 function M.serve()
   publish("status", { execution_state = "starting" })
   while true do
-    local req = decode(wire.recv())
-    local r = req and dispatch(req)
-    if r ~= "stop" and K.aborting then r = abort_queued() end
-    if r == "stop" then break end
+    local req = table.remove(K.queue, 1) or decode(wire.recv())
+    if req and dispatch(req) == "stop" then break end
   end
   display.cleanup()
   wire.close()
