@@ -16,6 +16,10 @@ int hm_kernel_open_wire(lua_State *L);
 int hm_kernel_open(lua_State *L, const char *connection_file);
 int hm_kernel_serve(lua_State *L);
 
+/* After hm_kernel_open: the private folder figure values are rendered in (a sandbox must let
+ * the kernel write there), or NULL before. */
+const char *hm_kernel_figure_dir(void);
+
 /* Write the kernelspec; args are the words after --install-kernel. Returns the exit status. */
 int hm_kernel_install(lua_State *L, int argc, char **argv);
 

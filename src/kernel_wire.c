@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -43,6 +44,7 @@ typedef struct wire {
   size_t keylen;
   int capture_fd[2]; /* stdout, stderr files */
   int log_fd;
+  char figure_dir[64]; /* private (mkdtemp) folder where figure values are rendered */
 } wire;
 
 static wire W = {.capture_fd = {-1, -1}, .log_fd = 2};
@@ -373,7 +375,18 @@ static int w_open(lua_State *L) {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, NULL);
   start_capture(L);
+  strcpy(W.figure_dir, "/tmp/hardmax-kernel-XXXXXX");
+  if (!mkdtemp(W.figure_dir)) return wire_error(L, "cannot create a figure folder: %s", strerror(errno));
   return 0;
+}
+
+const char *hm_kernel_figure_dir(void) { return W.figure_dir[0] ? W.figure_dir : NULL; }
+
+/* wire.figure_dir() -> the kernel's private folder for rendering figure values. */
+static int w_figure_dir(lua_State *L) {
+  if (!W.figure_dir[0]) return wire_error(L, "not open");
+  lua_pushstring(L, W.figure_dir);
+  return 1;
 }
 
 static void *channel_socket(lua_State *L, int arg) {
@@ -568,13 +581,14 @@ static int w_close(lua_State *L) {
   W.threads_started = 0;
   free(W.key);
   W.key = NULL;
+  if (W.figure_dir[0]) rmdir(W.figure_dir); /* empty: each figure's files go once shown */
   return 0;
 }
 
 static const luaL_Reg wire_funcs[] = {
   {"open", w_open},     {"recv", w_recv}, {"send", w_send}, {"drain", w_drain},
   {"docall", w_docall}, {"base64", w_base64}, {"uuid", w_uuid}, {"now", w_now},
-  {"log", w_log},       {"close", w_close}, {NULL, NULL}};
+  {"log", w_log},       {"close", w_close}, {"figure_dir", w_figure_dir}, {NULL, NULL}};
 
 int hm_kernel_open_wire(lua_State *L) {
   luaL_newlib(L, wire_funcs);

@@ -325,7 +325,6 @@ function M.serve()
     local req = table.remove(K.queue, 1) or decode(wire.recv())
     if req and dispatch(req) == "stop" then break end
   end
-  display.cleanup()
   wire.close()
   return 0
 end
@@ -346,16 +345,17 @@ local function data_dir()
   return home .. "/.local/share/jupyter"
 end
 
-local USAGE = "usage: hardmax --install-kernel [--user | --prefix DIR] [--name NAME] [--display-name TEXT] [-- HOST_OPTION...]"
+local USAGE = "usage: hardmax --install-kernel [--user | --prefix DIR] [--sandbox] [--name NAME] [--display-name TEXT] [-- HOST_OPTION...]"
 
 --- install(args...): write NAME/kernel.json under the Jupyter data dir (--user, the
 --- default: $JUPYTER_DATA_DIR, else $XDG_DATA_HOME/jupyter, else ~/.local/share/jupyter) or
 --- DIR/share/jupyter (--prefix DIR, as `jupyter kernelspec install --prefix`). Words after
---- `--` are host options the kernel is started with (`-- --native`, `-- --threads 4`; the
---- hook for a sandboxed kernel: `-- --sandbox` once the host has that option).
+--- `--` are host options the kernel is started with (`-- --native`, `-- --threads 4`).
+--- --sandbox installs a kernel that runs `hardmax --sandbox --kernel` (named hardmax-sandbox
+--- unless --name says otherwise): for notebooks from someone else.
 function M.install(...)
   local a = { ... }
-  local root, name, display_name
+  local root, name, display_name, sandbox
   local host_options = {}
   local i = 1
   while i <= #a do
@@ -363,6 +363,8 @@ function M.install(...)
     if w == "--" then
       table.move(a, i + 1, #a, 1, host_options)
       break
+    elseif w == "--sandbox" then
+      sandbox = true
     elseif w == "--user" then
       root = data_dir()
     elseif w == "--prefix" and a[i + 1] then
@@ -377,7 +379,8 @@ function M.install(...)
     end
     i = i + 1
   end
-  name = name or "hardmax"
+  if sandbox then table.insert(host_options, 1, "--sandbox") end
+  name = name or (sandbox and "hardmax-sandbox" or "hardmax")
   if not name:match("^[%w._-]+$") then
     io.stderr:write(("hardmax --install-kernel: --name: letters, digits, '.', '_', '-' expected, got '%s'\n"):format(name))
     return 2
@@ -390,7 +393,8 @@ function M.install(...)
   table.move(host_options, 1, #host_options, 2, argv)
   table.move({ "--kernel", "{connection_file}" }, 1, 2, #argv + 1, argv)
   local spec = { argv = argv,
-                 display_name = display_name or "hardmax (Lua 5.4)", language = "lua",
+                 display_name = display_name or (sandbox and "hardmax (sandbox)" or "hardmax (Lua 5.4)"),
+                 language = "lua",
                  interrupt_mode = "message", metadata = { debugger = false } }
   sys.write_atomic(dir .. "/kernel.json", json.encode(spec, { indent = " " }) .. "\n")
   print(("installed kernelspec %s in %s"):format(name, dir))

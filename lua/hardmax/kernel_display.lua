@@ -19,7 +19,8 @@ local publish, tmpdir, nfig = nil, nil, 0
 local function wire() return package.loaded["hardmax.kernel_wire"] end
 
 local function read_file(path)
-  local f = io.open(path, "rb")
+  local ok, f = pcall(io.open, path, "rb") -- a sandbox raises for paths outside its folders
+  if not ok then return nil end
   if not f then return nil end
   local s = f:read("a")
   f:close()
@@ -77,17 +78,12 @@ local original_save -- Figure.save before setup wrapped it
 
 function M.setup(pub)
   publish = pub
-  tmpdir = ("/tmp/hardmax-kernel-%d"):format(sys.getpid())
-  sys.mkdir_p(tmpdir)
+  tmpdir = wire().figure_dir()
   if plot then
     original_save = plot.Figure.save
     plot.Figure.save = shown_after(plot.Figure.save)
     plot.panels = shown_after(plot.panels)
   end
-end
-
-function M.cleanup()
-  if tmpdir then os.remove(tmpdir) end -- empty: each figure's files go once shown
 end
 
 function M.is_figure(v)

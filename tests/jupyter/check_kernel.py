@@ -207,6 +207,58 @@ def client(hardmax, work):
     check(rc == 0, "shutdown_request ends the kernel with status 0")
     kc.stop_channels()
     km.shutdown_kernel(now=True)
+    sandboxed(hardmax, work)
+
+
+def sandboxed(hardmax, work):
+    """hardmax --install-kernel --sandbox: cells run under hardmax --sandbox (docs/host.md)."""
+    from jupyter_client.manager import start_new_kernel
+    subprocess.run([hardmax, "--install-kernel", "--prefix", os.path.join(work, "prefix"), "--sandbox"], check=True)
+    cwd = os.path.join(work, "notebook-folder")
+    shutil.rmtree(cwd, ignore_errors=True)
+    os.makedirs(cwd)
+    km, kc = start_new_kernel(kernel_name="hardmax-sandbox", startup_timeout=30, cwd=cwd)
+
+    def run(code):
+        msg_id = kc.execute(code)
+        outs = []
+        while True:
+            m = kc.get_iopub_msg(timeout=30)
+            if m["parent_header"].get("msg_id") != msg_id:
+                continue
+            if m["msg_type"] == "status" and m["content"]["execution_state"] == "idle":
+                break
+            outs.append((m["msg_type"], m["content"]))
+        return kc.get_shell_msg(timeout=30)["content"], outs
+
+    r, o = run("table.concat(hardmax.sandboxed().write, '|')")
+    writable = [c["data"]["text/plain"] for t, c in o if t == "execute_result"]
+    folders = writable[0].split("|") if writable else []
+    check(os.path.join(os.path.realpath(cwd), "out") in folders and len(folders) == 2
+          and any(f.startswith("/tmp/hardmax-kernel-") for f in folders),
+          "the sandbox kernel writes only to the notebook folder's out/ and its figure folder")
+    r, _ = run("io.open('/etc/passwd')")
+    check(r["status"] == "error" and "outside the allowed paths" in r["evalue"], "a sandboxed cell cannot read /etc/passwd")
+    r, _ = run("os.execute('touch ../escaped')")
+    check(r["status"] == "error" and "os.execute is disabled" in r["evalue"]
+          and not os.path.exists(os.path.join(work, "escaped")), "a sandboxed cell cannot run a command")
+    r, _ = run("local f = assert(io.open('out/result.txt', 'w')) f:write('42') f:close()")
+    check(r["status"] == "ok" and open(os.path.join(cwd, "out/result.txt")).read() == "42",
+          "a sandboxed cell writes below the notebook folder's out/")
+    r, o = run("f = plot.figure{} f:line({1, 2, 3})\nf")
+    check(any(t == "display_data" and "image/png" in c["data"] for t, c in o), "figures still show in the sandbox")
+    r, o = run("f:save('out/fig.png')")
+    check(r["status"] == "ok" and os.path.exists(os.path.join(cwd, "out/fig.png"))
+          and any(t == "display_data" for t, c in o), "a sandboxed cell saves and shows a figure in out/")
+    c = kc.complete("mat.ze")
+    c = kc.get_shell_msg(timeout=10)["content"]
+    check(c["matches"] == ["mat.zeros"], "completion works in the sandbox")
+    kc.inspect("mat.zeros", 5)
+    c = kc.get_shell_msg(timeout=10)["content"]
+    check(c["found"] and "docs/mat.md" in c["data"]["text/plain"], "inspection reads hardmax's docs in the sandbox")
+    kc.shutdown()
+    kc.stop_channels()
+    km.shutdown_kernel(now=True)
 
 
 if __name__ == "__main__":
