@@ -262,19 +262,7 @@ describe("sandbox", function()
     local setup_chunk = ("local hm = require 'hardmax'; hm.sandbox{write = {%q}, read = {%q, %q}}; " ..
       "for k, v in pairs{mat = hm.mat, data = hm.data, plot = require 'hardmax.plot', exp = require 'hardmax.exp'} do _G[k] = v end; " ..
       "package.path = %q .. package.path"):format(root .. "/out", root .. "/proj", root .. "/data", root .. "/proj/?.lua;")
-    -- an ASan build's hardmax.so needs the sanitizer runtimes preloaded into lua5.4
-    local preload = os.getenv("LD_PRELOAD") or ""
-    if preload == "" then
-      local libs, seen = {}, {}
-      for line in (readfile("/proc/self/maps") or ""):gmatch("[^\n]+") do
-        local lib = line:match("(/%S+/lib[a-z]*san%.so[%.%d]*)$")
-        if lib and not seen[lib] then seen[lib] = true; libs[#libs + 1] = lib end
-      end
-      table.sort(libs, function(x, y) return (x:find("libasan") and 0 or 1) < (y:find("libasan") and 0 or 1) end)
-      preload = table.concat(libs, ":") -- the ASan runtime must come first
-    end
-    local res, out, ok, err = run((preload ~= "" and ("LD_PRELOAD=" .. q(preload) .. " ") or "")
-      .. "lua5.4 -e " .. q(setup_chunk) .. " " .. script_args())
+    local res, out, ok, err = run(dofile((os.getenv("HARDMAX_SRC") or ".") .. "/tests/spec/file_helpers.lua").lua54_preload() .. "lua5.4 -e " .. q(setup_chunk) .. " " .. script_args())
     assert.is_true(ok, out .. err)
     check(res, out, true)
   end)
