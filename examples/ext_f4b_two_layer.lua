@@ -4,7 +4,8 @@
 -- directions: layer 1 against the SAtt-SVM (C.5) of its own final per-position selection --
 -- over all positions, and over the positions layer 2 reads (attention > 1%: the only rows the
 -- loss sees) -- and layer 2 against the Att-SVM over the distinct rows of H (rows attending to
--- the same token coincide and cannot be separated). Every claim is checked and reported.
+-- the same token coincide and cannot be separated). No theorem covers two layers: the
+-- correlations are hypotheses (R:hypothesis), reported as measured, not pass criteria.
 local report = require "hardmax.report"
 local ad_models = require "hardmax.ad_models"
 local o = exp.args(arg, {runs = 10, iters = 2000, every = 50, n = 6, T = 8, d = 10, lr = 0.1,
@@ -50,11 +51,13 @@ print(("layer 1: corr(W1, SAtt-SVM of its selection) %.4f over all positions, %.
 print(("         mean top probability %.4f, rows on the sample's best token %.1f%%"):format(st.softmax1, 100 * st.opt1))
 print(("layer 2: corr(W2, Att-SVM over distinct rows) %.4f (feasible in %.0f%%), top probability %.4f, mass on best-token rows %.4f")
   :format(st.corr2, 100 * st.feasible2, st.softmax2, st.mass2))
-R:at_least("layer 2: mean corr with the Att-SVM over the distinct rows of H", st.corr2, 0.99)
-R:at_least("layer 2: mean attention mass on the rows that carry the best token", st.mass2, 0.99)
-R:at_least("layer 1: mean corr with the SAtt-SVM of its selection on the read positions", st.corr1_read, 0.99)
+-- no theorem covers two layers: the 0.99 statements are hypotheses, answered as measured
+local function hyp(name, v) return R:hypothesis(name .. " >= 0.99", v >= 0.99, ("%.4f"):format(v)) end
+hyp("layer 2: mean corr with the Att-SVM over the distinct rows of H", st.corr2)
+hyp("layer 2: mean attention mass on the rows that carry the best token", st.mass2)
+hyp("layer 1: mean corr with the SAtt-SVM of its selection on the read positions", st.corr1_read)
+hyp("layer 1: mean corr with the SAtt-SVM of its selection on all positions", st.corr1)
 R:at_least("layer 1: the read positions explain W1 better than all positions (corr gain)", st.corr1_read - st.corr1, 0.1)
-R:at_least("layer 1: mean corr with the SAtt-SVM of its selection on all positions", st.corr1, 0.99)
 local fig = plot.figure{xlabel = "NGD iteration", ylabel = "corr with the SVM of the final selection", legend = "bottom right"}
 local steps = report.range(0, o.iters, o.every)
 report.plot_lines(fig, steps, report.bands(report.filter(res, "feasible2"), {"path1", "path2"}), {"path1", "path2"},
