@@ -11,8 +11,10 @@
  *   --version     hardmax, Lua and OpenBLAS versions, then exit 0
  *   --help        usage on stdout, then exit 0
  *   --sandbox, --allow-read PATH, --allow-write PATH   run an untrusted script (docs/host.md)
- * and two subcommands, `hardmax merge ...` and `hardmax verify ...`, forwarded to
- * require("hardmax.exp").cli(subcommand, args...). See docs/host.md. */
+ *   --kernel F    serve a Jupyter connection file (src/kernel.c, docs/jupyter.md)
+ * and three subcommands, `hardmax merge ...` and `hardmax verify ...`, forwarded to
+ * require("hardmax.exp").cli(subcommand, args...), and `hardmax --install-kernel ...`, which
+ * writes the Jupyter kernelspec. See docs/host.md. */
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -28,6 +30,7 @@
 #include "hm_lsandbox.h"
 #include "hm_platform.h"
 #include "hm_lua.h"
+#include "kernel.h"
 #include "lualib.h"
 #include "repl.h"
 
@@ -139,6 +142,7 @@ static void print_usage_text(FILE *f) {
   fprintf(f,
           "usage: %s [options] [script [args]]\n"
           "       %s merge|verify [args]   (experiment harness, see hardmax.exp)\n"
+          "       %s --install-kernel [--user|--prefix DIR|--sys-prefix] [--name N]\n"
           "Available options are:\n"
           "  -e stat      execute string 'stat'\n"
           "  -i           enter interactive mode after executing 'script'\n"
@@ -151,6 +155,7 @@ static void print_usage_text(FILE *f) {
           "  --threads N  OpenBLAS threads (default 1)\n"
           "  --portable   bit-identical results on every x86-64 CPU (default; HARDMAX_MODE)\n"
           "  --native     the CPU's own BLAS kernel and libm variants (faster on large BLAS work)\n"
+          "  --kernel F   run as a Jupyter kernel on connection file F\n"
           "  --version    show hardmax, Lua and OpenBLAS versions and exit\n"
           "  --help       show this help and exit\n"
           "  --sandbox    run an untrusted script: no processes, files only below its --out\n"
@@ -158,7 +163,7 @@ static void print_usage_text(FILE *f) {
           "  --allow-read PATH, --allow-write PATH   widen the sandbox (implies --sandbox)\n"
           "  --           stop handling options\n"
           "  -            stop handling options and execute stdin\n",
-          progname, progname);
+          progname, progname, progname);
   fflush(f);
 }
 
@@ -167,7 +172,8 @@ static void print_usage(const char *badoption) {
   if ((badoption[1] == 'e' || badoption[1] == 'l') && badoption[2] == '\0')
     fprintf(stderr, "'%s' needs argument\n", badoption);
   else if (strcmp(badoption, "--seed") == 0 || strcmp(badoption, "--threads") == 0 ||
-           strcmp(badoption, "--allow-read") == 0 || strcmp(badoption, "--allow-write") == 0)
+           strcmp(badoption, "--allow-read") == 0 || strcmp(badoption, "--allow-write") == 0 ||
+           strcmp(badoption, "--kernel") == 0)
     fprintf(stderr, "'%s' needs argument\n", badoption);
   else
     fprintf(stderr, "unrecognized option '%s'\n", badoption);
@@ -305,6 +311,7 @@ typedef struct hostopts {
   int nallow;
   const char *allow[MAX_ALLOW]; /* --allow-read / --allow-write paths, in order */
   int allow_write[MAX_ALLOW];
+  const char *kernel;  /* --kernel connection file, or NULL */
 } hostopts;
 
 /* Long option at argv[i] ("--name" or "--name=value"); returns the number of extra argv
@@ -328,6 +335,8 @@ static int long_option(char **argv, int i, int *args, hostopts *ho) {
   }
   else if (nlen == 7 && strncmp(a, "threads", 7) == 0)
     slot = &ho->threads;
+  else if (nlen == 6 && strncmp(a, "kernel", 6) == 0)
+    slot = &ho->kernel;
   else if (!eq && strcmp(a, "version") == 0) {
     *args |= has_version;
     return 0;
@@ -419,7 +428,8 @@ static int runargs(lua_State *L, char **argv, int n) {
       case '-':
         if (argv[i][2] != '\0' && !strchr(argv[i], '=') &&
             (strcmp(argv[i], "--seed") == 0 || strcmp(argv[i], "--threads") == 0 ||
-             strcmp(argv[i], "--allow-read") == 0 || strcmp(argv[i], "--allow-write") == 0))
+             strcmp(argv[i], "--allow-read") == 0 || strcmp(argv[i], "--allow-write") == 0 ||
+             strcmp(argv[i], "--kernel") == 0))
           i++; /* skip the option's value */
         break;
       default:
@@ -527,6 +537,21 @@ static int start_sandbox(lua_State *L, const hostopts *ho, char **argv, int scri
   return 1;
 }
 
+/* --sandbox --kernel: the sandbox of a script with no script folder (cells write below ./out,
+ * the notebook's folder, and the --allow-* paths), plus what the kernel itself needs: its
+ * figure folder (read and write) and hardmax's docs (read, for inspection). The connection
+ * file and the sockets were opened before (hm_kernel_open), so the policy covers cells only. */
+static int kernel_sandbox(lua_State *L, const hostopts *ho, char **argv, int argc) {
+  char err[PATH_MAX + 128];
+  const char *figures = hm_kernel_figure_dir();
+  if (!figures || hm_sandbox_allow(figures, HM_SANDBOX_READ | HM_SANDBOX_WRITE, err, sizeof err) != HM_OK)
+    return sandbox_fail("kernel figure folder", figures ? err : "missing");
+  struct stat st;
+  if (stat(HM_SOURCE_DIR "/docs", &st) == 0) /* absent in an installed copy: inspection says less */
+    hm_sandbox_allow(HM_SOURCE_DIR "/docs", HM_SANDBOX_READ, err, sizeof err);
+  return start_sandbox(L, ho, argv, argc, argc);
+}
+
 /* ---------------------------------------------------------------------------------------
  * Subcommands: hardmax merge|verify args...  ->  require("hardmax.exp").cli(sub, args...)
  * --------------------------------------------------------------------------------------- */
@@ -605,6 +630,12 @@ static int pmain(lua_State *L) {
     run_subcommand(L, argc, argv, exitcode);
     return 0;
   }
+  if (argc > 1 && strcmp(argv[1], "--install-kernel") == 0) {
+    luaL_openlibs(L);
+    hmL_openlibs(L, 1);
+    *exitcode = hm_kernel_install(L, argc - 2, argv + 2);
+    return 0;
+  }
   int args = argc > 0 ? collectargs(argv, &script, &ho) : 0;
   if (args == has_error) {
     print_usage(argv[script]);
@@ -629,11 +660,23 @@ static int pmain(lua_State *L) {
     *exitcode = EXIT_SUCCESS;
     return 0;
   }
-  if (ho.sandbox && !start_sandbox(L, &ho, argv, script, argc)) return 0;
+  /* a kernel engages its sandbox after it has opened (kernel_sandbox below) */
+  if (ho.sandbox && !ho.kernel && !start_sandbox(L, &ho, argv, script, argc)) return 0;
   createargtable(L, argv, argc, script);
   lua_gc(L, LUA_GCGEN, 0, 0);
   if (!(args & has_E) && handle_luainit(L) != LUA_OK) return 0;
   if (!runargs(L, argv, script)) return 0;
+  if (ho.kernel) {
+    if (script < argc) {
+      l_message(progname, "--kernel takes no script");
+      return 0;
+    }
+    *exitcode = hm_kernel_open(L, ho.kernel);
+    if (*exitcode == EXIT_SUCCESS && ho.sandbox && !kernel_sandbox(L, &ho, argv, argc))
+      *exitcode = EXIT_FAILURE;
+    if (*exitcode == EXIT_SUCCESS) *exitcode = hm_kernel_serve(L);
+    return 0;
+  }
   if (script < argc && handle_script(L, argv + script) != LUA_OK) return 0;
   if (args & has_i)
     hm_repl(L);

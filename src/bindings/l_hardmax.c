@@ -18,6 +18,7 @@ static const luaL_Reg c_modules[] = {
   {"data", luaopen_hardmax_data},   {"loss", luaopen_hardmax_loss},
   {"model", luaopen_hardmax_model}, {"optim", luaopen_hardmax_optim},
   {"svm", luaopen_hardmax_svm},     {"sys", luaopen_hardmax_sys},
+  {"ad", luaopen_hardmax_ad},
   {NULL, NULL}};
 
 /* Lua-side modules that become globals in the host (others are require-only). */
