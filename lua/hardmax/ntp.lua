@@ -110,8 +110,42 @@ function M.selection(ds, S, opts)
   return {E = ds.E, tokens = ds.tokens, labels = ds.labels, selected = sel, excluded = exc}
 end
 
+--- The NTP model written with hardmax.ad (docs/ntp.md §2): f, params for ad.grad /
+--- ad.objective / optim.train(f, params, ...). Logits a_it = e_{x_it}ᵀ W e_{x_iT} as
+--- ad.bmv(X, Z Wᵀ) (W = K Qᵀ with param = "KQ"), loss −mean_i ad.log_mass(a_i, label mask):
+--- the same function as model.ntp{loss = "nll"}, for composing variants in Lua.
+function M.ad_model(ds, opts)
+  opts = opts or {}
+  local ad = require "hardmax.ad"
+  local E, tok, lab = ds.E, ds.tokens, ds.labels
+  if type(tok) == "table" then tok = mat.new(tok) end
+  if type(lab) == "table" then lab = mat.new(lab) end
+  if type(E) == "table" then E = mat.new(E) end
+  local n, T = tok:shape()
+  local _, d = E:shape()
+  local X, Z, mask = mat.zeros(n, T, d), mat.zeros(n, d), mat.zeros(n, T)
+  for i = 1, n do
+    for t = 1, T do
+      local x = tok:get(i, t)
+      X[i][t] = E[x]
+      if x == lab:get(i) then mask:set(i, t, 1) end
+    end
+    Z[i] = E[tok:get(i, T)]
+  end
+  local kq = opts.param == "KQ"
+  if opts.param ~= nil and opts.param ~= "W" and not kq then fail("ntp.ad_model", "option 'param': \"W\" or \"KQ\" expected") end
+  local m = opts.m or d
+  local params = kq and {K = mat.zeros(d, m), Q = mat.zeros(d, m)} or {W = mat.zeros(d, d)}
+  local function f(p)
+    local W = kq and p.K * p.Q:t() or p.W
+    local a = ad.bmv(X, Z * W:t())
+    return -ad.mean(ad.log_mass(a, mask)), {probs = ad.softmax(a), W = W}
+  end
+  return f, params
+end
+
 local SIGNATURES = { project = { "t", "m" }, predict = { "t", "m" }, mass = { "t", "t", "m" }, paths = { "t", "t", "m" }, selection = { "t", "m", "t?" },
-                     project_F = { "t", "m" }, soft_paths = { "t", "m" } }
+                     project_F = { "t", "m" }, soft_paths = { "t", "m" }, ad_model = { "t", "t?" } }
 util.check_signatures(M, "ntp", SIGNATURES)
 
 return M

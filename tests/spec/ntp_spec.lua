@@ -435,3 +435,111 @@ describe("NTP models in training callbacks", function()
     end
   end)
 end)
+
+describe("ntp.ad_model (the NTP model written with hardmax.ad)", function()
+  local ad = require "hardmax.ad"
+  -- max_it |a_it|: both implementations round the logits (relative eps each), and a loss or
+  -- gradient of size e^-a moves by a relative a * eps under a relative eps change of a; the
+  -- bound 16 eps (1 + max |a|) covers that first-order term with room for the sums
+  local function max_logit(ds, W)
+    local n, T = ds.tokens:shape()
+    local m = 0
+    for i = 1, n do
+      local z = ds.E[ds.tokens:get(i, T)]
+      local u = W * z
+      for t = 1, T do m = math.max(m, math.abs(mat.dot(ds.E[ds.tokens:get(i, t)], u))) end
+    end
+    return m
+  end
+  local eps = 2.220446049250313e-16
+  local function rel(x, y) return math.abs(x - y) / math.abs(y) end
+
+  it("matches model.ntp's loss and gradient (W and (K,Q)), from init to logit gaps of 300", function()
+    local cyc, acyc = data.ntp { seed = 4 }, data.ntp { seed = 4, cyclic = false }
+    local g = svm.ntp(acyc)
+    local cases = {}
+    for _, par in ipairs { "W", "KQ" } do
+      for _, scale in ipairs { 1, 40 } do cases[#cases + 1] = { cyc, par, scale } end
+    end
+    for _, scale in ipairs { 60, 300 } do cases[#cases + 1] = { acyc, "W", scale, g.W } end
+    for _, c in ipairs(cases) do
+      local ds, par, scale, Wsvm = table.unpack(c)
+      local m0 = model.ntp { d = 8, param = par, init = "uniform", seed = 5 }
+      local f, params = ntp.ad_model(ds, { param = par })
+      if Wsvm then params.W:copy_(Wsvm * scale) -- every label wins by >= scale: loss ~ e^-scale
+      elseif par == "W" then params.W:copy_(m0.W * scale)
+      else params.K:copy_(m0.K * math.sqrt(scale)); params.Q:copy_(m0.Q * math.sqrt(scale)) end
+      local m = par == "W" and model.ntp { d = 8, W = params.W }
+                or model.ntp { d = 8, param = "KQ", K = params.K, Q = params.Q }
+      local L1, g1 = ad.grad(f, params)
+      local L2, g2 = m:grad(ds)
+      local tol = 16 * eps * (1 + max_logit(ds, m.W))
+      assert.is_true(L2 > 0 and rel(L1, L2) <= tol, ("loss %.3g vs %.3g"):format(L1, L2))
+      for _, k in ipairs(par == "W" and { "W" } or { "K", "Q" }) do
+        local gb = par == "W" and g2 or g2[k]
+        assert.is_true(gb:norm() > 0 and (g1[k] - gb):norm() <= tol * gb:norm(), k .. " gradient, scale " .. scale)
+      end
+    end
+  end)
+
+  it("trains with optim.train like model.ntp", function()
+    local ds = data.ntp { seed = 6 }
+    local f, params = ntp.ad_model(ds)
+    local m = model.ntp { d = 8 }
+    local ra = optim.train(f, params, optim.ngd { lr = 0.01, eps = 2.22e-16 }, { iters = 200, every = 100, record = { "loss" } })
+    local rb = optim.train(m, ds, optim.ngd { lr = 0.01, eps = 2.22e-16 }, { iters = 200, every = 100, record = { "loss" } })
+    for k = 1, 3 do H.close(ra.loss[k], rb.loss[k], 1e-10) end
+    assert.is_true((params.W - m.W):norm() <= 1e-10 * m.W:norm())
+    assert.has_error(function() ntp.ad_model(ds, { param = "X" }) end)
+  end)
+end)
+
+describe("NTP models in training callbacks", function()
+  it("a method on another dataset inside a callback leaves the run unchanged", function()
+    local ds1, ds2 = data.ntp { seed = 1 }, data.ntp { seed = 2 }
+    local s1, s2 = data.ntp_soft { n = 200, m = 4, d = 5, V = 4, support = 2, seed = 1 },
+                   data.ntp_soft { n = 200, m = 7, d = 5, V = 4, support = 3, seed = 2 }
+    local cases = {
+      { function() return model.ntp { d = 8, init = "uniform", seed = 3 } end, ds1, ds2 },
+      { function() return model.ntp { d = 8, param = "KQ", seed = 3 } end, ds1, ds2 },
+      { function() return model.ntp_soft { V = 4, d = 5 } end, s1, s2 },
+    }
+    for _, c in ipairs(cases) do
+      local make, a, b = c[1], c[2], c[3]
+      local m1, m2 = make(), make()
+      local opts = { iters = 60, every = 10, record = { "loss" } }
+      local r1 = optim.train(m1, a, optim.ngd { lr = 0.1, eps = 0 }, opts)
+      opts.callback = function(_, m)
+        m:loss(b); m:grad(b); m:gradcheck(b)
+        if m.probs then m:probs(b) end
+      end
+      local r2 = optim.train(m2, a, optim.ngd { lr = 0.1, eps = 0 }, opts)
+      assert.are.same(r1.loss:totable(), r2.loss:totable())
+      assert.is_true(m1.W == m2.W)
+    end
+  end)
+end)
+
+describe("ntp.ad_model (the NTP model written with hardmax.ad)", function()
+  local ad = require "hardmax.ad"
+  it("matches model.ntp's loss and gradient, also saturated (logit gaps beyond 60)", function()
+    local ds = data.ntp { n = 6, T = 4, K = 6, d = 8, seed = 4 }
+    for _, par in ipairs { "W", "KQ" } do
+      local m = model.ntp { d = 8, param = par, init = "uniform", seed = 5 }
+      for _, scale in ipairs { 1, 40 } do
+        local f, params = ntp.ad_model(ds, { param = par })
+        if par == "W" then params.W:copy_(m.W * scale) else params.K:copy_(m.K * math.sqrt(scale)); params.Q:copy_(m.Q * math.sqrt(scale)) end
+        local mm = model.ntp { d = 8, param = par, W = par == "W" and params.W or nil, K = par == "KQ" and params.K or nil, Q = par == "KQ" and params.Q or nil }
+        local L1, g1 = ad.grad(f, params)
+        local L2, g2 = mm:grad(ds)
+        H.close(L1, L2, 1e-12)
+        if par == "W" then
+          assert.is_true((g1.W - g2):norm() <= 1e-12 * g2:norm(), "W grad")
+        else
+          assert.is_true((g1.K - g2.K):norm() <= 1e-12 * g2.K:norm(), "K grad")
+          assert.is_true((g1.Q - g2.Q):norm() <= 1e-12 * g2.Q:norm(), "Q grad")
+        end
+      end
+    end
+  end)
+end)
