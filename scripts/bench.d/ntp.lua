@@ -1,5 +1,6 @@
 -- Next-token-prediction benchmarks (not tests): the NTP model's loss+gradient through
--- optim.train, the graph SVM with W_fin, and the soft-label NTP-SVM at the paper's size.
+-- optim.train (built-in and on ad), the graph SVM with W_fin, and the soft-label NTP-SVM at
+-- the paper's size.
 --   build/hardmax scripts/bench.d/ntp.lua [quick]
 local quick = (... == "quick")
 
@@ -24,6 +25,11 @@ for _, sz in ipairs { { 6, 4, 6, 8 }, { 100, 16, 50, 32 } } do
     local t = bench(function() optim.train(m, ds, optim.ngd { lr = 0.01, eps = 2.22e-16 }, { iters = steps }) end)
     print(string.format("ntp %-2s n=%-3d T=%-2d K=%-2d d=%-2d  NGD step (loss+grad+update) %8.2f us", par, n, T, K, d, t / steps * 1e6))
   end
+  local f, params = require("hardmax.ntp").ad_model(ds)
+  local obj = ad.objective(f, params)
+  local steps = quick and 100 or 1000
+  local ta = bench(function() optim.train(obj, optim.ngd { lr = 0.01, eps = 2.22e-16 }, { iters = steps }) end)
+  print(string.format("ntp on ad n=%-3d T=%-2d K=%-2d d=%-2d  NGD step %8.2f us", n, T, K, d, ta / steps * 1e6))
   local t = bench(function() svm.ntp(ds) end)
   print(string.format("svm.ntp (graph SVM + S_fin + W_fin) n=%d T=%d K=%d d=%d  %8.3f ms", n, T, K, d, t * 1e3))
 end
