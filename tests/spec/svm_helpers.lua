@@ -93,6 +93,25 @@ function H.agree(r1, r2, scale, what)
   return tol
 end
 
+-- A known optimal value (closed form) lies in the computed certified bracket, up to the
+-- rounding e of its endpoints: lb - e o <= exact <= o + e o. As sharp as the solve itself
+-- (the bracket is the certified gap wide) and independent of how the bits fell.
+function H.brackets(r, exact, scale, what)
+  local o, lb = r.objective, lower_of(r)
+  local e = scale.e or H.cert_rounding(r, scale.N, scale.fmax)
+  if not (lb - e * o <= exact and exact <= o + e * o) then
+    error(string.format("%s: %.17g not in the certified bracket [%.17g, %.17g] (+- %.3g)",
+      what or "brackets", exact, lb, o, e * o), 2)
+  end
+end
+
+-- Rounding of a nuclear-norm endpoint: the singular values of a d x d matrix are backward
+-- stable (each within ~d eps ||W||_2 of exact, LAPACK), so their sum carries d^2 eps ||W||_*;
+-- M(l) = sum l_k a_k z_k^T and the margins as in H.cert_rounding with N = d^2.
+function H.cert_rounding_nuclear(r, d, fmax)
+  return H.cert_rounding(r, 2 * d * d, fmax)
+end
+
 -- Distance of a certified l2 solution x (= the returned x/gamma) from the optimum, from the
 -- bracket (solvers.md §3.1, 1-strong convexity of 1/2||x||^2): ||x - x*||^2 <= 2 (UB - LB)
 -- = o^2 - lb^2 in norms; with the endpoints' rounding (o(1+e))^2 - (lb(1-e))^2 <= o^2 - lb^2
