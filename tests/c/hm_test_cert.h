@@ -34,17 +34,42 @@ static inline double hm_cert_rounding(const hm_svm_result *r, size_t m, size_t N
   return (double)(N + nnz) * DBL_EPSILON * (2 + fmax * (r->objective + fabs(beta)));
 }
 
+/* The certified lower bound (conic solvers fill dual_objective; the QPs both). */
+static inline double hm_cert_lb(const hm_svm_result *r) {
+  return r->lower_bound != 0 ? r->lower_bound : r->dual_objective;
+}
+
+/* r's bracket scaled by c > 0 (a problem whose optimum is exactly c P*, e.g. scaled data). */
+static inline hm_svm_result hm_cert_scaled(const hm_svm_result *r, double c) {
+  hm_svm_result s = *r;
+  s.objective *= c;
+  s.lower_bound = c * hm_cert_lb(r);
+  s.dual_objective = s.lower_bound;
+  return s;
+}
+
+/* A closed-form optimum lies in the computed bracket up to the endpoints' rounding. */
+static inline int hm_cert_in_bracket(const hm_svm_result *r, double exact, double e) {
+  double o = r->objective;
+  return hm_cert_lb(r) - e * o <= exact && exact <= o + e * o;
+}
+
 /* |o1 - o2| <= max_i (o_i - lb_i) + 3 e max(o1, o2): P* is in both brackets up to e. */
 static inline double hm_cert_agree_tol(const hm_svm_result *r1, const hm_svm_result *r2, double e) {
   double o = fmax(r1->objective, r2->objective);
-  return fmax(r1->objective - r1->lower_bound, r2->objective - r2->lower_bound) + 3 * e * o;
+  return fmax(r1->objective - hm_cert_lb(r1), r2->objective - hm_cert_lb(r2)) + 3 * e * o;
 }
 
 /* |x - x*| <= sqrt(o^2 - lb^2 + 6 e o^2) + e o (1-strong convexity; rounded endpoints). */
 static inline double hm_cert_distance(const hm_svm_result *r, double e) {
-  double o = r->objective, lb = r->lower_bound;
+  double o = r->objective, lb = hm_cert_lb(r);
   return sqrt(fmax(0, o * o - lb * lb) + 6 * e * o * o) + e * o;
 }
+
+/* CHECK that two certified solves agree (e: relative endpoint rounding). */
+#define CHECK_AGREE(r1, r2, e) CHECK(fabs((r1).objective - (r2).objective) <= hm_cert_agree_tol(&(r1), &(r2), (e)))
+/* CHECK that a known optimal value lies in r's certified bracket. */
+#define CHECK_BRACKET(r, exact, e) CHECK(hm_cert_in_bracket(&(r), (exact), (e)))
 
 static inline double hm_cert_dist2(const double *x1, const double *x2, size_t N) {
   double s = 0;

@@ -200,6 +200,7 @@ int main(void) {
         double beta = bias ? fmax(fabs(x1[N0]), fabs(x2[N0])) : 0;
         double e = fmax(hm_cert_rounding(&r1, m, N, fv, beta), hm_cert_rounding(&r2, m, N, fv, beta));
         CHECK(fabs(r1.objective - r2.objective) <= hm_cert_agree_tol(&r1, &r2, e));
+        CHECK(hm_cert_agree_tol(&r1, &r2, e) <= 1e-9 * r2.objective); /* still sharp */
         /* the distance bound holds for the penalized part only (the bias is free) */
         CHECK(hm_cert_dist2(x1, x2, N0) <= hm_cert_distance(&r1, e) + hm_cert_distance(&r2, e));
         /* every row, not only a working set: margins >= 1 (exactly feasible after the
