@@ -7,6 +7,7 @@
  * is not a terminal). hardmax adds long options, accepted anywhere before the script:
  *   --seed N      master seed (registry "hardmax.seed"; hardmax.seed(), rng.default())
  *   --threads N   OpenBLAS threads (default 1)
+ *   --portable    pin the BLAS kernel and libm variant (the default), --native: do not
  *   --version     hardmax, Lua and OpenBLAS versions, then exit 0
  *   --help        usage on stdout, then exit 0
  * and two subcommands, `hardmax merge ...` and `hardmax verify ...`, forwarded to
@@ -22,6 +23,7 @@
 #include <cblas.h>
 
 #include "hm_interrupt.h"
+#include "hm_platform.h"
 #include "hm_lua.h"
 #include "lualib.h"
 #include "repl.h"
@@ -144,6 +146,8 @@ static void print_usage_text(FILE *f) {
           "  -W           turn warnings on\n"
           "  --seed N     master random seed (integer; default 0)\n"
           "  --threads N  OpenBLAS threads (default 1)\n"
+          "  --portable   bit-identical results on every x86-64 CPU (default; HARDMAX_MODE)\n"
+          "  --native     the CPU's own BLAS kernel and libm variants (faster on large BLAS work)\n"
           "  --version    show hardmax, Lua and OpenBLAS versions and exit\n"
           "  --help       show this help and exit\n"
           "  --           stop handling options\n"
@@ -287,6 +291,7 @@ static int handle_script(lua_State *L, char **argv) {
 typedef struct hostopts {
   const char *seed;    /* --seed value, or NULL */
   const char *threads; /* --threads value, or NULL */
+  int mode;            /* --portable / --native (hm_numeric_mode), or -1 */
 } hostopts;
 
 /* Long option at argv[i] ("--name" or "--name=value"); returns the number of extra argv
@@ -305,6 +310,9 @@ static int long_option(char **argv, int i, int *args, hostopts *ho) {
     return 0;
   } else if (!eq && strcmp(a, "help") == 0) {
     *args |= has_help;
+    return 0;
+  } else if (!eq && (strcmp(a, "portable") == 0 || strcmp(a, "native") == 0)) {
+    ho->mode = a[0] == 'p' ? HM_MODE_PORTABLE : HM_MODE_NATIVE;
     return 0;
   } else
     return -1;
@@ -422,6 +430,11 @@ static int parse_integer(lua_State *L, const char *s, lua_Integer *out) {
   return ok;
 }
 
+static void mark_host(lua_State *L) {
+  lua_pushboolean(L, 1); /* the host settled the numeric mode before starting (main) */
+  lua_setfield(L, LUA_REGISTRYINDEX, "hardmax.host");
+}
+
 static int apply_hostopts(lua_State *L, const hostopts *ho) {
   lua_Integer seed = 0;
   if (ho->seed && !parse_integer(L, ho->seed, &seed)) {
@@ -501,11 +514,12 @@ static int pmain(lua_State *L) {
   int argc = (int)lua_tointeger(L, 1);
   char **argv = (char **)lua_touserdata(L, 2);
   int *exitcode = (int *)lua_touserdata(L, 3);
-  hostopts ho = {NULL, NULL};
+  hostopts ho = {NULL, NULL, -1};
   int script = argc;
   luaL_checkversion(L);
   if (argv[0] && argv[0][0]) progname = argv[0];
   *exitcode = EXIT_FAILURE;
+  mark_host(L);
   if (is_subcommand(argv)) {
     luaL_openlibs(L);
     openblas_set_num_threads(1);
@@ -556,8 +570,37 @@ static int pmain(lua_State *L) {
   return 0;
 }
 
+/* Portable numerics (hm_platform.h) must be in place before OpenBLAS and libm choose their
+ * kernels, i.e. before this process started: re-execute with the pinning environment. The
+ * mode comes from --portable / --native, else HARDMAX_MODE, else portable. */
+static void ensure_numeric_mode(char **argv, int optmode) {
+  int mode = optmode >= 0 ? optmode : hm_platform_requested_mode(HM_MODE_PORTABLE);
+  if (mode < 0) {
+    l_message(argv[0], "HARDMAX_MODE: 'portable' or 'native' expected; running portable");
+    mode = HM_MODE_PORTABLE;
+  }
+  char msg[512];
+  if (mode == HM_MODE_NATIVE) {
+    if (hm_platform_reexec_unpinned(NULL, argv, msg, (int)sizeof msg) != 0)
+      fprintf(stderr, "%s: warning: cannot leave portable numerics (%s)\n",
+              argv[0] ? argv[0] : progname, msg);
+    return;
+  }
+  if (hm_platform_is_pinned()) return;
+  hm_platform_reexec_pinned(NULL, argv, msg, (int)sizeof msg);
+  fprintf(stderr, "%s: warning: portable numerics unavailable (%s); results are native\n",
+          argv[0] ? argv[0] : progname, msg);
+}
+
 int main(int argc, char **argv) {
   int exitcode = EXIT_FAILURE;
+  if (argc > 0 && !is_subcommand(argv)) {
+    hostopts early = {NULL, NULL, -1};
+    int first = argc;
+    if (collectargs(argv, &first, &early) != has_error) ensure_numeric_mode(argv, early.mode);
+  } else if (argc > 0) {
+    ensure_numeric_mode(argv, -1);
+  }
   lua_State *L = luaL_newstate();
   if (L == NULL) {
     l_message(argv[0], "cannot create state: not enough memory");

@@ -226,6 +226,13 @@ local function iso(t)
   return os.date("!%Y-%m-%dT%H:%M:%S", math.floor(t)) .. fmt(".%03dZ", math.floor((t % 1) * 1000))
 end
 
+-- What decides the last bits of every number: mode "portable" (pinned BLAS kernel and libm
+-- variant, the same on every x86-64 CPU) or "native" (this CPU's), and the library versions.
+local function numerics(c)
+  return { mode = c.mode, blas_core = c.openblas_core, libm = c.libm, glibc = c.glibc,
+           openblas = c.openblas and c.openblas:match("^OpenBLAS (%S+)"), threads = c.threads }
+end
+
 local function build_manifest(spec)
   local h = hardmax_mod()
   local c = h and h.config() or {}
@@ -236,6 +243,7 @@ local function build_manifest(spec)
     hardmax = { version = c.version, git_commit = c.git_commit },
     lua = _VERSION .. (c.lua and (" (" .. c.lua .. ")") or ""),
     openblas = { config = c.openblas, core = c.openblas_core, threads = c.threads },
+    numerics = numerics(c),
     hostname = sys.hostname(),
     executable = sys.exe(),
     cwd = sys.getcwd(),
@@ -711,6 +719,34 @@ local function compare(a, b, path, tol, diffs)
   end
 end
 
+-- Results made with other numerics (another CPU in native mode, another thread count or
+-- library version) agree to rounding, amplified by the experiment's conditioning; 1e-9 is what
+-- the examples keep across the kernels of scripts/portability (docs/exp.md, "Verify").
+local VERIFY_RTOL = 1e-9
+
+local NUMERIC_FIELDS = { "mode", "blas_core", "libm", "glibc", "openblas", "threads" }
+
+local function manifest_numerics(m)
+  if m.numerics then return m.numerics end
+  -- manifests written before numerics were recorded
+  return { blas_core = m.openblas and m.openblas.core, threads = m.openblas and m.openblas.threads }
+end
+
+local function describe_numerics(m)
+  local n = manifest_numerics(m)
+  return fmt("%s, BLAS core %s, %s libm, %s thread%s", tostring(n.mode), tostring(n.blas_core), tostring(n.libm),
+    tostring(n.threads), n.threads == 1 and "" or "s")
+end
+
+-- nil when both manifests name the same numerics, else which fields differ
+local function numerics_differ(a, b)
+  local na, nb, out = manifest_numerics(a), manifest_numerics(b), {}
+  for _, k in ipairs(NUMERIC_FIELDS) do
+    if na[k] ~= nb[k] then out[#out + 1] = fmt("%s %s recorded, %s now", k, tostring(na[k]), tostring(nb[k])) end
+  end
+  return #out > 0 and concat(out, "; ") or nil
+end
+
 --- Re-run the script recorded in dir's manifest and compare every number. Returns
 --- ok, report (string).
 function M.verify(dir, opts)
@@ -730,29 +766,34 @@ function M.verify(dir, opts)
     return false, fmt("verify: script %s changed since the run (sha256 %s recorded, %s now); pass --force to compare anyway",
       m.script.path, m.script.sha256, tostring(now))
   end
-  local h = hardmax_mod()
-  local c = h and h.config() or {}
-  local tol
-  if opts.rtol or opts.atol then
-    tol = { rtol = opts.rtol or 0, atol = opts.atol or 0 }
-  elseif m.openblas and (m.openblas.threads ~= c.threads or m.openblas.core ~= c.openblas_core) then
-    tol = { rtol = 1e-9, atol = 0 }
-    report[#report + 1] = fmt("verify: OpenBLAS differs (recorded %s threads on %s, now %s on %s): comparing with rtol=1e-9",
-      tostring(m.openblas.threads), tostring(m.openblas.core), tostring(c.threads), tostring(c.openblas_core))
-  end
   local work = tmpdir("verify")
   local argv = { "/bin/sh", "-c", 'cd "$1" && shift && exec "$@"', "sh", m.cwd }
   local exe = m.executable and sys.stat(m.executable) and m.executable or sys.exe()
   for i, a in ipairs(m.command_line) do argv[#argv + 1] = i == 1 and exe or a end
   local log = join(work, "run.log")
   local pid = sys.spawn(argv, { stdout = log, stderr = log, stdin = "/dev/null",
-    env = { HARDMAX_EXP_VERIFY = fmt("%d:%s", m.sweep or 1, work), HARDMAX_EXP_WORKER = false } })
+    env = { HARDMAX_EXP_VERIFY = fmt("%d:%s", m.sweep or 1, work), HARDMAX_EXP_WORKER = false,
+            -- re-run in the recorded mode: a portable result is then reproduced bit for bit
+            HARDMAX_MODE = m.numerics and m.numerics.mode or nil } })
   local how, code = sys.wait(pid)
   local redo = join(work, "sweep" .. (m.sweep or 1))
   if how ~= "exited" or code ~= 0 or not isdir(redo) then
     local l = read_file(log) or ""
     rmtree_files(redo); os.remove(log); os.remove(work)
     return false, fmt("verify: re-running %s failed (%s %s):\n%s", concat(m.command_line, " "), how, tostring(code), l)
+  end
+  local tol
+  if opts.rtol or opts.atol then
+    tol = { rtol = opts.rtol or 0, atol = opts.atol or 0 }
+  else
+    local rm = json.decode(read_file(join(redo, "manifest.json")) or "null")
+    local differ = numerics_differ(m, type(rm) == "table" and rm or {})
+    if differ then
+      tol = { rtol = VERIFY_RTOL, atol = 0 }
+      report[#report + 1] = fmt("verify: numerics differ (%s): comparing with rtol=%g", differ, VERIFY_RTOL)
+    else
+      report[#report + 1] = fmt("verify: same numerics (%s): comparing bit for bit", describe_numerics(m))
+    end
   end
   local old, new = {}, {}
   collect_dir(dir, old, {})

@@ -267,6 +267,22 @@ function Report:converges(name, cos, opts)
   return ok
 end
 
+-- result.json next to the figure: the JSON line without its CPU times (the only numbers that
+-- change between runs) and with the numeric platform that produced it, so two result files
+-- compare byte for byte (docs/report.md).
+local function write_result_file(figure, out)
+  local dir = figure:match("^(.*)/[^/]*$") or "."
+  local rec = {}
+  for k, v in pairs(out) do
+    if k ~= "cpu_seconds" and k ~= "cpu_seconds_process" then rec[k] = v end
+  end
+  rec.figure = figure:match("[^/]*$") -- relative to the file: results moved elsewhere compare equal
+  local ok, h = pcall(require, "hardmax")
+  local c = ok and h.config() or {}
+  rec.numerics = {mode = c.mode, blas_core = c.openblas_core, libm = c.libm, glibc = c.glibc, threads = c.threads}
+  require("hardmax.sys").write_atomic(dir .. "/result.json", json.encode(rec, {indent = "  "}) .. "\n")
+end
+
 --- Print the overall verdict and, as the last line of output, one JSON object with the
 --- experiment id, pass flag, the checks and the given numbers. Returns the object.
 function Report:finish(numbers)
@@ -285,6 +301,7 @@ function Report:finish(numbers)
     out[k] = tolist(v) or v
   end
   print(fmt("%s: %s (%d checks, %.2f s cpu)", self.experiment, pass and "PASS" or "FAIL", #self.order, out.cpu_seconds))
+  if type(numbers and numbers.figure) == "string" then write_result_file(numbers.figure, out) end
   io.stdout:write(json.encode(out), "\n")
   io.stdout:flush()
   return out

@@ -1,12 +1,14 @@
 /* The hardmax umbrella module: module registry (package.preload), config(), threads(),
  * seed(). Shared by the host and by hardmax.so. */
 #include <cblas.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "hm_embedded.h"
 #include "hm_lcomplete.h"
 #include "hm_lsys.h"
 #include "hm_lua.h"
+#include "hm_platform.h"
 #include "lualib.h"
 
 /* C modules, in the order they become globals. */
@@ -29,7 +31,7 @@ static int load_embedded(lua_State *L) {
 }
 
 static int hm_config(lua_State *L) {
-  lua_createtable(L, 0, 8);
+  lua_createtable(L, 0, 11);
   lua_pushstring(L, HM_VERSION);
   lua_setfield(L, -2, "version");
   lua_pushstring(L, HM_GIT_COMMIT);
@@ -42,6 +44,13 @@ static int hm_config(lua_State *L) {
   lua_setfield(L, -2, "openblas_core");
   lua_pushinteger(L, openblas_get_num_threads());
   lua_setfield(L, -2, "threads");
+  /* the mode is what runs, not what was asked for: pinned kernel and libm, or not */
+  lua_pushstring(L, hm_platform_is_pinned() ? "portable" : "native");
+  lua_setfield(L, -2, "mode");
+  lua_pushstring(L, hm_platform_libm_variant());
+  lua_setfield(L, -2, "libm");
+  lua_pushstring(L, hm_platform_glibc_version());
+  lua_setfield(L, -2, "glibc");
   lua_getfield(L, LUA_REGISTRYINDEX, "hardmax.seed");
   if (lua_isnil(L, -1)) {
     lua_pop(L, 1);
@@ -91,7 +100,30 @@ static void set_preloads(lua_State *L) {
   lua_pop(L, 1);
 }
 
+/* HARDMAX_MODE=portable asks for portable numerics (hm_platform.h) from stock Lua too. The
+ * kernels were chosen when this process started, so the interpreter is re-executed with the
+ * same command line and the pinning environment: whatever ran before the first
+ * require "hardmax" runs again (docs/host.md). Unset or native: nothing changes. The host
+ * settles the mode itself before any Lua runs (registry "hardmax.host"). */
+static void ensure_requested_mode(lua_State *L) {
+  lua_getfield(L, LUA_REGISTRYINDEX, "hardmax.host");
+  int host = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  if (host) return;
+  int mode = hm_platform_requested_mode(HM_MODE_NATIVE);
+  if (mode < 0) luaL_error(L, "hardmax: HARDMAX_MODE: 'portable' or 'native' expected");
+  if (mode != HM_MODE_PORTABLE || hm_platform_is_pinned()) return;
+  char msg[512];
+  char **argv = hm_platform_self_argv();
+  if (!argv) luaL_error(L, "hardmax: HARDMAX_MODE=portable: cannot read /proc/self/cmdline");
+  fflush(NULL);
+  hm_platform_reexec_pinned(NULL, argv, msg, (int)sizeof msg);
+  hm_platform_free_argv(argv);
+  luaL_error(L, "hardmax: HARDMAX_MODE=portable: %s", msg);
+}
+
 int luaopen_hardmax(lua_State *L) {
+  ensure_requested_mode(L);
   set_preloads(L);
   luaL_newlib(L, hm_funcs);
   /* hardmax.mat etc. (loaded through require so each module is a singleton) */
