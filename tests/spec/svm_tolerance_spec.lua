@@ -36,4 +36,13 @@ describe("certificate tolerances (svm_helpers)", function()
     w[1] = w[1] + 10 * tol
     assert.has_error(function() H.within_distance(w, r1, r2.w, r2, sc) end)
   end)
+
+  it("H.brackets: the closed form is inside, a value 10x the bracket's width away is not", function()
+    local r = svm.hard_margin({ { 1, 0 }, { 0, -1 } }, { 1, -1 }) -- A1: w = (1, 1), |w| = sqrt 2
+    local sc1 = { N = 2, fmax = 1 }
+    H.brackets(r, math.sqrt(2), sc1)
+    local width = r.objective - r.lower_bound + 2 * H.cert_rounding(r, 2, 1) * r.objective
+    assert.has_error(function() H.brackets(r, math.sqrt(2) + 10 * width, sc1) end)
+    assert.has_error(function() H.brackets(r, math.sqrt(2) - 10 * width, sc1) end)
+  end)
 end)
