@@ -137,6 +137,35 @@ function H.within_distance(x1, r1, x2, r2, scale, what)
   return tol
 end
 
+-- Two certified solutions (w_i, beta_i) of one hard-margin SVM with bias. For any row k,
+-- with slacks s_ik = y_k (w_i . x_k + beta_i) - 1, beta1 - beta2 = y_k (s_1k - s_2k) -
+-- (w1 - w2) . x_k exactly, so |beta1 - beta2| <= |s_1k - s_2k| + dw ||x_k|| with dw the
+-- certified bound on ||w1 - w2|| (H.within_distance); take the row where both are tightest,
+-- plus the slacks' rounding (N + 1) eps (|w| |x_k| + |beta| + 1) each.
+function H.bias_agree(X, y, r1, r2, dw, what)
+  local t = type(X) == "table" and X or X:totable()
+  local yv, w1, w2 = H.vals(y), H.vals(r1.w), H.vals(r2.w)
+  local best, bound = math.huge, math.huge
+  for k, row in ipairs(t) do
+    local x = H.vals(row)
+    local m1, m2, xn = r1.bias, r2.bias, 0
+    for j = 1, #x do m1 = m1 + w1[j] * x[j]; m2 = m2 + w2[j] * x[j]; xn = xn + x[j] * x[j] end
+    local s1, s2 = yv[k] * m1 - 1, yv[k] * m2 - 1
+    if s1 + s2 < best then
+      best = s1 + s2
+      xn = math.sqrt(xn)
+      local rnd = (#x + 1) * H.eps * (math.max(H.norm(r1.w), H.norm(r2.w)) * xn
+        + math.max(math.abs(r1.bias), math.abs(r2.bias)) + 1)
+      bound = math.abs(s1 - s2) + dw * xn + 2 * rnd
+    end
+  end
+  if not (math.abs(r1.bias - r2.bias) <= bound) then
+    error(string.format("%s: biases %.17g and %.17g differ by %.3g > %.3g", what or "bias",
+      r1.bias, r2.bias, math.abs(r1.bias - r2.bias), bound), 2)
+  end
+  return bound
+end
+
 -- Deterministic Gaussian stream (xorshift64* + Box-Muller), independent of the rng module.
 function H.gen(seed)
   local s = seed * 2654435761 + 88172645463325252
