@@ -234,26 +234,28 @@ describe("svm.att (Frobenius W-SVM)", function()
   it("nuclear and l_p norms route to the conic solvers (or say they are not available)", function()
     local X = { { e(3, 1), e(3, 2), e(3, 3) } }
     if svm.has_conic then
+      -- closed-form values inside the certified brackets (rows |a_k| |z_k| <= 2 sqrt 2 here)
+      local function nuc(r, d) return { e = H.cert_rounding_nuclear(r, d, 2 * math.sqrt(2)) } end
       -- C1: rank one, nuclear = Frobenius solution
       local r = svm.att(X, { 1 }, { Z = { { 0, 0, 2 } }, norm = "nuc" })
       assert.are.equal("optimal", r.status)
-      H.close(r.objective, 1 / math.sqrt(6), 1e-6)
+      H.brackets(r, 1 / math.sqrt(6), nuc(r, 3), "C1")
       assert.is_true(H.maxdiff(r.W, { 0, 0, 1 / 3, 0, 0, -1 / 6, 0, 0, -1 / 6 }) <= 1e-4)
       assert.are.same({ { 2, 3 } }, r.support)
       -- C2: orthogonal constraints, |W|_* = sqrt 2
       r = svm.att({ { e(4, 1), e(4, 2) }, { e(4, 3), e(4, 4) } }, { 1, 1 },
         { Z = { e(4, 1), e(4, 3) }, norm = "nuc" })
       assert.are.equal("optimal", r.status)
-      H.close(r.objective, math.sqrt(2), 1e-6)
+      H.brackets(r, math.sqrt(2), nuc(r, 4), "C2")
       -- D1: value 2 (the optimal face is not a singleton: assert the value only)
       r = svm.att({ { e(2, 1), zero(2) }, { e(2, 2), zero(2) } }, { 1, 1 },
         { Z = { e(2, 1), e(2, 2) }, norm = "nuc" })
-      H.close(r.objective, 2, 1e-6)
+      H.brackets(r, 2, nuc(r, 2), "D1")
       -- l_p (Hoelder, C.8): one row <A, W> >= 1 has value 1/|A|_q
       r = svm.att({ { { 1, 2 }, { 0, 0 } } }, { 1 }, { Z = { { 1, -1 } }, norm = 3 })
       assert.are.equal("optimal", r.status)
       local q = 1.5
-      H.close(r.objective, 1 / (2 + 2 * 2 ^ q) ^ (1 / q), 1e-7)
+      H.brackets(r, 1 / (2 + 2 * 2 ^ q) ^ (1 / q), { e = H.cert_rounding(r, 4, 2 * math.sqrt(2), 2 * r.objective) }, "l3")
     else
       assert.has_error(function() svm.att(X, { 1 }, { Z = { { 0, 0, 2 } }, norm = "nuc" }) end,
         'svm.att: norm "nuc" is not available yet (the conic solvers have not landed in this build)')
