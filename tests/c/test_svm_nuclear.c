@@ -118,9 +118,12 @@ static void test_single(void) {
   double na = fro(4, a), nz = fro(4, z);
   CHECK_BRACKET(s.r, 1.0 / (na * nz), enuc(&s, 1, 4, a, z));
   CHECK(s.r.rel_gap <= 1e-6);
+  /* the Frobenius optimum is rank one, hence the nuclear optimum: for feasible W,
+   * |W - W*|_F^2 <= |W|_F^2 - P*^2 <= |W|_*^2 - lb^2 (hm_cert_distance) */
+  double Wx[16];
   for (size_t i = 0; i < 4; i++)
-    for (size_t j = 0; j < 4; j++)
-      CHECK_CLOSE(s.x[i * 4 + j], a[i] * z[j] / (na * na * nz * nz), 1e-7);
+    for (size_t j = 0; j < 4; j++) Wx[i * 4 + j] = a[i] * z[j] / (na * na * nz * nz);
+  CHECK(hm_cert_dist2(s.x, Wx, 16) <= hm_cert_distance(&s.r, enuc(&s, 1, 4, a, z)));
   CHECK(s.ex.rank == 1);
   CHECK(s.ex.dual_rank == 1);
   CHECK_CLOSE(s.lam[0], 1.0 / (na * nz), 1e-7);
@@ -175,9 +178,10 @@ static void test_equality(void) {
   CHECK(s.st == HM_OK && s.r.status == HM_SVM_OPTIMAL);
   double na = fro(3, a), nz = fro(3, z);
   CHECK_BRACKET(s.r, 2.0 / (na * nz), enuc(&s, 1, 3, a, z));
+  double Wx[9]; /* rank one again (see test_single) */
   for (size_t i = 0; i < 3; i++)
-    for (size_t j = 0; j < 3; j++)
-      CHECK_CLOSE(s.x[i * 3 + j], -2.0 * a[i] * z[j] / (na * na * nz * nz), 1e-7);
+    for (size_t j = 0; j < 3; j++) Wx[i * 3 + j] = -2.0 * a[i] * z[j] / (na * na * nz * nz);
+  CHECK(hm_cert_dist2(s.x, Wx, 9) <= hm_cert_distance(&s.r, enuc(&s, 1, 3, a, z)));
 }
 
 static void test_random(void) {

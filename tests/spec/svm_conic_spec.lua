@@ -93,9 +93,10 @@ describe("svm conic solvers", function()
       local fm = math.sqrt(na2 * nz2)
       H.brackets(r, 1 / fm, enuc(r, 3, fm), "1/(|a||z|)")
       assert.is_true(r.rel_gap <= 1e-6)
-      for i = 1, 3 do
-        for j = 1, 3 do close(r.W[i][j], a[i] * z[j] / (na2 * nz2), 1e-7) end
-      end
+      -- rank-one Frobenius optimum = nuclear optimum: W within the bracket's distance bound
+      local Wx = {}
+      for i = 1, 3 do Wx[i] = {} for j = 1, 3 do Wx[i][j] = a[i] * z[j] / (na2 * nz2) end end
+      H.within_distance(r.W, r, Wx, H.exact(1 / fm), enuc(r, 3, fm), "W")
       assert.are.equal(1, r.rank)
       assert.are.equal(1, r.dual_rank)
       local f = svm.lp_raw({ a }, { z }, { 1 }, 2, { tables = true })
@@ -178,7 +179,10 @@ describe("svm conic solvers", function()
       local r = svm.nuclear_raw({ a }, { z }, { -2 }, { eq = { true }, tables = true })
       assert.are.equal("optimal", r.status)
       H.brackets(r, 2 / math.sqrt(6 * 2), enuc(r, 3, math.sqrt(12)), "eq row")
-      close(r.W[2][3], -2 * 2 * 1 / 12, 1e-7)
+      -- W* = c a z^T / (|a|^2 |z|^2), rank one: within the bracket's distance bound
+      local Wx = {}
+      for i = 1, 3 do Wx[i] = {} for j = 1, 3 do Wx[i][j] = -2 * a[i] * z[j] / 12 end end
+      H.within_distance(r.W, r, Wx, H.exact(2 / math.sqrt(12)), enuc(r, 3, math.sqrt(12)), "W")
     end)
 
     it("infeasible instances return a verified Farkas certificate", function()

@@ -137,6 +137,12 @@ function H.within_distance(x1, r1, x2, r2, scale, what)
   return tol
 end
 
+-- A known optimum x* with value P* as a zero-width bracket (for H.within_distance). Also
+-- valid for a nuclear-norm solve when the Frobenius optimum has rank one (then it is the
+-- nuclear optimum, with the same value): for feasible W, |W - W*|_F^2 <= |W|_F^2 - P*^2
+-- <= |W|_*^2 - lb^2, the bound H.distance_bound computes from the nuclear bracket.
+function H.exact(P) return { objective = P, lower_bound = P, lambda = {} } end
+
 -- Two certified solutions (w_i, beta_i) of one hard-margin SVM with bias. For any row k,
 -- with slacks s_ik = y_k (w_i . x_k + beta_i) - 1, beta1 - beta2 = y_k (s_1k - s_2k) -
 -- (w1 - w2) . x_k exactly, so |beta1 - beta2| <= |s_1k - s_2k| + dw ||x_k|| with dw the
