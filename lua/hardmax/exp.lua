@@ -21,6 +21,7 @@ local fail, check_options = util.fail, util.check_options
 local trial = require "hardmax.trial"
 local args = require "hardmax.args"
 local summary = require "hardmax.exp_summary"
+local work = require "hardmax.exp_work"
 local keyval, trial_less, parse_shard = trial.keyval, trial.less, args.parse_shard
 M.trial_key, M.trial_less = trial.key, trial.less
 M.parse_shard = function(s) return parse_shard("exp.parse_shard", s) end
@@ -132,6 +133,23 @@ local function parse_record(line, where)
     error(("exp: malformed trial record in %s: %s"):format(where, ok and "missing key/params" or t), 0)
   end
   return t
+end
+
+-- Publish a trial record. An ok record on disk is never rewritten (it may be a killed
+-- run's orphan's, identical since trials are deterministic); a failed one is replaced.
+-- Returns the record now on disk.
+local function record_trial(dir, rec)
+  local path = trial_file(dir, rec.key)
+  if sys.write_atomic(path, rec.line .. "\n", { fsync = false, replace = false }) then return rec end
+  local s = read_file(path)
+  local ok, t = pcall(parse_record, s and s:gsub("\n$", "") or "", path)
+  if ok and t.key == rec.key and t.status == "ok" then
+    t.line, t.index = s:gsub("\n$", ""), rec.index
+    if t.metrics == nil then t.metrics = {} end
+    return t
+  end
+  sys.write_atomic(path, rec.line .. "\n", { fsync = false })
+  return rec
 end
 
 local function load_trial(dir, key)
@@ -334,16 +352,18 @@ local function jsonl(list)
 end
 
 --- Merge the trial records found in one or more result directories into out/results.jsonl
---- (sorted, byte-identical whatever the shard count or completion order). Returns the list
---- of records and the path written.
+--- (sorted, byte-identical whatever the shard count or completion order). What dead
+--- processes left in the directories (exp_work.heal) is removed first. Returns the list of
+--- records, the path written and the removed leftovers (paths, sorted).
 function M.merge(dirs, opts)
   local fn = "exp.merge"
   opts = check_options(fn, opts, { "out", "summary" }, 2)
   if type(dirs) == "string" then dirs = { dirs } end
   if type(dirs) ~= "table" or #dirs == 0 then fail(fn, "bad argument #1 (directory or list of directories expected)") end
-  local map, sources = {}, {}
+  local map, sources, cleaned = {}, {}, {}
   for _, d in ipairs(dirs) do
     if not isdir(d) then fail(fn, "'%s' is not a directory", tostring(d)) end
+    for _, p in ipairs(work.heal(d)) do cleaned[#cleaned + 1] = join(d, p) end
     collect_dir(d, map, sources)
   end
   local list = sorted_records(map)
@@ -354,7 +374,7 @@ function M.merge(dirs, opts)
   if opts.summary ~= false then
     write_json_atomic(join(out, "summary.json"), M.summary(list), true)
   end
-  return list, path
+  return list, path, cleaned
 end
 
 --- Load the results of a directory (trial files and/or results.jsonl), sorted.
@@ -377,12 +397,17 @@ local worker_cpu = 0.0   -- CPU seconds of this process's sweep workers (reaped 
 --- counts only the process itself): an experiment's compute is os.clock() + this.
 function M.worker_cpu_seconds() return worker_cpu end
 
+-- HARDMAX_EXP_WORKER=<sweep number>:<parent pid>:<assignment file>
 local function worker_env()
   local w = os.getenv("HARDMAX_EXP_WORKER")
   if not w or w == "" then return nil end
-  local ord, assigned = w:match("^(%d+):(.+)$")
-  return { ordinal = tonumber(ord), assigned = assigned }
+  local ord, ppid, assigned = w:match("^(%d+):(%d+):(.+)$")
+  if not ord then error("exp: malformed HARDMAX_EXP_WORKER=" .. w, 0) end
+  return { ordinal = tonumber(ord), ppid = tonumber(ppid), assigned = assigned }
 end
+-- a worker dies with its sweep from the start (it re-runs the script's earlier sweeps too):
+-- a killed sweep leaves no orphan that keeps writing into its directory
+if worker_env() then sys.die_with_parent(worker_env().ppid) end
 
 local function verify_env()
   local v = os.getenv("HARDMAX_EXP_VERIFY")
@@ -392,19 +417,18 @@ local function verify_env()
 end
 
 local function tmpdir(tag)
-  local base = os.getenv("TMPDIR") or "/tmp"
-  local d = fmt("%s/hardmax-%s-%d-%d", base, tag, sys.getpid(), math.floor(sys.time() * 1e6) % 1000000000)
-  sys.mkdir_p(d)
-  return d
+  local base = (os.getenv("TMPDIR") or "/tmp"):gsub("/+$", "")
+  return sys.mkdtemp(fmt("%s/hardmax-%s-", base, tag))
 end
 
+-- remove a private temporary directory of ours (tmpdir) with everything in it
 local function rmtree_files(dir)
-  for _, sub in ipairs({ "trials", ".work" }) do
-    local p = join(dir, sub)
-    for _, name in ipairs(sys.listdir(p) or {}) do os.remove(join(p, name)) end
-    os.remove(p)
+  for _, name in ipairs(sys.listdir(dir) or {}) do
+    -- remove(3) takes files, symlinks (never followed) and empty directories; what it
+    -- refuses is a directory with contents
+    local p = join(dir, name)
+    if not os.remove(p) then rmtree_files(p) end
   end
-  for _, name in ipairs(sys.listdir(dir) or {}) do os.remove(join(dir, name)) end
   os.remove(dir)
 end
 
@@ -417,18 +441,19 @@ local function spawn_workers(fn, spec, pending, nworkers, bar)
     return nil, "workers re-run the script, but this process has no script file (arg[0])"
   end
   argv[1] = exe
-  local work = join(spec.dir, ".work")
-  sys.mkdir_p(work)
+  -- this process's own .work/run-<hex>/, locked while it lives (exp_work): shards and runs
+  -- sharing the directory never touch each other's files, a dead run's are healed away
+  local run = work.open(spec.dir)
   local pids = {}
   local n = math.min(nworkers, #pending)
   for k = 1, n do
     local lines = { spec.signature }
     for i = k, #pending, n do lines[#lines + 1] = tostring(pending[i].index) end
-    local assigned = join(work, fmt("sweep%d-worker%d.trials", spec.ordinal, k))
+    local assigned = join(run.dir, fmt("sweep%d-worker%d.trials", spec.ordinal, k))
     sys.write_atomic(assigned, concat(lines, "\n") .. "\n", { fsync = false })
-    local log = join(work, fmt("sweep%d-worker%d.log", spec.ordinal, k))
+    local log = join(run.dir, fmt("sweep%d-worker%d.log", spec.ordinal, k))
     pids[k] = { pid = sys.spawn(argv, { stdout = log, stderr = log, stdin = "/dev/null",
-      env = { HARDMAX_EXP_WORKER = spec.ordinal .. ":" .. assigned } }),
+      env = { HARDMAX_EXP_WORKER = fmt("%d:%d:%s", spec.ordinal, sys.getpid(), assigned) } }),
       log = log, assigned = assigned }
   end
   -- wait; with a progress bar poll the trial directory
@@ -453,19 +478,18 @@ local function spawn_workers(fn, spec, pending, nworkers, bar)
       sys.sleep(0.1)
     end
   end
-  local problems = {}
+  local problems, files = {}, {}
   for k, w in ipairs(pids) do
+    files[#files + 1], files[#files + 2] = w.log, w.assigned
     if w.status ~= "exited" or w.code ~= 0 then
       local log = read_file(w.log) or ""
       if #log > 2000 then log = "..." .. log:sub(-2000) end
-      problems[#problems + 1] = fmt("worker %d (pid %d) %s %d:\n%s", k, w.pid,
-        w.status == "exited" and "exited with code" or "was killed by signal", w.code, log)
-    else
-      os.remove(w.log)
-      os.remove(w.assigned)
+      problems[#problems + 1] = fmt("worker %d (pid %d) %s %d (log: %s):\n%s", k, w.pid,
+        w.status == "exited" and "exited with code" or "was killed by signal", w.code, w.log, log)
     end
   end
-  os.remove(work)
+  -- after a failure the logs stay until the next run of the sweep heals the directory
+  work.close(run, #problems == 0 and files or nil)
   return #problems == 0, concat(problems, "\n")
 end
 
@@ -512,8 +536,10 @@ function M.sweep(o)
     shard, resume = nil, false
   end
   if venv then fresh = false end   -- the verifier's directory is new anyway
-  if wenv and wenv.ordinal ~= ordinal then
-    -- an earlier sweep of the script, re-run by a worker: it is complete on disk (or cheap)
+  -- an earlier sweep of the script, re-run by a worker: it is complete on disk (or cheap);
+  -- the worker reads its directory and never writes there (its manifest stays the parent's)
+  local replay = wenv ~= nil and wenv.ordinal ~= ordinal
+  if replay then
     workers = 1
     resume, fresh = out ~= nil, false
   end
@@ -545,12 +571,13 @@ function M.sweep(o)
     if lines[1] ~= spec.signature then
       fail(fn, "worker: sweep #%d of the re-run script differs from the parent's (grid, runs or seed changed, or not deterministic)", ordinal)
     end
-    local dir = wenv.assigned:match("^(.*)/%.work/[^/]+$")
+    local held = work.enter_worker(wenv.assigned) -- released when this process ends
+    local dir = wenv.assigned:match("^(.*)/%.work/run%-%x+/[^/]+$")
     for i = 2, #lines do
       local t = trials[tonumber(lines[i])]
-      local rec = run_trial(t, o.run, seed, names)
-      sys.write_atomic(trial_file(dir, t.key), rec.line .. "\n", { fsync = false })
+      record_trial(dir, run_trial(t, o.run, seed, names))
     end
+    held:release()
     io.stdout:flush()
     os.exit(0, true)
   end
@@ -608,12 +635,15 @@ function M.sweep(o)
     end
   end
   spec.done_before = #results
+  -- what killed writers and workers left here goes (never a record; see exp_work.heal)
+  local cleaned = (out and not temp and not venv and not replay) and work.heal(out) or nil
 
   local manifest
   if out then
     manifest = build_manifest(spec)
     manifest.resumed = #results
-    if not temp then write_json_atomic(join(out, manifest_name(shard)), manifest, true) end
+    if cleaned and #cleaned > 0 then manifest.cleaned = cleaned end
+    if not temp and not replay then write_json_atomic(join(out, manifest_name(shard)), manifest, true) end
   end
 
   local show = o.progress
@@ -646,7 +676,7 @@ function M.sweep(o)
   end
   for _, t in ipairs(pending) do
     local rec = run_trial(t, o.run, seed, names)
-    if out then sys.write_atomic(trial_file(out, t.key), rec.line .. "\n", { fsync = false }) end
+    if out and not replay then rec = record_trial(out, rec) end
     results[#results + 1] = rec
     bar.update(#results)
   end
@@ -663,7 +693,7 @@ function M.sweep(o)
   for i, r in ipairs(results) do sorted[i] = r end
   table.sort(sorted, trial_less)
   local summary = M.summary(results, o.quantiles and { quantiles = o.quantiles } or nil)
-  if out and not temp then
+  if out and not temp and not replay then
     sys.sync() -- trial files were renamed into place without per-file fsync (see sys.write_atomic)
     if not shard then
       sys.write_atomic(join(out, "results.jsonl"), jsonl(sorted))
@@ -861,7 +891,7 @@ function M.cli(sub, ...)
     i = i + 1
   end
   if #dirs == 0 or (sub == "verify" and #dirs ~= 1) then io.stderr:write(USAGE[sub], "\n") return 2 end
-  local ok, a, b = pcall(function()
+  local ok, a, b, c = pcall(function()
     if sub == "merge" then return M.merge(dirs, { out = o.out }) end
     return M.verify(dirs[1], o)
   end)
@@ -873,6 +903,9 @@ function M.cli(sub, ...)
     local failed = 0
     for _, t in ipairs(a) do if t.status ~= "ok" then failed = failed + 1 end end
     io.stderr:write(fmt("hardmax merge: %d trials (%d failed) -> %s\n", #a, failed, b))
+    if #c > 0 then
+      io.stderr:write(fmt("hardmax merge: removed %d leftovers of killed processes: %s\n", #c, concat(c, " ")))
+    end
     return 0
   end
   io.stdout:write(b, "\n")

@@ -250,6 +250,41 @@ function Figure:scatter(x, y, opts)
   return self
 end
 
+--- f:heatmap(M [, opts]) — a matrix as coloured cells (row 1 at the top) with each value
+--- printed in its cell; opts.xlabels / ylabels name the columns / rows, opts.range = {lo, hi}
+--- fixes the colour scale, opts.format the printed values ("%.2f").
+function Figure:heatmap(M, opts)
+  local fn = "plot.heatmap"
+  opts = check_options(fn, opts, { "xlabels", "ylabels", "range", "format" }, 2)
+  if type(M) == "userdata" or (type(M) == "table" and getmetatable(M) and M.totable) then M = M:totable() end
+  if type(M) ~= "table" or #M == 0 or type(M[1]) ~= "table" or #M[1] == 0 then
+    fail(fn, "argument #1: a non-empty matrix (table of rows or rank-2 mat) expected")
+  end
+  local nr, nc = #M, #M[1]
+  local xs, ys, vs = {}, {}, {}
+  for i = 1, nr do
+    if type(M[i]) ~= "table" or #M[i] ~= nc then fail(fn, "argument #1: row %d has %s entries, expected %d", i, type(M[i]) == "table" and #M[i] or "no", nc) end
+    for j = 1, nc do
+      local v = M[i][j]
+      if type(v) ~= "number" then fail(fn, "argument #1: entry (%d, %d) is not a number", i, j) end
+      xs[#xs + 1], ys[#ys + 1], vs[#vs + 1] = j, i, v
+    end
+  end
+  for _, k in ipairs({ "xlabels", "ylabels" }) do
+    local l, n = opts[k], k == "xlabels" and nc or nr
+    if l ~= nil and (type(l) ~= "table" or #l ~= n) then fail(fn, "option '%s': %d strings expected", k, n) end
+  end
+  if opts.range ~= nil and (type(opts.range) ~= "table" or type(opts.range[1]) ~= "number" or type(opts.range[2]) ~= "number"
+      or not (opts.range[1] < opts.range[2])) then
+    fail(fn, "option 'range': {lo, hi} with lo < hi expected")
+  end
+  local format = opts.format or "%.2f"
+  if type(format) ~= "string" or not format:match("^%%[%d.]*[fge]$") then fail(fn, "option 'format': a number format like \"%%.2f\" expected") end
+  self.series[#self.series + 1] = { kind = "heatmap", cols = { xs, ys, vs }, nr = nr, nc = nc,
+    xlabels = opts.xlabels, ylabels = opts.ylabels, range = opts.range, format = format }
+  return self
+end
+
 --- f:trajectory(x, y [, opts]) — a 2-D path with an arrow every k points (opts.arrow_every,
 --- default about 8 arrows) and a marker at the start.
 function Figure:trajectory(x, y, opts)
@@ -482,6 +517,19 @@ local function panel_commands(f, datname, blocks, latex, out)
       end
     elseif s.kind == "arrows" then
       it = fmt('%s using 1:2:3:4 with vectors head filled size screen 0.012,25 %s notitle', src, linestyle(s, lw))
+    elseif s.kind == "heatmap" then
+      local function tics(axis, labels, n)
+        local t = {}
+        for i = 1, n do t[i] = fmt("%s %d", labels and label_text(tostring(labels[i]), latex) or fmt('"%d"', i), i) end
+        add(fmt("set %stics (%s) scale 0", axis, concat(t, ", ")))
+      end
+      tics("x", s.xlabels, s.nc)
+      tics("y", s.ylabels, s.nr)
+      add(fmt("set xrange [0.5:%g]; set yrange [%g:0.5]; unset grid", s.nc + 0.5, s.nr + 0.5))
+      add('set palette defined (0 "#fff5eb", 0.5 "#fdae6b", 1 "#d94801"); unset colorbox')
+      if s.range then add(fmt("set cbrange [%s:%s]", num(s.range[1]), num(s.range[2]))) else add("set autoscale cbfix") end
+      it = fmt('%s using 1:2:3 with image notitle, \\\n     %s using 1:2:(sprintf("%s", $3)) with labels tc rgb "#000000" font ",9" notitle',
+        src, src, s.format)
     end
     series_items[#series_items + 1] = it
   end

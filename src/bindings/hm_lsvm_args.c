@@ -332,15 +332,25 @@ void hmL_svm_getnorm(lua_State *L, int oi, const char *key, const char *fn, int 
     const char *s = lua_tostring(L, -1);
     if (!strcmp(s, "fro") || !strcmp(s, "2")) ns->kind = 0;
     else if (allow_nuc && !strcmp(s, "nuc")) ns->kind = 1;
+    else if (allow_nuc && !strcmp(s, "spec")) ns->kind = 5;
+    else if (!strcmp(s, "inf")) ns->kind = 3, ns->p = INFINITY;
+    else if (!strcmp(s, "l1")) ns->kind = 4, ns->p = 1;
     else
       hmL_error(L, fn, "option %s: %s expected, got \"%s\"", key,
-                allow_nuc ? "\"fro\", \"nuc\" or a number p in (1, inf)" : "a number p in (1, inf)",
+                allow_nuc ? "\"fro\", \"nuc\", \"spec\", \"inf\", \"l1\" or a number p in [1, inf]"
+                          : "\"fro\", \"inf\", \"l1\" or a number p in [1, inf]",
                 s);
   } else if (t == LUA_TNUMBER) {
     double p = lua_tonumber(L, -1);
-    if (!(p > 1) || !isfinite(p))
-      hmL_error(L, fn, "option %s: p in (1, inf) expected, got %f", key, p);
-    if (p != 2) {
+    if (!(p >= 1))
+      hmL_error(L, fn, "option %s: p in [1, inf] expected (math.huge: max |x_j|), got %f", key, p);
+    if (p == 1) {
+      ns->kind = 4;
+      ns->p = 1;
+    } else if (isinf(p)) {
+      ns->kind = 3;
+      ns->p = p;
+    } else if (p != 2) {
       ns->kind = 2;
       ns->p = p;
     }
@@ -432,6 +442,8 @@ static const char *method_name(int m) {
     case HM_SVM_IPM: return "ipm";
     case 10: return "sdp-ipm";
     case 11: return "lp-barrier";
+    case 12: return "lp-ipm";
+    case 13: return "sdp-ipm";
     default: return "auto";
   }
 }

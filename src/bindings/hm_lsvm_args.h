@@ -69,7 +69,8 @@ typedef struct svm_sopts {
 #define HM_LSVM_COMMON_OPTS "tol", "max_iter", "method", "support_tol", "form"
 void hmL_svm_getsopts(lua_State *L, int oi, const char *fn, svm_sopts *so);
 
-/* Norm option: kind 0 = Frobenius / Euclidean, 1 = nuclear, 2 = l_p (entrywise, p != 2). */
+/* Norm option: kind 0 = Frobenius / Euclidean, 1 = nuclear, 2 = l_p (entrywise, 1 < p < inf,
+ * p != 2), 3 = l_inf, 4 = l_1 (entrywise; LPs), 5 = spectral (W problems). */
 typedef struct svm_norm {
   int kind;
   double p;

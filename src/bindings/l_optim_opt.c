@@ -1,13 +1,17 @@
 /* hardmax.optim — optimizer objects (theory.md §A.5): the constructors optim.gd / ngd /
- * polyak / momentum / adam / mirror, their read-only settings and state fields, opt:step and
+ * polyak / momentum / adam / mirror / steepest / sign / coord / spectral / muon, their read-only settings and state fields, opt:step and
  * opt:reset, and the checks an optimizer makes of an objective before it runs (shared with
  * optim.train). Thin layer over hm_optim.c. */
 #include <math.h>
 #include <string.h>
 
 #include "hm_loptim.h"
+#include "hm_steepest.h"
 
-static const char *const kind_names[] = {"gd", "ngd", "polyak", "momentum", "adam", "mirror"};
+static const char *const kind_names[] = {"gd",     "ngd",    "polyak",  "momentum",
+                                         "adam",   "mirror", "steepest", "muon"};
+/* hm_steep_norm -> the name settings report (Newton-Schulz is the spectral norm's option) */
+static const char *const steep_names[] = {"fro", "inf", "l1", "spec", "spec"};
 
 hm_loptim *hmL_checkopt(lua_State *L, int idx, const char *fn) {
   hm_loptim *u = (hm_loptim *)luaL_testudata(L, idx, HM_OPTIM_TNAME);
@@ -173,6 +177,92 @@ int hmL_optim_mirror(lua_State *L) {
   return 1;
 }
 
+/* norm = "inf" | math.huge | "l1" | 1 | "fro" | 2 | "spec" */
+static int read_steep_norm(lua_State *L, int idx, const char *fn) {
+  int t = hmL_optfield(L, idx, "norm");
+  int r = -1;
+  if (t == LUA_TNUMBER) {
+    double p = lua_tonumber(L, -1);
+    r = p == 1.0 ? HM_STEEP_L1 : p == 2.0 ? HM_STEEP_FRO : isinf(p) && p > 0 ? HM_STEEP_LINF : -1;
+  } else if (t == LUA_TSTRING) {
+    const char *s = lua_tostring(L, -1);
+    if (!strcmp(s, "inf") || !strcmp(s, "linf")) r = HM_STEEP_LINF;
+    else if (!strcmp(s, "l1")) r = HM_STEEP_L1;
+    else if (!strcmp(s, "fro") || !strcmp(s, "l2")) r = HM_STEEP_FRO;
+    else if (!strcmp(s, "spec") || !strcmp(s, "spectral")) r = HM_STEEP_SPECTRAL;
+  } else if (t == LUA_TNIL) {
+    hmL_error(L, fn, "option 'norm' is required (\"inf\", \"l1\", \"fro\" or \"spec\")");
+  }
+  if (r < 0 && t == LUA_TNUMBER)
+    hmL_error(L, fn, "option 'norm': \"inf\" (or math.huge), \"l1\" (or 1), \"fro\" (or 2) or "
+                     "\"spec\" expected, got %f", lua_tonumber(L, -1));
+  if (r < 0)
+    hmL_error(L, fn, "option 'norm': \"inf\" (or math.huge), \"l1\" (or 1), \"fro\" (or 2) or "
+                     "\"spec\" expected, got %s",
+              t == LUA_TSTRING ? lua_tostring(L, -1) : luaL_typename(L, -1));
+  lua_pop(L, 1);
+  return r;
+}
+
+/* ns_steps: absent or 0 = exact SVD; k in [1, 100] = k Newton-Schulz iterations (spectral only) */
+static void read_ns_steps(lua_State *L, int idx, hm_optim *o, const char *fn) {
+  if (hmL_optfield(L, idx, "ns_steps") == LUA_TNIL) {
+    lua_pop(L, 1);
+    return;
+  }
+  lua_pop(L, 1);
+  double k = hmL_optnumber(L, idx, "ns_steps", 0, fn);
+  if (!(k >= 0 && k <= 100 && k == floor(k)))
+    hmL_error(L, fn, "option 'ns_steps': integer in [0, 100] expected, got %f", k);
+  if (k > 0 && o->snorm != HM_STEEP_SPECTRAL)
+    hmL_error(L, fn, "option 'ns_steps' applies to the spectral norm only (norm = \"spec\")");
+  if (k > 0) {
+    o->snorm = HM_STEEP_NEWTON_SCHULZ;
+    o->ns_steps = (int)k;
+  }
+}
+
+/* shared by optim.steepest and its named forms; norm < 0: read option 'norm' */
+static int steepest_ctor(lua_State *L, int norm, const char *fn) {
+  static const char *const keys_any[] = {"norm", "lr", "normalized", "rescaled", "ns_steps", NULL};
+  static const char *const keys_spec[] = {"lr", "normalized", "rescaled", "ns_steps", NULL};
+  static const char *const keys_fixed[] = {"lr", "normalized", "rescaled", NULL};
+  const char *const *keys = norm < 0 ? keys_any : norm == HM_STEEP_SPECTRAL ? keys_spec : keys_fixed;
+  hm_optim *o = new_opt(L, HM_OPT_STEEPEST, keys, 0, fn);
+  o->snorm = norm < 0 ? read_steep_norm(L, 1, fn) : norm;
+  o->lr = req_number(L, 1, "lr", fn);
+  o->normalized = hmL_optboolean(L, 1, "normalized", 1, fn);
+  read_ns_steps(L, 1, o, fn);
+  o->rescaled = hmL_optboolean(L, 1, "rescaled", 0, fn);
+  if (o->rescaled && !o->normalized)
+    hmL_error(L, fn, "option 'rescaled' only applies with normalized = true (the unnormalized "
+                     "step needs the gradient's magnitude)");
+  finish_opt(L, o, fn);
+  return 1;
+}
+
+int hmL_optim_steepest(lua_State *L) { return steepest_ctor(L, -1, "optim.steepest"); }
+int hmL_optim_sign(lua_State *L) { return steepest_ctor(L, HM_STEEP_LINF, "optim.sign"); }
+int hmL_optim_coord(lua_State *L) { return steepest_ctor(L, HM_STEEP_L1, "optim.coord"); }
+int hmL_optim_spectral(lua_State *L) { return steepest_ctor(L, HM_STEEP_SPECTRAL, "optim.spectral"); }
+
+int hmL_optim_muon(lua_State *L) {
+  const char *fn = "optim.muon";
+  static const char *const keys[] = {"lr", "beta", "nesterov", "ns_steps", NULL};
+  hm_optim *o = new_opt(L, HM_OPT_MUON, keys, 0, fn);
+  o->lr = req_number(L, 1, "lr", fn);
+  o->beta = hmL_optnumber(L, 1, "beta", 0.95, fn);
+  o->nesterov = hmL_optboolean(L, 1, "nesterov", 1, fn);
+  double k = hmL_optnumber(L, 1, "ns_steps", 5, fn);
+  if (!(k >= 1 && k <= 100 && k == floor(k)))
+    hmL_error(L, fn, "option 'ns_steps': integer in [1, 100] expected, got %f", k);
+  o->ns_steps = (int)k;
+  if (!(o->beta >= 0.0 && o->beta < 1.0))
+    hmL_error(L, fn, "option 'beta': number in [0, 1) expected, got %f", o->beta);
+  finish_opt(L, o, fn);
+  return 1;
+}
+
 static void push_eps(lua_State *L, const hm_optim *o) {
   if (o->neps == 0) {
     lua_pushnumber(L, o->eps);
@@ -198,7 +288,8 @@ void hmL_optim_push_settings(lua_State *L, const hm_optim *o) {
     push_eps(L, o);
     lua_setfield(L, -2, "eps");
   }
-  if (o->kind == HM_OPT_NGD || (o->kind == HM_OPT_MIRROR && o->normalized)) {
+  if (o->kind == HM_OPT_NGD || (o->kind == HM_OPT_MIRROR && o->normalized) ||
+      o->kind == HM_OPT_STEEPEST) {
     lua_pushboolean(L, o->rescaled);
     lua_setfield(L, -2, "rescaled");
   }
@@ -232,6 +323,22 @@ void hmL_optim_push_settings(lua_State *L, const hm_optim *o) {
       lua_setfield(L, -2, "q");
       lua_pushboolean(L, o->normalized);
       lua_setfield(L, -2, "normalized");
+      break;
+    case HM_OPT_STEEPEST:
+      lua_pushstring(L, steep_names[o->snorm]);
+      lua_setfield(L, -2, "norm");
+      lua_pushboolean(L, o->normalized);
+      lua_setfield(L, -2, "normalized");
+      lua_pushinteger(L, o->snorm == HM_STEEP_NEWTON_SCHULZ ? o->ns_steps : 0);
+      lua_setfield(L, -2, "ns_steps");
+      break;
+    case HM_OPT_MUON:
+      lua_pushnumber(L, o->beta);
+      lua_setfield(L, -2, "beta");
+      lua_pushboolean(L, o->nesterov);
+      lua_setfield(L, -2, "nesterov");
+      lua_pushinteger(L, o->ns_steps);
+      lua_setfield(L, -2, "ns_steps");
       break;
     default:
       break;
@@ -288,6 +395,15 @@ int hmL_opt_tostring(lua_State *L) {
                       o->rescaled ? ", rescaled=true" : "");
       break;
     case HM_OPT_POLYAK: lua_pushfstring(L, "optim.polyak{c=%f}", o->c); break;
+    case HM_OPT_STEEPEST:
+      lua_pushfstring(L, "optim.steepest{norm=\"%s\", lr=%f%s%s%s}", steep_names[o->snorm], o->lr,
+                      o->normalized ? "" : ", normalized=false",
+                      o->snorm == HM_STEEP_NEWTON_SCHULZ ? lua_pushfstring(L, ", ns_steps=%d", o->ns_steps) : "",
+                      o->rescaled ? ", rescaled=true" : "");
+      break;
+    case HM_OPT_MUON:
+      lua_pushfstring(L, "optim.muon{lr=%f, beta=%f, ns_steps=%d}", o->lr, o->beta, o->ns_steps);
+      break;
     default: lua_pushfstring(L, "optim.%s{lr=%f}", kind_names[o->kind], o->lr); break;
   }
   return 1;

@@ -43,6 +43,13 @@ static hm_status solve_w(lua_State *L, const char *fn, const hm_wcons *c, const 
     if (oc.tol == 1e-9) oc.tol = 1e-6;
     st = hm_svm_nuclear(c, &oc, r);
     r->method_used = 10;
+  } else if (ns->kind == 3 || ns->kind == 4) {
+    st = ns->kind == 3 ? hm_svm_linf_w(c, &oc, r, NULL) : hm_svm_l1_w(c, &oc, r, NULL);
+    r->method_used = 12;
+  } else if (ns->kind == 5) {
+    if (oc.tol == 1e-9) oc.tol = 1e-8;
+    st = hm_svm_spectral_w(c, &oc, r, NULL);
+    r->method_used = 13;
   } else {
     st = hm_svm_lp_w(c, ns->p, &oc, r, NULL);
     r->method_used = 11;
@@ -78,8 +85,10 @@ static hm_status solve_vec(lua_State *L, const char *fn, const hm_vcons *c, cons
   if (ns->kind == 0) return hm_svm_qp_vec(c, o, r);
 #if HM_HAVE_CONIC
   if (c->nfree) hmL_error(L, fn, "the l_p SVM has no bias option");
-  hm_status st = hm_svm_lp_vec(c, ns->p, o, r);
-  r->method_used = 11;
+  hm_status st = ns->kind == 3   ? hm_svm_linf_vec(c, o, r)
+                 : ns->kind == 4 ? hm_svm_l1_vec(c, o, r)
+                                 : hm_svm_lp_vec(c, ns->p, o, r);
+  r->method_used = ns->kind == 2 ? 11 : 12;
   if (st == HM_OK && r->status != HM_SVM_INFEASIBLE) {
     conic_bounds(r);
     if (r->margins)
@@ -427,9 +436,9 @@ static int l_gen(lua_State *L) {
     hmL_error(L, fn, "thresholds must satisfy 0 < tau_l < tau_h < 1 (got %f, %f)", tau_l, tau_h);
   svm_norm ns;
   hmL_svm_getnorm(L, 3, "norm", fn, 1, &ns);
-  if (ns.kind == 2 || (ns.kind == 1 && !HM_HAVE_CONIC))
+  if (ns.kind >= 2 || (ns.kind == 1 && !HM_HAVE_CONIC))
     hmL_error(L, fn, "norm %s is not available for the generalized SVM in this build",
-              ns.kind == 1 ? "\"nuc\"" : "l_p");
+              ns.kind == 1 ? "\"nuc\"" : ns.kind == 5 ? "\"spec\"" : "l_p");
   int probs_flag = hmL_optboolean(L, 3, "probs", 0, fn);
   size_t query;
   const double *Z = hmL_svm_getZ(L, 3, &ds, fn, &query);

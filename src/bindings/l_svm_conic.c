@@ -4,8 +4,10 @@
  *
  *   svm.nuclear_raw(A, Zr, b [, opts])        min norm_*(W)  s.t. a_k^T W z_k >= b_k
  *   svm.nuclear_admm_raw(A, Zr, b [, opts])   same problem by ADMM/SVT (cross-check)
- *   svm.lp_raw(A, Zr, b, p [, opts])          min norm_p(W) (entrywise), 1 < p < inf
+ *   svm.lp_raw(A, Zr, b, p [, opts])          min norm_p(W) (entrywise), 1 <= p <= inf
+ *                                             (p = 1, inf: linear programs)
  *   svm.lp_vec_raw(F, b, p [, opts])          min norm_p(x)  s.t. f_k^T x >= b_k
+ *   svm.spectral_raw(A, Zr, b [, opts])       min norm_2(W) (largest singular value), an SDP
  *
  * A, Zr (m x d), F (m x N): mat arrays of rank 2 or Lua arrays of rows; b: mat (rank 1, or
  * m x 1 / 1 x m) or a Lua array. */
@@ -296,11 +298,11 @@ static void raise_status(lua_State *L, const char *fn, hm_status st) {
   hmL_check(L, fn, st);
 }
 
-typedef enum { W_NUC, W_ADMM, W_LP } wkind;
+typedef enum { W_NUC, W_ADMM, W_LP, W_SPEC } wkind;
 
 static int conic_w(lua_State *L, const char *fn, wkind kind, double p, double dtol,
                    int allow_eq) {
-  int is_nuc = kind != W_LP;
+  int is_nuc = kind == W_NUC || kind == W_ADMM;
   lua_settop(L, 4); /* options (or nil) at 4; scratch buffers go above */
   size_t m, d, m2, d2;
   int optidx = 4;
@@ -339,6 +341,9 @@ static int conic_w(lua_State *L, const char *fn, wkind kind, double p, double dt
   ex.rank_tol = co.rank_tol;
   hm_status st = kind == W_NUC    ? hm_svm_nuclear_ex(&c, &co.o, &r, &ex)
                  : kind == W_ADMM ? hm_svm_nuclear_admm(&c, &co.o, &r, &ex)
+                 : kind == W_SPEC ? hm_svm_spectral_w(&c, &co.o, &r, &ex)
+                 : p == 1.0       ? hm_svm_l1_w(&c, &co.o, &r, &ex)
+                 : isinf(p)       ? hm_svm_linf_w(&c, &co.o, &r, &ex)
                                   : hm_svm_lp_w(&c, p, &co.o, &r, &ex);
   raise_status(L, fn, st);
   push_result(L, &r, m, x, d, d, "W", co.tables, &ex, d, fn);
@@ -361,9 +366,13 @@ static double check_p(lua_State *L, int arg, const char *fn) {
   if (lua_type(L, arg) != LUA_TNUMBER)
     hmL_argerror(L, fn, arg, "p: number expected, got %s", luaL_typename(L, arg));
   double p = (double)lua_tonumber(L, arg);
-  if (!(p > 1.0) || !isfinite(p))
-    hmL_argerror(L, fn, arg, "p must satisfy 1 < p < inf, got %f", p);
+  if (!(p >= 1.0))
+    hmL_argerror(L, fn, arg, "p must satisfy 1 <= p <= inf (math.huge), got %f", p);
   return p;
+}
+
+static int l_spectral_raw(lua_State *L) {
+  return conic_w(L, "svm.spectral_raw", W_SPEC, 0, 1e-8, 0); /* inequality rows only */
 }
 
 static int l_lp_raw(lua_State *L) {
@@ -403,7 +412,9 @@ static int l_lp_vec_raw(lua_State *L) {
   r.x = x;
   r.lambda = lam;
   r.farkas = fk;
-  hm_status st = hm_svm_lp_vec(&c, p, &co.o, &r);
+  hm_status st = p == 1.0  ? hm_svm_l1_vec(&c, &co.o, &r)
+                 : isinf(p) ? hm_svm_linf_vec(&c, &co.o, &r)
+                            : hm_svm_lp_vec(&c, p, &co.o, &r);
   raise_status(L, fn, st);
   push_result(L, &r, m, x, 1, N, "x", co.tables, NULL, 0, fn);
   setnum(L, "p", p);
@@ -414,6 +425,7 @@ static const luaL_Reg conic_funcs[] = {{"nuclear_raw", l_nuclear_raw},
                                        {"nuclear_admm_raw", l_nuclear_admm_raw},
                                        {"lp_raw", l_lp_raw},
                                        {"lp_vec_raw", l_lp_vec_raw},
+                                       {"spectral_raw", l_spectral_raw},
                                        {NULL, NULL}};
 
 void hmL_svm_open_conic(lua_State *L) { luaL_setfuncs(L, conic_funcs, 0); }

@@ -1,6 +1,6 @@
 /* hardmax.sys — OS helpers for the Lua-side harness: process spawning without fork()
- * (posix_spawn, safe after OpenBLAS started threads), atomic file writes (temp + fsync +
- * rename + directory fsync), SHA-256, directory listing, hostname, isatty, clocks.
+ * (posix_spawn, safe after OpenBLAS started threads), SHA-256, directory listing, hostname,
+ * isatty, clocks. Atomic writes and liveness locks live in l_sys_files.c.
  * Errors are raised as "sys.<fn>: ..." with the path and strerror. */
 #define _DEFAULT_SOURCE 1 /* realpath, gethostname */
 #include <dirent.h>
@@ -152,66 +152,6 @@ static int sys_sleep(lua_State *L) {
   struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
   while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
   }
-  return 0;
-}
-
-static int fsync_dir(const char *path) {
-  char dir[PATH_MAX];
-  size_t len = strlen(path);
-  if (len >= sizeof dir) return -1;
-  memcpy(dir, path, len + 1);
-  char *slash = strrchr(dir, '/');
-  if (!slash) strcpy(dir, ".");
-  else if (slash == dir) dir[1] = '\0';
-  else *slash = '\0';
-  int fd = open(dir, O_RDONLY);
-  if (fd < 0) return -1;
-  int rc = fsync(fd);
-  close(fd);
-  return rc;
-}
-
-/* sys.write_atomic(path, data): write to a temporary file in the same directory, fsync it,
- * rename over path, fsync the directory. A reader sees either the old or the new file. */
-static int sys_write_atomic(lua_State *L) {
-  const char *fn = "sys.write_atomic";
-  const char *path = luaL_checkstring(L, 1);
-  size_t len;
-  const char *data = luaL_checklstring(L, 2, &len);
-  static const char *const keys[] = {"fsync", NULL};
-  hmL_checkoptions(L, 3, fn, keys);
-  /* fsync=false keeps the rename's atomicity (readers see the old or the new file, and a
-   * crash of the process loses nothing) but leaves flushing to the kernel or to sys.sync():
-   * per-file fsync costs ~10 ms on some disks, which dominates sweeps of fast trials. */
-  int durable = hmL_optboolean(L, 3, "fsync", 1, fn);
-  lua_settop(L, 2);
-  static unsigned counter = 0;
-  const char *tmp = lua_pushfstring(L, "%s.tmp.%d.%d", path, (int)getpid(), (int)(counter++));
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
-  if (fd < 0) hmL_error(L, fn, "cannot create '%s': %s", tmp, strerror(errno));
-  size_t off = 0;
-  while (off < len) {
-    ssize_t w = write(fd, data + off, len - off);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      int e = errno;
-      close(fd);
-      unlink(tmp);
-      hmL_error(L, fn, "cannot write '%s': %s", tmp, strerror(e));
-    }
-    off += (size_t)w;
-  }
-  if ((durable && fsync(fd) != 0) || close(fd) != 0) {
-    int e = errno;
-    unlink(tmp);
-    hmL_error(L, fn, "cannot sync '%s': %s", tmp, strerror(e));
-  }
-  if (rename(tmp, path) != 0) {
-    int e = errno;
-    unlink(tmp);
-    hmL_error(L, fn, "cannot rename '%s' to '%s': %s", tmp, path, strerror(e));
-  }
-  if (durable) fsync_dir(path);
   return 0;
 }
 
@@ -429,7 +369,7 @@ static int sys_setenv(lua_State *L) {
 
 static const luaL_Reg funcs[] = {
   {"spawn", sys_spawn},       {"wait", sys_wait},           {"kill", sys_kill},
-  {"sleep", sys_sleep},       {"write_atomic", sys_write_atomic},
+  {"sleep", sys_sleep},
   {"sha256", sys_sha256},     {"sha256_file", sys_sha256_file},
   {"mkdir_p", sys_mkdir_p},   {"listdir", sys_listdir},     {"stat", sys_stat},
   {"writable", sys_access_w}, {"realpath", sys_realpath},   {"getcwd", sys_getcwd},
@@ -440,6 +380,7 @@ static const luaL_Reg funcs[] = {
 
 int luaopen_hardmax_sys(lua_State *L) {
   luaL_newlib(L, funcs);
+  hmL_sys_open_files(L); /* l_sys_files.c: write_atomic, locks, mkdtemp, die_with_parent */
   lua_pushinteger(L, SIGTERM);
   lua_setfield(L, -2, "SIGTERM");
   lua_pushinteger(L, SIGKILL);

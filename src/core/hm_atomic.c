@@ -1,3 +1,4 @@
+#define _GNU_SOURCE 1 /* renameat2 */
 #include "hm_atomic.h"
 
 #include <errno.h>
@@ -8,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hm_lock.h"
+
 static hm_status ioerr(char *err, size_t errlen, const char *what, const char *path) {
   if (err && errlen) snprintf(err, errlen, "cannot %s '%s': %s", what, path, strerror(errno));
   return HM_EIO;
@@ -17,21 +20,18 @@ hm_status hm_atomic_begin(hm_atomic *a, const char *path, char *err, size_t errl
   size_t plen = strlen(path);
   a->path = path;
   a->fd = -1;
-  a->tmp = (char *)malloc(plen + 16);
-  if (!a->tmp) {
-    if (err && errlen) snprintf(err, errlen, "not enough memory");
-    return HM_ENOMEM;
+  a->tmp = NULL;
+  char *prefix = (char *)malloc(plen + 6);
+  if (!prefix) return hm_fail(err, errlen, HM_ENOMEM, "not enough memory");
+  memcpy(prefix, path, plen);
+  memcpy(prefix + plen, ".tmp.", 6);
+  char why[256];
+  hm_status s = hm_lock_create(prefix, "", &a->fd, &a->tmp, why, sizeof why);
+  free(prefix);
+  if (s != HM_OK) {
+    if (s == HM_ENOMEM) return hm_fail(err, errlen, s, "not enough memory");
+    return ioerr(err, errlen, "create a temporary file next to", path);
   }
-  memcpy(a->tmp, path, plen);
-  memcpy(a->tmp + plen, ".tmp.XXXXXX", 12);
-  a->fd = mkstemp(a->tmp);
-  if (a->fd < 0) {
-    hm_status s = ioerr(err, errlen, "create a temporary file next to", path);
-    free(a->tmp);
-    a->tmp = NULL;
-    return s;
-  }
-  if (fchmod(a->fd, 0644) != 0) return hm_atomic_end(a, 0, err, errlen);
   return HM_OK;
 }
 
@@ -49,9 +49,32 @@ int hm_write_all(int fd, const void *buf, size_t n) {
   return 0;
 }
 
-hm_status hm_atomic_end(hm_atomic *a, int ok, char *err, size_t errlen) {
+/* rename tmp to path only if path does not exist: 0 published, 1 kept, -1 error */
+static int publish_noreplace(const char *tmp, const char *path) {
+  if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) == 0) return 0;
+  if (errno == EEXIST) return 1;
+  if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP) return -1;
+  /* a file system without RENAME_NOREPLACE (NFS, older kernels): link() fails on an
+   * existing target just as atomically; the temporary name goes afterwards */
+  if (link(tmp, path) != 0) return errno == EEXIST ? 1 : -1;
+  (void)unlink(tmp);
+  return 0;
+}
+
+hm_status hm_atomic_finish(hm_atomic *a, int ok, unsigned flags, int *kept, char *err,
+                           size_t errlen) {
   int saved = errno;
-  if (ok && fsync(a->fd) != 0) {
+  int durable = !(flags & HM_ATOMIC_NOSYNC);
+  if (kept) *kept = 0;
+  if (ok && durable && fsync(a->fd) != 0) {
+    ok = 0;
+    saved = errno;
+  }
+  /* The lock must outlive the rename (a cleaner would otherwise take the temporary for a
+   * dead writer's), yet close() is where NFS reports delayed write errors: close a duplicate
+   * first, then rename, then drop the lock with the last descriptor. */
+  int keep = ok ? dup(a->fd) : -1;
+  if (ok && keep < 0) {
     ok = 0;
     saved = errno;
   }
@@ -59,11 +82,24 @@ hm_status hm_atomic_end(hm_atomic *a, int ok, char *err, size_t errlen) {
     ok = 0;
     saved = errno;
   }
-  if (ok && rename(a->tmp, a->path) != 0) {
-    ok = 0;
-    saved = errno;
+  if (ok) {
+    int r = 0;
+    if (flags & HM_ATOMIC_NOREPLACE) {
+      r = publish_noreplace(a->tmp, a->path);
+      if (r == 1) {
+        if (kept) *kept = 1;
+        (void)unlink(a->tmp);
+      }
+    } else if (rename(a->tmp, a->path) != 0) {
+      r = -1;
+    }
+    if (r < 0) {
+      ok = 0;
+      saved = errno;
+    }
   }
   if (!ok) unlink(a->tmp);
+  if (keep >= 0) close(keep);
   free(a->tmp);
   a->tmp = NULL;
   a->fd = -1;
@@ -71,12 +107,13 @@ hm_status hm_atomic_end(hm_atomic *a, int ok, char *err, size_t errlen) {
     errno = saved;
     return ioerr(err, errlen, "write", a->path);
   }
+  if (!durable) return HM_OK;
   /* make the rename durable: fsync the directory (best effort) */
   const char *slash = strrchr(a->path, '/');
   char *dir = slash ? strndup(a->path, slash == a->path ? 1 : (size_t)(slash - a->path))
                     : strdup(".");
   if (dir) {
-    int dfd = open(dir, O_RDONLY);
+    int dfd = open(dir, O_RDONLY | O_CLOEXEC);
     if (dfd >= 0) {
       (void)fsync(dfd);
       close(dfd);
@@ -84,4 +121,8 @@ hm_status hm_atomic_end(hm_atomic *a, int ok, char *err, size_t errlen) {
     free(dir);
   }
   return HM_OK;
+}
+
+hm_status hm_atomic_end(hm_atomic *a, int ok, char *err, size_t errlen) {
+  return hm_atomic_finish(a, ok, 0, NULL, err, errlen);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "hm_mat.h"
+#include "hm_steepest.h"
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -112,6 +113,17 @@ void hm_optim_init(hm_optim *o, hm_optim_kind kind) {
   o->lr_max = INFINITY;
   o->p = 2.0;
   o->normalized = 0;
+  o->snorm = HM_STEEP_FRO;
+  o->ns_steps = 5;
+  if (kind == HM_OPT_STEEPEST) {
+    o->normalized = 1;
+    o->beta = 0.0;
+  }
+  if (kind == HM_OPT_MUON) {
+    o->snorm = HM_STEEP_NEWTON_SCHULZ;
+    o->beta = 0.95;
+    o->nesterov = 1;
+  }
   if (kind == HM_OPT_ADAM) {
     o->lr = 1e-3;
     o->eps = 1e-8;
@@ -126,9 +138,14 @@ static int uses_eps(const hm_optim *o) {
          (o->kind == HM_OPT_MIRROR && o->normalized);
 }
 
+/* per-tensor directions invariant to a positive scale of each tensor's gradient */
+static int scale_invariant(const hm_optim *o) {
+  return o->kind == HM_OPT_NGD || (o->kind == HM_OPT_MIRROR && o->normalized) ||
+         (o->kind == HM_OPT_STEEPEST && o->normalized);
+}
+
 hm_status hm_optim_validate(const hm_optim *o) {
-  if (o->rescaled && !(o->kind == HM_OPT_NGD || (o->kind == HM_OPT_MIRROR && o->normalized)))
-    return HM_EARG;
+  if (o->rescaled && !scale_invariant(o)) return HM_EARG;
   if (o->kind != HM_OPT_POLYAK && !(o->lr >= 0.0 && isfinite(o->lr))) return HM_EARG;
   if (uses_eps(o) && !(o->eps >= 0.0 && isfinite(o->eps)) && !(isnan(o->eps) && o->neps > 0))
     return HM_EARG;
@@ -150,6 +167,14 @@ hm_status hm_optim_validate(const hm_optim *o) {
     case HM_OPT_MIRROR:
       if (!(o->p > 1.0 && isfinite(o->p))) return HM_EARG;
       break;
+    case HM_OPT_STEEPEST:
+    case HM_OPT_MUON:
+      if (o->snorm < HM_STEEP_FRO || o->snorm > HM_STEEP_NEWTON_SCHULZ) return HM_EARG;
+      if (o->snorm == HM_STEEP_NEWTON_SCHULZ && !(o->ns_steps >= 1 && o->ns_steps <= 100))
+        return HM_EARG;
+      if (!(o->beta >= 0.0 && o->beta < 1.0)) return HM_EARG;
+      if (o->kind == HM_OPT_MUON && o->snorm != HM_STEEP_NEWTON_SCHULZ) return HM_EARG;
+      break;
     default:
       break;
   }
@@ -165,8 +190,11 @@ void hm_optim_reset(hm_optim *o) {
 
 void hm_optim_free(hm_optim *o) {
   free(o->state);
+  free(o->work);
   o->state = NULL;
+  o->work = NULL;
   o->state_size = 0;
+  o->work_size = 0;
   o->layout = 0;
 }
 
@@ -182,6 +210,7 @@ static size_t layout_hash(const hm_objective *obj, size_t *trainable_total) {
   for (int i = 0; i < obj->nparam; i++) {
     const hm_param *q = &obj->param[i];
     h = (h ^ q->size) * 1099511628211u;
+    h = (h ^ q->rows) * 1099511628211u;
     h = (h ^ (size_t)(q->trainable != 0)) * 1099511628211u;
     if (q->trainable) tot += q->size;
   }
@@ -189,13 +218,47 @@ static size_t layout_hash(const hm_objective *obj, size_t *trainable_total) {
   return h;
 }
 
+static int steepest_kind(const hm_optim *o) {
+  return o->kind == HM_OPT_STEEPEST || o->kind == HM_OPT_MUON;
+}
+
+/* direction buffer (largest tensor), room to stage a Nesterov input, and the direction's
+ * workspace (largest need over the tensors) */
+static hm_status ensure_work(hm_optim *o, const hm_objective *obj, size_t h) {
+  if (o->work && h == o->layout) return HM_OK;
+  size_t dmax = 0, wmax = 0;
+  for (int i = 0; i < obj->nparam; i++) {
+    const hm_param *q = &obj->param[i];
+    if (!q->trainable) continue;
+    size_t w = hm_steepest_work_size((hm_steep_norm)o->snorm, q->rows, q->cols);
+    if (w == 0) return HM_ENOMEM;
+    if (q->size > dmax) dmax = q->size;
+    if (w > wmax) wmax = w;
+  }
+  /* direction, staged Nesterov input, workspace */
+  if (dmax > ((size_t)-1 / sizeof(double) - wmax - 1) / 2) return HM_ENOMEM;
+  size_t need = 2 * dmax + wmax + 1;
+  double *w = (double *)malloc(need * sizeof(double));
+  if (!w) return HM_ENOMEM;
+  free(o->work);
+  o->work = w;
+  o->work_size = need;
+  return HM_OK;
+}
+
 static hm_status ensure_state(hm_optim *o, const hm_objective *obj) {
   size_t need_per = 0;
   if (o->kind == HM_OPT_MOMENTUM) need_per = 1;
   if (o->kind == HM_OPT_ADAM) need_per = 2;
-  if (!need_per) return HM_OK;
+  if (steepest_kind(o) && o->beta > 0.0) need_per = 1;
   size_t tot;
   size_t h = layout_hash(obj, &tot);
+  if (steepest_kind(o)) {
+    hm_status st = ensure_work(o, obj, h);
+    if (st != HM_OK) return st;
+    if (!need_per) o->layout = h;
+  }
+  if (!need_per) return HM_OK;
   if (o->state && h == o->layout && o->state_size == need_per * tot) return HM_OK;
   if (tot > ((size_t)-1) / sizeof(double) / need_per) return HM_ENOMEM;
   double *s = (double *)calloc((need_per * tot > 0) ? need_per * tot : 1, sizeof(double));
@@ -291,7 +354,7 @@ hm_status hm_optim_update_norms(hm_optim *o, hm_objective *obj, double loss,
                                 const double *gnorms, int *bad_param) {
   if (bad_param) *bad_param = -1;
   const double *ls = obj->grad_log_scale;
-  if (ls && !(o->kind == HM_OPT_NGD || (o->kind == HM_OPT_MIRROR && o->normalized)))
+  if (ls && !scale_invariant(o))
     return HM_EARG; /* only per-tensor normalized steps are invariant to the scales */
   hm_status st = ensure_state(o, obj);
   if (st != HM_OK) return st;
@@ -432,6 +495,49 @@ hm_status hm_optim_update_norms(hm_optim *o, hm_objective *obj, double loss,
           double u = copysign(pow(fabs(a), pm1), a) - sc * g[j];
           x[j] = copysign(pow(fabs(u), inv), u);
         }
+        break;
+      }
+      case HM_OPT_STEEPEST:
+      case HM_OPT_MUON: {
+        /* u = g, or the momentum buffer v <- beta v + g (Nesterov: g + beta v) */
+        const double *u = g;
+        double *dir = o->work, *wk = o->work + n;
+        if (o->beta > 0.0) {
+          double *v = state + off, b = o->beta;
+          for (size_t j = 0; j < n; j++) v[j] = b * v[j] + g[j];
+          if (o->nesterov) {
+            for (size_t j = 0; j < n; j++) dir[j] = g[j] + b * v[j];
+            /* the direction needs its input apart from its output: stage u behind dir */
+            memcpy(wk, dir, n * sizeof(double));
+            u = wk;
+            wk += n;
+          } else {
+            u = v;
+          }
+          off += n;
+        }
+        if (o->snorm == HM_STEEP_FRO && u == g) { /* NGD with eps = 0 / GD, bit for bit */
+          double sc = !o->normalized ? eta : nrm[i] > 0.0 ? eta / nrm[i] : 0.0;
+          if (isfinite(sc)) {
+            for (size_t j = 0; j < n; j++) x[j] -= sc * g[j];
+          } else {
+            for (size_t j = 0; j < n; j++) x[j] -= eta * (g[j] / nrm[i]);
+          }
+          break;
+        }
+        double dual = 0.0;
+        size_t wsz = o->work_size - (size_t)(wk - o->work);
+        hm_status sd = hm_steepest_dir((hm_steep_norm)o->snorm, u, q->rows, q->cols, o->ns_steps,
+                                       dir, &dual, wk, wsz);
+        if (sd != HM_OK) {
+          free(heap);
+          return sd;
+        }
+        /* normalized: theta -= eta D; else theta -= eta ||g||_* D (the true steepest step,
+         * = GD for the Frobenius norm), with ||g||_* the TRUE gradient's dual norm */
+        double sc = eta;
+        if (o->kind == HM_OPT_STEEPEST && !o->normalized) sc = eta * dual;
+        for (size_t j = 0; j < n; j++) x[j] -= sc * dir[j];
         break;
       }
     }

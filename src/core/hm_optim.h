@@ -1,6 +1,7 @@
 /* Optimizers over an hm_objective (theory.md §A.5): GD, normalized GD (per-tensor, explicit
  * eps), Polyak step, momentum / Nesterov, Adam, lp mirror descent (plain and dual-norm
- * normalized). Only the hm_objective contract is used, so any model works.
+ * normalized), steepest descent under the l_inf / l_1 / spectral / Frobenius norms, and Muon.
+ * Only the hm_objective contract is used, so any model works.
  *
  * One step: evaluate loss and gradient at the current parameters, then update every
  * trainable parameter in place. The loss returned is the loss at the point where the
@@ -20,7 +21,9 @@ typedef enum hm_optim_kind {
   HM_OPT_POLYAK,
   HM_OPT_MOMENTUM,
   HM_OPT_ADAM,
-  HM_OPT_MIRROR
+  HM_OPT_MIRROR,
+  HM_OPT_STEEPEST, /* normalized steepest descent under a norm (hm_steepest.h) */
+  HM_OPT_MUON      /* momentum + Newton-Schulz orthogonalization (Muon) */
 } hm_optim_kind;
 
 #define HM_OPT_MAXEPS 8     /* per-parameter eps entries */
@@ -41,6 +44,8 @@ typedef struct hm_optim {
   double lr_max;   /* Polyak cap (may be +inf) */
   double p;        /* mirror potential exponent, p > 1 */
   int normalized;  /* mirror: normalize by the dual q-norm */
+  int snorm;       /* steepest: hm_steep_norm */
+  int ns_steps;    /* Muon / steepest with norm = Newton-Schulz: iterations */
   int rescaled;    /* NGD / normalized mirror: evaluate in the rescaled-direction mode (the
                     * caller sets obj->grad_log_scale; theory.md D.5) */
   /* state */
@@ -50,6 +55,8 @@ typedef struct hm_optim {
   double *state;   /* momentum buffer or Adam m,v (owned, malloc) */
   size_t state_size;
   size_t layout;   /* hash of the trainable layout the state belongs to */
+  double *work;    /* steepest / Muon: direction buffer + SVD / Newton-Schulz workspace */
+  size_t work_size;
 } hm_optim;
 
 /* Fill defaults for a kind (lr = NaN: callers must set it; eps = NaN where required). */

@@ -55,6 +55,22 @@ hm_status hm_svm_lp_w(const hm_wcons *c, double p, const hm_svm_opts *o, hm_svm_
 /* min norm_p(x) s.t. f_k^T x >= b_k (== if eq[k]), 1 < p < inf; requires nfree == 0. */
 hm_status hm_svm_lp_vec(const hm_vcons *c, double p, const hm_svm_opts *o, hm_svm_result *r);
 
+/* Entrywise l_inf (max |W_ij|) and l_1 (sum |W_ij|) W-SVMs and vector SVMs: LPs by a
+ * Mehrotra IPM (hm_lp_ipm.h), certified as above (default tol 1e-9, 100 iterations);
+ * lambda is dual feasible, ||sum lambda_k A_k||_* = 1 (dual norms l_1 / l_inf). */
+hm_status hm_svm_linf_w(const hm_wcons *c, const hm_svm_opts *o, hm_svm_result *r,
+                        hm_svm_wextra *ex);
+hm_status hm_svm_l1_w(const hm_wcons *c, const hm_svm_opts *o, hm_svm_result *r,
+                      hm_svm_wextra *ex);
+hm_status hm_svm_linf_vec(const hm_vcons *c, const hm_svm_opts *o, hm_svm_result *r);
+hm_status hm_svm_l1_vec(const hm_vcons *c, const hm_svm_opts *o, hm_svm_result *r);
+/* Spectral-norm W-SVM min ||W||_2 s.t. rows: the SDP min t s.t. [[t I, W], [W^T, t I]] >= 0
+ * by a primal-dual (HKM, Mehrotra) interior point; dual certificate: any lambda >= 0 gives
+ * ||W||_2 >= b^T lambda / ||sum lambda_k A_k||_* (nuclear norm). Default tol 1e-8, 100
+ * iterations. */
+hm_status hm_svm_spectral_w(const hm_wcons *c, const hm_svm_opts *o, hm_svm_result *r,
+                            hm_svm_wextra *ex);
+
 /* Rank report of a d x d matrix W (row-major) and optionally of the dual matrix
  * M (may be NULL): fills ex->sv, rank, rank_tol, rank_gap, dual_rank. */
 hm_status hm_svm_rank_info(size_t d, const double *W, const double *M, double rank_tol,

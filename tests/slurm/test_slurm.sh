@@ -24,4 +24,19 @@ if ! cmp ref/results.jsonl sharded/results.jsonl; then
 fi
 n=$(wc -l < sharded/results.jsonl)
 [ "$n" -eq 24 ] || { echo "FAIL: expected 24 trials, got $n" >&2; exit 1; }
+# a requeued task (SLURM_RESTART_COUNT > 0) resumes its shard and removes what a killed run
+# left (a cut write, the .work of a dead sweep); a first run of a finished shard is refused
+leftover="$(ls sharded/trials | head -n 1).tmp.0123456789abcdef"
+: > "sharded/trials/$leftover"
+mkdir -p sharded/.work/run-0123456789abcdef && : > sharded/.work/run-0123456789abcdef/sweep1-worker1.trials
+if SLURM_ARRAY_TASK_ID=1 bash sharded/slurm/job.sh >/dev/null 2>&1; then
+  echo "FAIL: a finished shard was re-run without --resume" >&2; exit 1
+fi
+SLURM_ARRAY_TASK_ID=1 SLURM_RESTART_COUNT=1 bash sharded/slurm/job.sh >/dev/null
+if [ -e "sharded/trials/$leftover" ] || [ -e sharded/.work ]; then
+  echo "FAIL: the requeued task left the killed run's leftovers" >&2; exit 1
+fi
+grep -q "$leftover" sharded/manifest-shard-1-of-2.json || { echo "FAIL: manifest does not list what was cleaned" >&2; exit 1; }
+"$HM" merge sharded 2>/dev/null
+cmp ref/results.jsonl sharded/results.jsonl || { echo "FAIL: results changed by the requeued task" >&2; exit 1; }
 echo "OK: 2-task Slurm job array, merged $n trials byte-identical to the unsharded run"

@@ -226,7 +226,7 @@ describe("svm.att (Frobenius W-SVM)", function()
     assert.has_error(function() svm.att({ { { 1, 1 }, { 1, 0 } } }, { 1 }, { query = 3 }) end,
       "svm.att: option query: token index in [1, 2] expected, got 3")
     assert.has_error(function() svm.att({ { { 1, 1 }, { 1, 0 } } }, { 1 }, { norm = "max" }) end,
-      'svm.att: option norm: "fro", "nuc" or a number p in (1, inf) expected, got "max"')
+      'svm.att: option norm: "fro", "nuc", "spec", "inf", "l1" or a number p in [1, inf] expected, got "max"')
     assert.has_error(function() svm.att({ { { 1, 1 }, { 1 } } }, { 1 }) end,
       "svm.att: X: ragged table (row of length 1, expected 2)")
   end)

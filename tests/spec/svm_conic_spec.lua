@@ -343,11 +343,11 @@ describe("svm conic solvers", function()
       assert.are.equal("infeasible", r.status)
       close(r.farkas[1], 0.5, 1e-9)
       close(r.farkas[2], 0.5, 1e-9)
-      assert.has_error(function() svm.lp_vec_raw({ { 1 } }, { 1 }, 1) end,
-        "svm.lp_vec_raw: bad argument #3 (p must satisfy 1 < p < inf, got 1.0)")
+      assert.has_error(function() svm.lp_vec_raw({ { 1 } }, { 1 }, 0.9) end,
+        "svm.lp_vec_raw: bad argument #3 (p must satisfy 1 <= p <= inf (math.huge), got 0.9)")
       assert.has_error(function() svm.lp_vec_raw({ { 1 } }, { 1 }, "2") end)
-      assert.has_error(function() svm.lp_raw({ { 1 } }, { { 1 } }, { 1 }, math.huge) end,
-        "svm.lp_raw: bad argument #4 (p must satisfy 1 < p < inf, got inf)")
+      assert.has_error(function() svm.lp_raw({ { 1 } }, { { 1 } }, { 1 }, -math.huge) end,
+        "svm.lp_raw: bad argument #4 (p must satisfy 1 <= p <= inf (math.huge), got -inf)")
       assert.has_error(function() svm.lp_vec_raw({ { 0 / 0 } }, { 1 }, 2) end,
         "svm.lp_vec_raw: bad argument #1 (F contains NaN)")
     end)
