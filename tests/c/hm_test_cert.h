@@ -67,7 +67,8 @@ static inline double hm_cert_distance(const hm_svm_result *r, double e) {
 }
 
 /* CHECK that two certified solves agree (e: relative endpoint rounding). */
-#define CHECK_AGREE(r1, r2, e) CHECK(fabs((r1).objective - (r2).objective) <= hm_cert_agree_tol(&(r1), &(r2), (e)))
+#define CHECK_AGREE(r1, r2, e) \
+  CHECK(fabs((r1).objective - (r2).objective) <= hm_cert_agree_tol(&(r1), &(r2), (e)))
 /* CHECK that a known optimal value lies in r's certified bracket. */
 #define CHECK_BRACKET(r, exact, e) CHECK(hm_cert_in_bracket(&(r), (exact), (e)))
 

@@ -7,7 +7,7 @@
  * (first output for state 0 is 0xe220a8397b1dcdaf, Vigna's splitmix64.c). The normals were
  * computed with glibc's libm (Python's math module calls it). The integer stream and the
  * uniforms (an exact shift and scaling) are compared exactly. The normals go through libm's
- * log, sin and cos, whose last bit is not specified (glibc: < 1 ulp each, and its FMA and
+ * log, sin and cos, whose last bit is not specified (glibc: within 1 ulp each, and its FMA and
  * non-FMA variants differ) and so are compared within NORMAL_ULPS: r cos(a) with
  * r = sqrt(-2 log u) carries <= 0.5 (log, halved by sqrt) + 0.5 (sqrt) + 1 (cos) + 0.5
  * (product) = 2.5 ulp from the exact value, so two libms agree within 5 ulp; a changed

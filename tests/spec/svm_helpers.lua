@@ -87,8 +87,8 @@ function H.agree(r1, r2, scale, what)
     H.cert_rounding(r2, scale.N, scale.fmax, math.max(o1, o2)))
   local tol = math.max(o1 - lower_of(r1), o2 - lower_of(r2)) + 3 * e * math.max(o1, o2)
   if not (math.abs(o1 - o2) <= tol) then
-    error(string.format("%s: objectives %.17g and %.17g differ by %.3g > %.3g (certified gaps + rounding)",
-      what or "agree", o1, o2, math.abs(o1 - o2), tol), 2)
+    error(string.format("%s: objectives %.17g and %.17g differ by %.3g > %.3g "
+      .. "(certified gaps + rounding)", what or "agree", o1, o2, math.abs(o1 - o2), tol), 2)
   end
   return tol
 end
