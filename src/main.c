@@ -10,9 +10,13 @@
  *   --portable    pin the BLAS kernel and libm variant (the default), --native: do not
  *   --version     hardmax, Lua and OpenBLAS versions, then exit 0
  *   --help        usage on stdout, then exit 0
- * and two subcommands, `hardmax merge ...` and `hardmax verify ...`, forwarded to
- * require("hardmax.exp").cli(subcommand, args...). See docs/host.md. */
+ *   --sandbox, --allow-read PATH, --allow-write PATH   run an untrusted script (docs/host.md)
+ *   --kernel F    serve a Jupyter connection file (src/kernel.c, docs/jupyter.md)
+ * and three subcommands, `hardmax merge ...` and `hardmax verify ...`, forwarded to
+ * require("hardmax.exp").cli(subcommand, args...), and `hardmax --install-kernel ...`, which
+ * writes the Jupyter kernelspec. See docs/host.md. */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,8 +27,10 @@
 #include <cblas.h>
 
 #include "hm_interrupt.h"
+#include "hm_lsandbox.h"
 #include "hm_platform.h"
 #include "hm_lua.h"
+#include "kernel.h"
 #include "lualib.h"
 #include "repl.h"
 
@@ -136,6 +142,7 @@ static void print_usage_text(FILE *f) {
   fprintf(f,
           "usage: %s [options] [script [args]]\n"
           "       %s merge|verify [args]   (experiment harness, see hardmax.exp)\n"
+          "       %s --install-kernel [--user|--prefix DIR|--sys-prefix] [--name N]\n"
           "Available options are:\n"
           "  -e stat      execute string 'stat'\n"
           "  -i           enter interactive mode after executing 'script'\n"
@@ -148,11 +155,15 @@ static void print_usage_text(FILE *f) {
           "  --threads N  OpenBLAS threads (default 1)\n"
           "  --portable   bit-identical results on every x86-64 CPU (default; HARDMAX_MODE)\n"
           "  --native     the CPU's own BLAS kernel and libm variants (faster on large BLAS work)\n"
+          "  --kernel F   run as a Jupyter kernel on connection file F\n"
           "  --version    show hardmax, Lua and OpenBLAS versions and exit\n"
           "  --help       show this help and exit\n"
+          "  --sandbox    run an untrusted script: no processes, files only below its --out\n"
+          "               (default ./out; reads also from its folder), see docs/host.md\n"
+          "  --allow-read PATH, --allow-write PATH   widen the sandbox (implies --sandbox)\n"
           "  --           stop handling options\n"
           "  -            stop handling options and execute stdin\n",
-          progname, progname);
+          progname, progname, progname);
   fflush(f);
 }
 
@@ -160,7 +171,9 @@ static void print_usage(const char *badoption) {
   fprintf(stderr, "%s: ", progname);
   if ((badoption[1] == 'e' || badoption[1] == 'l') && badoption[2] == '\0')
     fprintf(stderr, "'%s' needs argument\n", badoption);
-  else if (strcmp(badoption, "--seed") == 0 || strcmp(badoption, "--threads") == 0)
+  else if (strcmp(badoption, "--seed") == 0 || strcmp(badoption, "--threads") == 0 ||
+           strcmp(badoption, "--allow-read") == 0 || strcmp(badoption, "--allow-write") == 0 ||
+           strcmp(badoption, "--kernel") == 0)
     fprintf(stderr, "'%s' needs argument\n", badoption);
   else
     fprintf(stderr, "unrecognized option '%s'\n", badoption);
@@ -288,10 +301,17 @@ static int handle_script(lua_State *L, char **argv) {
 #define has_version 32
 #define has_help 64
 
+#define MAX_ALLOW 32
+
 typedef struct hostopts {
   const char *seed;    /* --seed value, or NULL */
   const char *threads; /* --threads value, or NULL */
   int mode;            /* --portable / --native (hm_numeric_mode), or -1 */
+  int sandbox;         /* --sandbox (or an --allow-* option) */
+  int nallow;
+  const char *allow[MAX_ALLOW]; /* --allow-read / --allow-write paths, in order */
+  int allow_write[MAX_ALLOW];
+  const char *kernel;  /* --kernel connection file, or NULL */
 } hostopts;
 
 /* Long option at argv[i] ("--name" or "--name=value"); returns the number of extra argv
@@ -303,8 +323,20 @@ static int long_option(char **argv, int i, int *args, hostopts *ho) {
   const char **slot = NULL;
   if (nlen == 4 && strncmp(a, "seed", 4) == 0)
     slot = &ho->seed;
+  else if (!eq && strcmp(a, "sandbox") == 0) {
+    ho->sandbox = 1;
+    return 0;
+  } else if ((nlen == 10 && strncmp(a, "allow-read", 10) == 0) ||
+             (nlen == 11 && strncmp(a, "allow-write", 11) == 0)) {
+    if (ho->nallow == MAX_ALLOW) return -1;
+    ho->sandbox = 1;
+    ho->allow_write[ho->nallow] = nlen == 11;
+    slot = &ho->allow[ho->nallow++];
+  }
   else if (nlen == 7 && strncmp(a, "threads", 7) == 0)
     slot = &ho->threads;
+  else if (nlen == 6 && strncmp(a, "kernel", 6) == 0)
+    slot = &ho->kernel;
   else if (!eq && strcmp(a, "version") == 0) {
     *args |= has_version;
     return 0;
@@ -395,7 +427,9 @@ static int runargs(lua_State *L, char **argv, int n) {
         break;
       case '-':
         if (argv[i][2] != '\0' && !strchr(argv[i], '=') &&
-            (strcmp(argv[i], "--seed") == 0 || strcmp(argv[i], "--threads") == 0))
+            (strcmp(argv[i], "--seed") == 0 || strcmp(argv[i], "--threads") == 0 ||
+             strcmp(argv[i], "--allow-read") == 0 || strcmp(argv[i], "--allow-write") == 0 ||
+             strcmp(argv[i], "--kernel") == 0))
           i++; /* skip the option's value */
         break;
       default:
@@ -451,6 +485,71 @@ static int apply_hostopts(lua_State *L, const hostopts *ho) {
   }
   openblas_set_num_threads((int)threads);
   return 1;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * --sandbox: writes below the script's --out (default ./out), reads also from the script's
+ * folder and --allow-read paths; then the policy is engaged and the state wrapped.
+ * --------------------------------------------------------------------------------------- */
+
+/* The value of the script's own --out option (the invoker typed it), or NULL. */
+static const char *script_out(char **argv, int script, int argc) {
+  for (int i = script + 1; i < argc; i++) {
+    if (strcmp(argv[i], "--out") == 0 && i + 1 < argc) return argv[i + 1];
+    if (strncmp(argv[i], "--out=", 6) == 0) return argv[i] + 6;
+  }
+  return NULL;
+}
+
+static int sandbox_fail(const char *what, const char *msg) {
+  fprintf(stderr, "%s: --sandbox: %s%s%s\n", progname, what, *what ? ": " : "", msg);
+  return 0;
+}
+
+static int start_sandbox(lua_State *L, const hostopts *ho, char **argv, int script, int argc) {
+  char err[PATH_MAX + 128];
+  const char *out = script < argc ? script_out(argv, script, argc) : NULL;
+  if (!out) {
+    struct stat st;
+    out = "out";
+    /* the default must not be a link planted next to the script to redirect the writes */
+    if (lstat(out, &st) == 0 && S_ISLNK(st.st_mode))
+      return sandbox_fail("", "./out is a symbolic link; name the output directory with --out DIR");
+  }
+  if (hm_sandbox_allow(out, HM_SANDBOX_READ | HM_SANDBOX_WRITE, err, sizeof err) != HM_OK)
+    return sandbox_fail("--out", err);
+  for (int k = 0; k < ho->nallow; k++) {
+    int access = HM_SANDBOX_READ | (ho->allow_write[k] ? HM_SANDBOX_WRITE : 0);
+    if (hm_sandbox_allow(ho->allow[k], access, err, sizeof err) != HM_OK)
+      return sandbox_fail(ho->allow_write[k] ? "--allow-write" : "--allow-read", err);
+  }
+  if (script < argc && strcmp(argv[script], "-") != 0) {
+    const char *fname = argv[script];
+    const char *slash = strrchr(fname, '/');
+    char dir[PATH_MAX];
+    if (!slash) strcpy(dir, ".");
+    else snprintf(dir, sizeof dir, "%.*s", slash == fname ? 1 : (int)(slash - fname), fname);
+    if (hm_sandbox_allow(dir, HM_SANDBOX_READ, err, sizeof err) != HM_OK)
+      return sandbox_fail("script folder", err);
+  }
+  hm_sandbox_engage();
+  hmL_sandbox_apply(L);
+  return 1;
+}
+
+/* --sandbox --kernel: the sandbox of a script with no script folder (cells write below ./out,
+ * the notebook's folder, and the --allow-* paths), plus what the kernel itself needs: its
+ * figure folder (read and write) and hardmax's docs (read, for inspection). The connection
+ * file and the sockets were opened before (hm_kernel_open), so the policy covers cells only. */
+static int kernel_sandbox(lua_State *L, const hostopts *ho, char **argv, int argc) {
+  char err[PATH_MAX + 128];
+  const char *figures = hm_kernel_figure_dir();
+  if (!figures || hm_sandbox_allow(figures, HM_SANDBOX_READ | HM_SANDBOX_WRITE, err, sizeof err) != HM_OK)
+    return sandbox_fail("kernel figure folder", figures ? err : "missing");
+  struct stat st;
+  if (stat(HM_SOURCE_DIR "/docs", &st) == 0) /* absent in an installed copy: inspection says less */
+    hm_sandbox_allow(HM_SOURCE_DIR "/docs", HM_SANDBOX_READ, err, sizeof err);
+  return start_sandbox(L, ho, argv, argc, argc);
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -514,7 +613,9 @@ static int pmain(lua_State *L) {
   int argc = (int)lua_tointeger(L, 1);
   char **argv = (char **)lua_touserdata(L, 2);
   int *exitcode = (int *)lua_touserdata(L, 3);
-  hostopts ho = {NULL, NULL, -1};
+  hostopts ho;
+  memset(&ho, 0, sizeof ho);
+  ho.mode = -1;
   int script = argc;
   luaL_checkversion(L);
   if (argv[0] && argv[0][0]) progname = argv[0];
@@ -529,6 +630,12 @@ static int pmain(lua_State *L) {
     run_subcommand(L, argc, argv, exitcode);
     return 0;
   }
+  if (argc > 1 && strcmp(argv[1], "--install-kernel") == 0) {
+    luaL_openlibs(L);
+    hmL_openlibs(L, 1);
+    *exitcode = hm_kernel_install(L, argc - 2, argv + 2);
+    return 0;
+  }
   int args = argc > 0 ? collectargs(argv, &script, &ho) : 0;
   if (args == has_error) {
     print_usage(argv[script]);
@@ -541,6 +648,7 @@ static int pmain(lua_State *L) {
   }
   if (!apply_hostopts(L, &ho)) return 0;
   if ((args & has_v) && !(args & has_version)) print_version();
+  if (ho.sandbox) args |= has_E; /* no LUA_INIT, LUA_PATH, LUA_CPATH from the environment */
   if (args & has_E) {
     lua_pushboolean(L, 1); /* signal for libraries to ignore env. vars. */
     lua_setfield(L, LUA_REGISTRYINDEX, "LUA_NOENV");
@@ -552,10 +660,23 @@ static int pmain(lua_State *L) {
     *exitcode = EXIT_SUCCESS;
     return 0;
   }
+  /* a kernel engages its sandbox after it has opened (kernel_sandbox below) */
+  if (ho.sandbox && !ho.kernel && !start_sandbox(L, &ho, argv, script, argc)) return 0;
   createargtable(L, argv, argc, script);
   lua_gc(L, LUA_GCGEN, 0, 0);
   if (!(args & has_E) && handle_luainit(L) != LUA_OK) return 0;
   if (!runargs(L, argv, script)) return 0;
+  if (ho.kernel) {
+    if (script < argc) {
+      l_message(progname, "--kernel takes no script");
+      return 0;
+    }
+    *exitcode = hm_kernel_open(L, ho.kernel);
+    if (*exitcode == EXIT_SUCCESS && ho.sandbox && !kernel_sandbox(L, &ho, argv, argc))
+      *exitcode = EXIT_FAILURE;
+    if (*exitcode == EXIT_SUCCESS) *exitcode = hm_kernel_serve(L);
+    return 0;
+  }
   if (script < argc && handle_script(L, argv + script) != LUA_OK) return 0;
   if (args & has_i)
     hm_repl(L);
@@ -595,7 +716,9 @@ static void ensure_numeric_mode(char **argv, int optmode) {
 int main(int argc, char **argv) {
   int exitcode = EXIT_FAILURE;
   if (argc > 0 && !is_subcommand(argv)) {
-    hostopts early = {NULL, NULL, -1};
+    hostopts early;
+    memset(&early, 0, sizeof early);
+    early.mode = -1;
     int first = argc;
     if (collectargs(argv, &first, &early) != has_error) ensure_numeric_mode(argv, early.mode);
   } else if (argc > 0) {

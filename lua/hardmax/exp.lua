@@ -520,6 +520,10 @@ function M.sweep(o)
   local workers = o.workers or o.jobs or 1
   if o.workers and o.jobs and o.workers ~= o.jobs then fail(fn, "options 'workers' and 'jobs' disagree (%s vs %s)", tostring(o.workers), tostring(o.jobs)) end
   if mtype(workers) ~= "integer" or workers < 1 then fail(fn, "option 'workers': positive integer expected, got %s", tostring(workers)) end
+  if workers > 1 and sys.sandboxed() then -- workers are processes; the sandbox starts none
+    io.stderr:write(fmt("%s: sandbox: parallel workers (%d jobs) are disabled in the sandbox; running the trials in this process\n", fn, workers))
+    workers = 1
+  end
   local shard = parse_shard(fn, o.shard)
   local resume = o.resume and true or false
   -- fresh: earlier results in `out` are discarded instead of refused (never with resume)

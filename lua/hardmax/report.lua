@@ -233,6 +233,17 @@ function Report:check(name, ok, detail)
 end
 
 --- check(name .. " >= threshold", value >= threshold) with the value shown.
+--- A question beyond what is proven, with its measured answer: recorded under `hypotheses`
+--- in the JSON line and printed as holds / rejected, but unlike a check it does not decide
+--- pass (a study that measures "no" has still run correctly; docs/report.md).
+function Report:hypothesis(name, holds, detail)
+  if type(name) ~= "string" then fail("report:hypothesis", "bad argument #1 (hypothesis name expected, got %s)", type(name)) end
+  self.hypotheses = self.hypotheses or {}
+  self.hypotheses[name] = holds and true or false
+  print(fmt("  [%s] %s%s", holds and "holds" or "rejected", name, detail and ("  (" .. detail .. ")") or ""))
+  return holds
+end
+
 function Report:at_least(name, value, threshold)
   return self:check(fmt("%s >= %g", name, threshold), value >= threshold, fmt("%.6g", value))
 end
@@ -286,7 +297,7 @@ end
 --- Print the overall verdict and, as the last line of output, one JSON object with the
 --- experiment id, pass flag, the checks and the given numbers. Returns the object.
 function Report:finish(numbers)
-  local out = { experiment = self.experiment, checks = self.checks }
+  local out = { experiment = self.experiment, checks = self.checks, hypotheses = self.hypotheses }
   local pass = true
   for _, k in ipairs(self.order) do pass = pass and self.checks[k] end
   out.pass = pass
@@ -300,7 +311,10 @@ function Report:finish(numbers)
     if out[k] ~= nil then fail("report:finish", "number '%s' clashes with a reserved key", k) end
     out[k] = tolist(v) or v
   end
-  print(fmt("%s: %s (%d checks, %.2f s cpu)", self.experiment, pass and "PASS" or "FAIL", #self.order, out.cpu_seconds))
+  local nh, held = 0, 0
+  for _, h in pairs(self.hypotheses or {}) do nh, held = nh + 1, held + (h and 1 or 0) end
+  print(fmt("%s: %s (%d checks%s, %.2f s cpu)", self.experiment, pass and "PASS" or "FAIL", #self.order,
+    nh > 0 and fmt("; %d hypotheses, %d hold", nh, held) or "", out.cpu_seconds))
   if type(numbers and numbers.figure) == "string" then write_result_file(numbers.figure, out) end
   io.stdout:write(json.encode(out), "\n")
   io.stdout:flush()

@@ -44,6 +44,16 @@ void hmL_optim_check_idle(lua_State *L, int model_idx, int opt_idx, const char *
  * pushes a to-be-closed lease, which must stay on the stack. */
 void hmL_optim_claim(lua_State *L, int model_idx, int opt_idx, const char *fn);
 
+/* ---- l_optim_opt.c: the objective of a call ---------------------------------------------- */
+
+/* Calls take (model, dataset, ...) or an ad objective in the model's place (docs/ad.md):
+ * (obj, ...) without a dataset, or (f, params, ...) which is traced into an objective here.
+ * Normalizes the stack to (objective, nil, ...) with `rest` the number of arguments after
+ * the dataset slot, so callers index the same slots in every form. */
+void hmL_optim_normalize_args(lua_State *L, int rest, const char *fn);
+/* The objective at model_idx: an ad objective's, or the model's on the dataset at data_idx. */
+hm_objective *hmL_optim_objective(lua_State *L, int model_idx, int data_idx, const char *fn);
+
 /* Index of the parameter called name in obj, or -2 if there is none (-1 means the effective
  * W in recorder and target lookups). */
 static inline int hmL_objective_param(const hm_objective *obj, const char *name) {

@@ -86,6 +86,7 @@ int luaopen_hardmax_model(lua_State *L);
 int luaopen_hardmax_loss(lua_State *L);
 int luaopen_hardmax_optim(lua_State *L);
 int luaopen_hardmax_svm(lua_State *L);
+int luaopen_hardmax_ad(lua_State *L);
 int luaopen_hardmax(lua_State *L);
 
 /* Host setup: install package.preload entries for every module (C and embedded Lua) and,

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "hm_lsandbox.h"
 #include "hm_ldata.h"
 #include "hm_lnpz.h"
 #include "hm_npy.h"
@@ -633,11 +634,13 @@ static int data_save(lua_State *L) {
     lua_settop(L, 1);
     return 1;
   }
+  hmL_sandbox_check(L, fn, dir, HM_SANDBOX_WRITE);
   if (mkdir(dir, 0777) != 0 && errno != EEXIST)
     hmL_error(L, fn, "cannot create directory '%s': %s", dir, strerror(errno));
   char path[4096];
   for (int k = 0; k < 5; k++) {
     snprintf(path, sizeof path, "%s/%s.npy", dir, items[k].f);
+    hmL_sandbox_check(L, fn, path, HM_SANDBOX_WRITE);
     if (!items[k].data) {
       remove(path); /* a stale file from an earlier save would be read back */
       continue;
@@ -654,6 +657,7 @@ static int data_save(lua_State *L) {
 static int read_npy(lua_State *L, const char *dir, const char *file, int required, const char *fn) {
   char path[4096];
   snprintf(path, sizeof path, "%s/%s", dir, file);
+  hmL_sandbox_check(L, fn, path, HM_SANDBOX_READ);
   FILE *fp = fopen(path, "rb");
   if (!fp) {
     if (required) hmL_error(L, fn, "cannot open '%s': %s", path, strerror(errno));
@@ -683,6 +687,7 @@ static int data_load(lua_State *L) {
   if (lua_type(L, 1) != LUA_TSTRING)
     hmL_argerror(L, fn, 1, "directory or .npz path expected, got %s", luaL_typename(L, 1));
   const char *dir = lua_tostring(L, 1);
+  hmL_sandbox_check(L, fn, dir, HM_SANDBOX_READ);
   lua_settop(L, 1);
   lua_newtable(L); /* 2: options for data.new */
   const char *files[5] = {"X.npy", "Y.npy", "Z.npy", "v.npy", "V.npy"};

@@ -6,6 +6,7 @@
 
 #include "hm_embedded.h"
 #include "hm_lcomplete.h"
+#include "hm_lsandbox.h"
 #include "hm_lsys.h"
 #include "hm_lua.h"
 #include "hm_platform.h"
@@ -17,6 +18,7 @@ static const luaL_Reg c_modules[] = {
   {"data", luaopen_hardmax_data},   {"loss", luaopen_hardmax_loss},
   {"model", luaopen_hardmax_model}, {"optim", luaopen_hardmax_optim},
   {"svm", luaopen_hardmax_svm},     {"sys", luaopen_hardmax_sys},
+  {"ad", luaopen_hardmax_ad},
   {NULL, NULL}};
 
 /* Lua-side modules that become globals in the host (others are require-only). */
@@ -26,7 +28,12 @@ static int load_embedded(lua_State *L) {
   const hm_embedded_module *e = (const hm_embedded_module *)lua_touserdata(L, lua_upvalueindex(1));
   if (luaL_loadbuffer(L, e->source, e->len, e->chunkname) != LUA_OK) return lua_error(L);
   lua_pushvalue(L, 1); /* module name */
-  lua_call(L, 1, 1);
+  int nargs = 1;
+  if (strcmp(e->name, "hardmax.plot") == 0) { /* its gnuplot runner, never a public function */
+    lua_pushcfunction(L, hmL_run_gnuplot);
+    nargs = 2;
+  }
+  lua_call(L, nargs, 1);
   return 1;
 }
 
@@ -80,7 +87,8 @@ static int hm_seed(lua_State *L) {
 
 static const luaL_Reg hm_funcs[] = {
   {"config", hm_config}, {"threads", hm_threads}, {"seed", hm_seed},
-  {"complete", hmL_complete}, {NULL, NULL}};
+  {"complete", hmL_complete}, {"sandbox", hmL_sandbox_lua}, {"sandboxed", hmL_sandboxed},
+  {NULL, NULL}};
 
 static void set_preloads(lua_State *L) {
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
@@ -109,7 +117,7 @@ static void ensure_requested_mode(lua_State *L) {
   lua_getfield(L, LUA_REGISTRYINDEX, "hardmax.host");
   int host = lua_toboolean(L, -1);
   lua_pop(L, 1);
-  if (host) return;
+  if (host || hm_sandbox_on()) return; /* no re-execution from inside the sandbox */
   int mode = hm_platform_requested_mode(HM_MODE_NATIVE);
   if (mode < 0) luaL_error(L, "hardmax: HARDMAX_MODE: 'portable' or 'native' expected");
   if (mode != HM_MODE_PORTABLE || hm_platform_is_pinned()) return;
@@ -138,6 +146,7 @@ int luaopen_hardmax(lua_State *L) {
   lua_getfield(L, -1, "printoptions");
   lua_setfield(L, -3, "printoptions");
   lua_pop(L, 1);
+  hmL_sandbox_apply(L); /* a state opened while the sandbox is on gets it too */
   return 1;
 }
 

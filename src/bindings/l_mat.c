@@ -652,7 +652,24 @@ static int mat_is_closed(lua_State *L) {
 
 /* Fresh result of a op b with scalars on either side, same shapes, or a rank-1 operand
  * broadcast over the rows (last axis) of the other. */
+/* mat op ad-node (docs/ad.md): the node's metamethod computes it, so `X * node` is a node
+ * as `node * X` is (event: a metamethod, or the name of an element-wise node method). Returns 1 with the result pushed, 0 if neither operand is a node. */
+static int defer_to_node(lua_State *L, const char *event) {
+  for (int i = 1; i <= 2; i++) {
+    if (!luaL_testudata(L, i, "hardmax.ad.node")) continue;
+    luaL_getmetafield(L, i, event[0] == '_' ? event : "__index"); /* "__mul" or a method name */
+    if (event[0] != '_') lua_getfield(L, -1, event);
+    lua_pushvalue(L, 1);
+    lua_pushvalue(L, 2);
+    lua_call(L, 2, 1);
+    return 1;
+  }
+  return 0;
+}
+
 static int binop(lua_State *L, hm_binop op, const char *fn) {
+  static const char *const events[] = {"__add", "__sub", "mul", "div"}; /* element-wise */
+  if (lua_gettop(L) >= 2 && defer_to_node(L, events[op])) return 1;
   hm_mat *a = hmL_testmat(L, 1), *b = hmL_testmat(L, 2);
   if (a) hmL_checkmat(L, 1, fn);
   if (b) hmL_checkmat(L, 2, fn);
@@ -715,12 +732,14 @@ static int mat_matmul(lua_State *L) {
 }
 
 static int meta_mul(lua_State *L) {
+  if (defer_to_node(L, "__mul")) return 1;
   if (lua_type(L, 1) == LUA_TNUMBER || lua_type(L, 2) == LUA_TNUMBER)
     return binop(L, HM_MUL, "mat.mul");
   return mat_matmul(L);
 }
 
 static int meta_div(lua_State *L) {
+  if (defer_to_node(L, "__div")) return 1;
   if (hmL_testmat(L, 1) && hmL_testmat(L, 2))
     return hmL_error(L, "mat.div", "'/' needs a number operand (use A:div(B) for element-wise "
                      "division of two mats)");

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "hm_lmat.h"
+#include "hm_lsandbox.h"
 #include "hm_lnpz.h"
 #include "hm_npy.h"
 
@@ -18,6 +19,7 @@ static int mat_save_npy(lua_State *L) {
   const char *fn = "mat.save_npy";
   const char *path = check_path(L, 1, fn);
   hm_mat *m = hmL_checkmat(L, 2, fn);
+  hmL_sandbox_check(L, fn, path, HM_SANDBOX_WRITE);
   char err[512];
   if (hm_npy_save(path, m, err, sizeof err) != HM_OK) hmL_error(L, fn, "%s", err);
   return 0;
@@ -32,6 +34,7 @@ static void load_error(lua_State *L, const char *fn, const char *path, const cha
 static int mat_load_npy(lua_State *L) {
   const char *fn = "mat.load_npy";
   const char *path = check_path(L, 1, fn);
+  hmL_sandbox_check(L, fn, path, HM_SANDBOX_READ);
   char err[512];
   hm_npy_header h;
   if (hm_npy_read_header(path, &h, err, sizeof err) != HM_OK) load_error(L, fn, path, err);
@@ -55,6 +58,7 @@ static int npz_box_gc(lua_State *L) {
 }
 
 hm_npz *hmL_npz_open(lua_State *L, const char *path, const char *fn) {
+  hmL_sandbox_check(L, fn, path, HM_SANDBOX_READ);
   npz_box *b = (npz_box *)lua_newuserdatauv(L, sizeof *b, 0);
   b->z = NULL;
   if (luaL_newmetatable(L, NPZ_HANDLE)) {
@@ -85,6 +89,7 @@ hm_mat *hmL_npz_pushmember(lua_State *L, hm_npz *z, size_t i, const char *path,
 
 void hmL_npz_save(lua_State *L, const char *path, const hm_npz_item *items, size_t n,
                   int compress, const char *fn) {
+  hmL_sandbox_check(L, fn, path, HM_SANDBOX_WRITE);
   char err[512];
   if (hm_npz_save(path, items, n, compress ? HM_NPZ_DEFLATE : 0, err, sizeof err) != HM_OK)
     hmL_error(L, fn, "%s", err);

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "hm_lad.h"
 #include "hm_loptim.h"
 #include "hm_steepest.h"
 
@@ -435,9 +436,32 @@ void hmL_optim_check_objective(lua_State *L, const hm_optim *o, const hm_objecti
   check_polyak(L, o, obj, fn);
 }
 
+void hmL_optim_normalize_args(lua_State *L, int rest, const char *fn) {
+  if (lua_isfunction(L, 1)) { /* (f, params, ...) */
+    hmL_ad_objective_replace(L, 1, 2, fn);
+    lua_pushnil(L);
+    lua_replace(L, 2);
+  } else if (hmL_ad_isobjective(L, 1) && lua_gettop(L) <= rest + 1 && !lua_isnil(L, 2)) {
+    lua_pushnil(L); /* (obj, ...): no dataset */
+    lua_insert(L, 2);
+  }
+  lua_settop(L, rest + 2);
+}
+
+hm_objective *hmL_optim_objective(lua_State *L, int model_idx, int data_idx, const char *fn) {
+  if (hmL_ad_isobjective(L, model_idx)) {
+    if (!lua_isnil(L, data_idx))
+      hmL_argerror(L, fn, data_idx, "an ad objective takes no dataset (its data are the trace's constants)");
+    return hmL_ad_objective(L, model_idx, fn);
+  }
+  return hmL_model_objective(L, model_idx, data_idx, fn);
+}
+
 /* rescaled = true: switch the objective to the rescaled-direction mode (theory.md D.5) */
 void hmL_optim_set_rescaled(lua_State *L, const hm_optim *o, hm_objective *obj, int on, const char *fn) {
   if (!o->rescaled) return;
+  if (hmL_ad_owns(obj))
+    hmL_error(L, fn, "rescaled = true is not available for ad objectives (exact gradients only)");
   const double *ls = NULL;
   if (!hmL_model_objective_rescale(obj, on, &ls))
     hmL_error(L, fn, "rescaled = true needs a built-in loss (logistic, exponential, correlation); "
@@ -448,8 +472,9 @@ void hmL_optim_set_rescaled(lua_State *L, const hm_optim *o, hm_objective *obj, 
 int hmL_opt_step(lua_State *L) {
   const char *fn = "opt:step";
   hm_loptim *u = hmL_checkopt(L, 1, fn);
+  if (hmL_ad_isobjective(L, 2) && lua_gettop(L) == 2) lua_pushnil(L); /* opt:step(obj) */
   hmL_optim_check_idle(L, 2, 1, fn);
-  hm_objective *obj = hmL_model_objective(L, 2, 3, fn);
+  hm_objective *obj = hmL_optim_objective(L, 2, 3, fn);
   hmL_optim_check_objective(L, &u->o, obj, fn);
   double loss;
   int bad = -1;

@@ -171,9 +171,9 @@ int hmL_optim_regpath(lua_State *L) {
   const char *fn = "optim.regpath";
   static const char *const keys[] = {"radii", "norm", "params", "iters", "tol", "check", "linf",
                                      "restarts", "seed", NULL};
-  lua_settop(L, 3);
+  hmL_optim_normalize_args(L, 1, fn);
   hmL_optim_check_idle(L, 1, 0, fn);
-  hm_objective *obj = hmL_model_objective(L, 1, 2, fn);
+  hm_objective *obj = hmL_optim_objective(L, 1, 2, fn);
   if (lua_isnil(L, 3)) hmL_error(L, fn, "options table with radii = {...} expected");
   hmL_checkoptions(L, 3, fn, keys);
   int sel[MAXSEL];

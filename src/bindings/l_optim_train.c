@@ -294,9 +294,9 @@ int hmL_optim_train(lua_State *L) {
   const char *fn = "optim.train";
   static const char *const keys[] = {"iters", "every", "record", "callback", "stop", "targets",
                                      "indices", "bregman_p", NULL};
-  lua_settop(L, 4);
+  hmL_optim_normalize_args(L, 2, fn);
   hmL_optim_claim(L, 1, 3, fn); /* stack slot 5: the lease */
-  hm_objective *obj = hmL_model_objective(L, 1, 2, fn);
+  hm_objective *obj = hmL_optim_objective(L, 1, 2, fn);
   hm_loptim *u = hmL_checkopt(L, 3, fn);
   hmL_checkoptions(L, 4, fn, keys);
   if (lua_isnil(L, 4)) hmL_error(L, fn, "options table with iters = ... expected");

@@ -1,7 +1,8 @@
 /* hardmax.sys — OS helpers for the Lua-side harness: process spawning without fork()
  * (posix_spawn, safe after OpenBLAS started threads), SHA-256, directory listing, hostname,
  * isatty, clocks. Atomic writes and liveness locks live in l_sys_files.c.
- * Errors are raised as "sys.<fn>: ..." with the path and strerror. */
+ * Errors are raised as "sys.<fn>: ..." with the path and strerror. Under the sandbox
+ * (hm_lsandbox.h) every path goes through its check and spawn/kill/setenv are disabled. */
 #define _DEFAULT_SOURCE 1 /* realpath, gethostname */
 #include <dirent.h>
 #include <errno.h>
@@ -20,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hm_atomic.h"
+#include "hm_lsandbox.h"
 #include "hm_lsys.h"
 #include "hm_lua.h"
 #include "hm_sha256.h"
@@ -32,6 +35,7 @@ extern char **environ;
 static int sys_spawn(lua_State *L) {
   static const char *const opts[] = {"stdout", "stderr", "stdin", "env", NULL};
   const char *fn = "sys.spawn";
+  hmL_sandbox_refuse(L, fn);
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_settop(L, 2);
   hmL_checkoptions(L, 2, fn, opts);
@@ -134,6 +138,7 @@ static int sys_wait(lua_State *L) {
 
 /* sys.kill(pid [, signo = SIGTERM]) -> true, or nil + message. */
 static int sys_kill(lua_State *L) {
+  hmL_sandbox_refuse(L, "sys.kill");
   pid_t pid = (pid_t)hmL_checkint(L, 1, "sys.kill");
   int sig = lua_isnoneornil(L, 2) ? SIGTERM : (int)hmL_checkint(L, 2, "sys.kill");
   if (pid <= 0) hmL_argerror(L, "sys.kill", 1, "positive pid expected, got %d", (int)pid);
@@ -174,6 +179,7 @@ static int sys_sha256(lua_State *L) {
 /* sys.sha256_file(path) -> hex digest (raises if unreadable). */
 static int sys_sha256_file(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
+  hmL_sandbox_check(L, "sys.sha256_file", path, HM_SANDBOX_READ);
   FILE *f = fopen(path, "rb");
   if (!f) hmL_error(L, "sys.sha256_file", "cannot open '%s': %s", path, strerror(errno));
   hm_sha256 c;
@@ -196,19 +202,12 @@ static int sys_sha256_file(lua_State *L) {
 static int sys_mkdir_p(lua_State *L) {
   const char *fn = "sys.mkdir_p";
   const char *path = luaL_checkstring(L, 1);
-  char buf[PATH_MAX];
   size_t len = strlen(path);
-  if (len == 0 || len >= sizeof buf) hmL_argerror(L, fn, 1, "path of length 1..%d expected", PATH_MAX - 1);
-  memcpy(buf, path, len + 1);
-  for (size_t i = 1; i <= len; i++) {
-    if (buf[i] == '/' || buf[i] == '\0') {
-      char c = buf[i];
-      buf[i] = '\0';
-      if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-        hmL_error(L, fn, "cannot create directory '%s': %s", buf, strerror(errno));
-      buf[i] = c;
-    }
-  }
+  if (len == 0 || len >= PATH_MAX) hmL_argerror(L, fn, 1, "path of length 1..%d expected", PATH_MAX - 1);
+  hmL_sandbox_check(L, fn, path, HM_SANDBOX_WRITE);
+  char failed[PATH_MAX];
+  if (hm_mkdir_p(path, failed, sizeof failed) != 0)
+    hmL_error(L, fn, "cannot create directory '%s': %s", failed, strerror(errno));
   struct stat st;
   if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
     hmL_error(L, fn, "'%s' exists and is not a directory", path);
@@ -222,6 +221,7 @@ static int cmpstr(const void *a, const void *b) {
 /* sys.listdir(path) -> sorted array of entry names (without . and ..), or nil + message. */
 static int sys_listdir(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
+  hmL_sandbox_check(L, "sys.listdir", path, HM_SANDBOX_READ);
   DIR *d = opendir(path);
   if (!d) {
     lua_pushnil(L);
@@ -257,6 +257,7 @@ static int sys_listdir(lua_State *L) {
 /* sys.stat(path) -> {type="file"|"dir"|"other", size=bytes, mode=octal bits} or nil. */
 static int sys_stat(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
+  hmL_sandbox_check(L, "sys.stat", path, HM_SANDBOX_READ);
   struct stat st;
   if (stat(path, &st) != 0) {
     lua_pushnil(L);
@@ -274,12 +275,15 @@ static int sys_stat(lua_State *L) {
 }
 
 static int sys_access_w(lua_State *L) {
-  lua_pushboolean(L, access(luaL_checkstring(L, 1), W_OK) == 0);
+  const char *path = luaL_checkstring(L, 1);
+  hmL_sandbox_check(L, "sys.writable", path, HM_SANDBOX_READ);
+  lua_pushboolean(L, access(path, W_OK) == 0);
   return 1;
 }
 
 static int sys_realpath(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
+  hmL_sandbox_check(L, "sys.realpath", path, HM_SANDBOX_READ);
   char buf[PATH_MAX];
   if (!realpath(path, buf)) {
     lua_pushnil(L);
@@ -362,9 +366,16 @@ static int sys_cpu(lua_State *L) {
 /* sys.setenv(name, value|nil) — for tests and worker bookkeeping. */
 static int sys_setenv(lua_State *L) {
   const char *name = luaL_checkstring(L, 1);
+  hmL_sandbox_refuse(L, "sys.setenv");
   int rc = lua_isnoneornil(L, 2) ? unsetenv(name) : setenv(name, luaL_checkstring(L, 2), 1);
   if (rc != 0) hmL_error(L, "sys.setenv", "%s: %s", name, strerror(errno));
   return 0;
+}
+
+/* sys.sandboxed() -> true when the sandbox is on (exp runs no parallel workers then). */
+static int sys_sandboxed(lua_State *L) {
+  lua_pushboolean(L, hm_sandbox_on());
+  return 1;
 }
 
 static const luaL_Reg funcs[] = {
@@ -376,7 +387,7 @@ static const luaL_Reg funcs[] = {
   {"exe", sys_exe},           {"hostname", sys_hostname},   {"isatty", sys_isatty},
   {"getpid", sys_getpid},     {"clock", sys_clock},         {"time", sys_time},
   {"setenv", sys_setenv},     {"sync", sys_sync},           {"cpu", sys_cpu},
-  {NULL, NULL}};
+  {"sandboxed", sys_sandboxed}, {NULL, NULL}};
 
 int luaopen_hardmax_sys(lua_State *L) {
   luaL_newlib(L, funcs);

@@ -14,6 +14,7 @@
 
 #include "hm_atomic.h"
 #include "hm_lock.h"
+#include "hm_lsandbox.h"
 #include "hm_lsys.h"
 #include "hm_lua.h"
 
@@ -43,6 +44,7 @@ static int sys_write_atomic(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   size_t len;
   const char *data = luaL_checklstring(L, 2, &len);
+  hmL_sandbox_check(L, fn, path, HM_SANDBOX_WRITE);
   static const char *const keys[] = {"fsync", "replace", NULL};
   hmL_checkoptions(L, 3, fn, keys);
   /* fsync=false keeps the rename's atomicity (readers see the old or the new file, and a
@@ -85,6 +87,7 @@ static int sys_lock_create(lua_State *L) {
   const char *fn = "sys.lock_create";
   const char *prefix = luaL_checkstring(L, 1);
   const char *suffix = luaL_optstring(L, 2, "");
+  hmL_sandbox_check(L, fn, prefix, HM_SANDBOX_WRITE);
   lock_box *b = push_lock(L, "");
   char *path = NULL;
   char err[512];
@@ -101,6 +104,7 @@ static int sys_lock_create(lua_State *L) {
  * nil, message when the file cannot be opened or is gone. */
 static int sys_lock_open(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
+  hmL_sandbox_check(L, "sys.lock_open", path, HM_SANDBOX_WRITE);
   int wait = lua_toboolean(L, 2);
   int fd = -1;
   int got = hm_lock_open(path, wait, &fd);
@@ -121,6 +125,7 @@ static int sys_lock_open(lua_State *L) {
  * one does; nil, message when it cannot be probed (gone, no permission). */
 static int sys_remove_dead(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
+  hmL_sandbox_check(L, "sys.remove_dead", path, HM_SANDBOX_WRITE);
   int got = hm_lock_remove_dead(path);
   if (got < 0) {
     luaL_pushfail(L);
@@ -170,6 +175,7 @@ static int lock_tostring(lua_State *L) {
 /* sys.mkdtemp(prefix) -> path: a new private directory prefix..<6 random characters>. */
 static int sys_mkdtemp(lua_State *L) {
   const char *prefix = luaL_checkstring(L, 1);
+  hmL_sandbox_check(L, "sys.mkdtemp", prefix, HM_SANDBOX_WRITE);
   lua_pushfstring(L, "%sXXXXXX", prefix);
   char *buf = (char *)hmL_newuserdata(L, lua_rawlen(L, -1) + 1, 0, "sys.mkdtemp");
   memcpy(buf, lua_tostring(L, -2), lua_rawlen(L, -2) + 1);

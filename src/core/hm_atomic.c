@@ -35,6 +35,32 @@ hm_status hm_atomic_begin(hm_atomic *a, const char *path, char *err, size_t errl
   return HM_OK;
 }
 
+int hm_mkdir_p(const char *path, char *failed, size_t failedlen) {
+  size_t len = strlen(path);
+  char *buf = (char *)malloc(len + 1);
+  if (!buf) {
+    if (failed && failedlen) snprintf(failed, failedlen, "%s", path);
+    return -1;
+  }
+  memcpy(buf, path, len + 1);
+  for (size_t i = 1; i <= len; i++) {
+    if (buf[i] == '/' || buf[i] == '\0') {
+      char c = buf[i];
+      buf[i] = '\0';
+      if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
+        int e = errno;
+        if (failed && failedlen) snprintf(failed, failedlen, "%s", buf);
+        free(buf);
+        errno = e;
+        return -1;
+      }
+      buf[i] = c;
+    }
+  }
+  free(buf);
+  return 0;
+}
+
 int hm_write_all(int fd, const void *buf, size_t n) {
   const char *p = (const char *)buf;
   while (n > 0) {

@@ -36,4 +36,8 @@ hm_status hm_atomic_finish(hm_atomic *a, int ok, unsigned flags, int *kept, char
 /* hm_atomic_finish(a, ok, 0, NULL, err, errlen) */
 hm_status hm_atomic_end(hm_atomic *a, int ok, char *err, size_t errlen);
 
+/* mkdir -p: create path and its missing parents (mode 0755). 0, or -1 with errno set and
+ * the component that could not be created in failed (failedlen bytes, may be 0). */
+int hm_mkdir_p(const char *path, char *failed, size_t failedlen);
+
 #endif

@@ -1,4 +1,4 @@
-/* SHA-256 (FIPS 180-4). */
+/* SHA-256 (FIPS 180-4) and HMAC-SHA256 (RFC 2104). */
 #include "hm_sha256.h"
 
 #include <string.h>
@@ -101,4 +101,42 @@ void hm_sha256_hex(const void *data, size_t len, char hex[65]) {
   hm_sha256_update(&c, data, len);
   hm_sha256_final(&c, d);
   hm_sha256_tohex(d, hex);
+}
+
+void hm_hmac_sha256_init(hm_hmac *c, const void *key, size_t klen) {
+  unsigned char k[64], pad[64];
+  memset(k, 0, sizeof k);
+  if (klen > sizeof k) {
+    hm_sha256 h;
+    hm_sha256_init(&h);
+    hm_sha256_update(&h, key, klen);
+    hm_sha256_final(&h, k);
+  } else if (klen > 0) {
+    memcpy(k, key, klen);
+  }
+  for (size_t i = 0; i < sizeof pad; i++) pad[i] = (unsigned char)(k[i] ^ 0x36);
+  hm_sha256_init(&c->inner);
+  hm_sha256_update(&c->inner, pad, sizeof pad);
+  for (size_t i = 0; i < sizeof pad; i++) pad[i] = (unsigned char)(k[i] ^ 0x5c);
+  hm_sha256_init(&c->outer);
+  hm_sha256_update(&c->outer, pad, sizeof pad);
+}
+
+void hm_hmac_sha256_update(hm_hmac *c, const void *data, size_t len) {
+  hm_sha256_update(&c->inner, data, len);
+}
+
+void hm_hmac_sha256_final(hm_hmac *c, unsigned char out[32]) {
+  unsigned char ih[32];
+  hm_sha256_final(&c->inner, ih);
+  hm_sha256_update(&c->outer, ih, sizeof ih);
+  hm_sha256_final(&c->outer, out);
+}
+
+void hm_hmac_sha256(const void *key, size_t klen, const void *data, size_t len,
+                    unsigned char out[32]) {
+  hm_hmac c;
+  hm_hmac_sha256_init(&c, key, klen);
+  hm_hmac_sha256_update(&c, data, len);
+  hm_hmac_sha256_final(&c, out);
 }

@@ -5,7 +5,7 @@ describe("hardmax", function()
   local hardmax = require "hardmax"
 
   it("exposes every C module through require and as fields", function()
-    for _, name in ipairs { "mat", "rng", "data", "loss", "model", "optim", "svm" } do
+    for _, name in ipairs { "mat", "rng", "data", "loss", "model", "optim", "svm", "ad" } do
       local m = require("hardmax." .. name)
       assert.is_table(m)
       assert.are.equal(m, hardmax[name])

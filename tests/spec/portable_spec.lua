@@ -115,7 +115,7 @@ describe("portable numerics", function()
   end)
 
   it("hardmax.so under stock lua5.4: HARDMAX_MODE=portable re-executes the interpreter pinned", function()
-    local cpath = "LUA_CPATH=" .. q(os.getenv("LUA_CPATH") or "")
+    local cpath = dofile((os.getenv("HARDMAX_SRC") or ".") .. "/tests/spec/file_helpers.lua").lua54_preload() .. "LUA_CPATH=" .. q(os.getenv("LUA_CPATH") or "")
     local host = table.concat(fields(sh("OPENBLAS_CORETYPE=Sandybridge", q(H) .. " " .. q(fp_file))), " ", 4)
     local out, err, code = sh(cpath .. " HARDMAX_MODE=portable OPENBLAS_CORETYPE=Haswell", "lua5.4 " .. q(fp_file))
     assert.is_true(code == 0, err)

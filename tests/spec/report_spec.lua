@@ -120,4 +120,34 @@ describe("report", function()
     assert.is_true(j.cpu_seconds_process > 0 and j.cpu_seconds >= j.cpu_seconds_process)
     assert.has_error(function() report.new("T"):finish{pass = 1} end)
   end)
+
+  it("hypothesis: printed and recorded, but not part of pass; result.json next to the figure", function()
+    local lines, buf = {}, {}
+    local print0, write0 = _G.print, io.stdout
+    _G.print = function(s) lines[#lines + 1] = s end
+    io.stdout = {write = function(self, ...) for _, s in ipairs{...} do buf[#buf + 1] = s end return self end,
+                 flush = function() end}
+    local dir = os.tmpname(); os.remove(dir)
+    require("hardmax.sys").mkdir_p(dir)
+    local R = report.new("T-2")
+    R:check("ran", true)
+    R:hypothesis("h1", false, "0.72")
+    R:hypothesis("h2", true)
+    local ok, out = pcall(R.finish, R, {figure = dir .. "/f.png", y = 2})
+    _G.print, io.stdout = print0, write0
+    assert(ok, out)
+    assert.are.equal("  [rejected] h1  (0.72)", lines[2])
+    assert.are.equal("  [holds] h2", lines[3])
+    assert.is_true(out.pass)
+    assert.is_truthy(table.concat(lines, "\n"):find("T-2: PASS (1 checks; 2 hypotheses, 1 hold", 1, true))
+    local j = json.decode(table.concat(buf):match("^(.-)\n$"))
+    assert.are.same({h1 = false, h2 = true}, j.hypotheses)
+    local f = assert(io.open(dir .. "/result.json", "rb")); local r = json.decode(f:read("a")); f:close()
+    assert.are.equal("f.png", r.figure)
+    assert.is_nil(r.cpu_seconds)
+    assert.are.equal(2, r.y)
+    assert.is_truthy(r.numerics.mode == "portable" or r.numerics.mode == "native")
+    os.remove(dir .. "/result.json"); os.remove(dir)
+    assert.has_error(function() report.new("T"):hypothesis(1, true) end, "report:hypothesis: bad argument #1 (hypothesis name expected, got number)")
+  end)
 end)
