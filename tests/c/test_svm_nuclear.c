@@ -8,6 +8,7 @@
 #include "hm_rng.h"
 #include "hm_svm_conic.h"
 #include "hm_test.h"
+#include "hm_test_cert.h"
 
 #define MAXM 256
 #define MAXD 16
@@ -100,17 +101,29 @@ static void rand_inst(hm_rng *g, size_t n, size_t T, size_t d, double *A, double
   }
 }
 
+/* Endpoint rounding of a nuclear (or Frobenius) W solve: H.cert_rounding_nuclear of
+ * tests/spec/svm_helpers.lua -- inner products of 2 d^2 + nnz terms (the SVD's singular
+ * values are backward stable, d eps |W|_2 each), terms up to fmax |W| larger. */
+static double enuc(const sol *s, size_t m, size_t d, const double *A, const double *Z) {
+  double fm = 0;
+  for (size_t k = 0; k < m; k++) fm = fmax(fm, fro(d, A + k * d) * fro(d, Z + k * d));
+  return hm_cert_rounding(&s->r, m, 2 * d * d, fm, 0);
+}
+
 static void test_single(void) {
   double a[4] = {1, -2, 0.5, 3}, z[4] = {0.3, 1, -1, 2}, b[1] = {1};
   sol s;
   solve_nuc(&s, 1, 4, a, z, b, NULL);
   CHECK(s.st == HM_OK && s.r.status == HM_SVM_OPTIMAL);
   double na = fro(4, a), nz = fro(4, z);
-  CHECK_CLOSE(s.r.objective, 1.0 / (na * nz), 1e-9);
+  CHECK_BRACKET(s.r, 1.0 / (na * nz), enuc(&s, 1, 4, a, z));
   CHECK(s.r.rel_gap <= 1e-6);
+  /* the Frobenius optimum is rank one, hence the nuclear optimum: for feasible W,
+   * |W - W*|_F^2 <= |W|_F^2 - P*^2 <= |W|_*^2 - lb^2 (hm_cert_distance) */
+  double Wx[16];
   for (size_t i = 0; i < 4; i++)
-    for (size_t j = 0; j < 4; j++)
-      CHECK_CLOSE(s.x[i * 4 + j], a[i] * z[j] / (na * na * nz * nz), 1e-7);
+    for (size_t j = 0; j < 4; j++) Wx[i * 4 + j] = a[i] * z[j] / (na * na * nz * nz);
+  CHECK(hm_cert_dist2(s.x, Wx, 16) <= hm_cert_distance(&s.r, enuc(&s, 1, 4, a, z)));
   CHECK(s.ex.rank == 1);
   CHECK(s.ex.dual_rank == 1);
   CHECK_CLOSE(s.lam[0], 1.0 / (na * nz), 1e-7);
@@ -124,7 +137,7 @@ static void test_appendix3(void) {
   sol s;
   solve_nuc(&s, 4, 2, A, Z, b, NULL);
   CHECK(s.r.status == HM_SVM_OPTIMAL && s.r.rel_gap <= 1e-6);
-  CHECK_CLOSE(s.r.objective, nucnorm(2, Wx), 1e-8);
+  CHECK_BRACKET(s.r, nucnorm(2, Wx), enuc(&s, 4, 2, A, Z));
   for (int i = 0; i < 4; i++) CHECK_CLOSE(s.x[i], Wx[i], 1e-6);
   for (int k = 0; k < 4; k++) CHECK(s.lam[k] > 1e-3); /* all active */
 }
@@ -135,21 +148,20 @@ static void test_faces(void) {
   sol s;
   solve_nuc(&s, 2, 2, A1, Z1, b1, NULL);
   CHECK(s.r.status == HM_SVM_OPTIMAL);
-  CHECK_CLOSE(s.r.objective, 2.0, 1e-8);
-  CHECK_CLOSE(s.r.dual_objective, 2.0, 1e-8);
+  CHECK_BRACKET(s.r, 2.0, enuc(&s, 2, 2, A1, Z1));
   CHECK_CLOSE(s.lam[0], 1.0, 1e-6);
   CHECK_CLOSE(s.lam[1], 1.0, 1e-6);
   /* D2: plus W12 >= 1: unique W = [[1,1],[1,1]], value 2, lambda = (1,1,0) (degenerate) */
   double A2[] = {1, 0, 0, 1, 1, 0}, Z2[] = {1, 0, 0, 1, 0, 1}, b2[] = {1, 1, 1};
   solve_nuc(&s, 3, 2, A2, Z2, b2, NULL);
   CHECK(s.r.status == HM_SVM_OPTIMAL);
-  CHECK_CLOSE(s.r.objective, 2.0, 1e-8);
+  CHECK_BRACKET(s.r, 2.0, enuc(&s, 3, 2, A2, Z2));
   for (int i = 0; i < 4; i++) CHECK_CLOSE(s.x[i], 1.0, 1e-3); /* W ~ sqrt(gap) accurate */
   CHECK_CLOSE(s.lam[2], 0.0, 1e-4);
   /* C2 (d = 4, orthogonal constraints): W = 1/2 (e1-e2) e1^T + 1/2 (e3-e4) e3^T */
   double A3[] = {1, -1, 0, 0, 0, 0, 1, -1}, Z3[] = {1, 0, 0, 0, 0, 0, 1, 0}, b3[] = {1, 1};
   solve_nuc(&s, 2, 4, A3, Z3, b3, NULL);
-  CHECK_CLOSE(s.r.objective, sqrt(2.0), 1e-8);
+  CHECK_BRACKET(s.r, sqrt(2.0), enuc(&s, 2, 4, A3, Z3));
   CHECK_CLOSE(s.x[0 * 4 + 0], 0.5, 1e-7);
   CHECK_CLOSE(s.x[1 * 4 + 0], -0.5, 1e-7);
   CHECK_CLOSE(s.x[2 * 4 + 2], 0.5, 1e-7);
@@ -165,10 +177,11 @@ static void test_equality(void) {
   solve_nuc(&s, 1, 3, a, z, b, eq);
   CHECK(s.st == HM_OK && s.r.status == HM_SVM_OPTIMAL);
   double na = fro(3, a), nz = fro(3, z);
-  CHECK_CLOSE(s.r.objective, 2.0 / (na * nz), 1e-8);
+  CHECK_BRACKET(s.r, 2.0 / (na * nz), enuc(&s, 1, 3, a, z));
+  double Wx[9]; /* rank one again (see test_single) */
   for (size_t i = 0; i < 3; i++)
-    for (size_t j = 0; j < 3; j++)
-      CHECK_CLOSE(s.x[i * 3 + j], -2.0 * a[i] * z[j] / (na * na * nz * nz), 1e-7);
+    for (size_t j = 0; j < 3; j++) Wx[i * 3 + j] = -2.0 * a[i] * z[j] / (na * na * nz * nz);
+  CHECK(hm_cert_dist2(s.x, Wx, 9) <= hm_cert_distance(&s.r, enuc(&s, 1, 3, a, z)));
 }
 
 static void test_random(void) {
@@ -194,30 +207,36 @@ static void test_random(void) {
     /* cross-check: ADMM with SVT */
     solve_admm(&t, m, d, A, Z, b);
     CHECK(t.st == HM_OK && t.r.status == HM_SVM_OPTIMAL);
-    CHECK_CLOSE(t.r.objective, s.r.objective, 1e-6);
-    /* Frobenius solution: norm inequalities of solvers.md §3.5 */
+    double e = fmax(enuc(&s, m, d, A, Z), enuc(&t, m, d, A, Z));
+    CHECK_AGREE(t.r, s.r, e);
+    /* Frobenius solution: norm inequalities of solvers.md §3.5 (each solution is feasible for
+     * the other problem, so each certified lower bound is below the other's norm) */
     solve_fro(&f, m, d, A, Z, b);
     CHECK(f.r.status == HM_SVM_OPTIMAL);
-    CHECK(s.r.objective <= nucnorm(d, f.x) * (1 + 1e-9));
-    CHECK(f.r.objective <= fro(d * d, s.x) * (1 + 1e-9));
+    e = fmax(e, enuc(&f, m, d, A, Z));
+    CHECK(hm_cert_lb(&s.r) <= nucnorm(d, f.x) * (1 + 3 * e));
+    CHECK(hm_cert_lb(&f.r) <= fro(d * d, s.x) * (1 + 3 * e));
     /* scaling: x -> c x, z -> c z gives W / c^2 */
     for (size_t i = 0; i < m * d; i++) {
       A2[i] = 3.0 * A[i];
       Z2[i] = 3.0 * Z[i];
     }
     solve_nuc(&t, m, d, A2, Z2, b, NULL);
-    CHECK_CLOSE(t.r.objective * 9.0, s.r.objective, 1e-7);
+    hm_svm_result t9 = hm_cert_scaled(&t.r, 9.0);
+    CHECK_AGREE(t9, s.r, e);
     /* right-hand sides scaled by 1e-6: W and the value scale, lambda does not */
     {
       static double bs[MAXM];
       for (size_t k = 0; k < m; k++) bs[k] = 1e-6 * b[k];
       solve_nuc(&t, m, d, A, Z, bs, NULL);
       CHECK(t.r.status == HM_SVM_OPTIMAL && t.r.rel_gap <= 1e-6);
-      CHECK_CLOSE(t.r.objective * 1e6, s.r.objective, 1e-7);
+      hm_svm_result tm = hm_cert_scaled(&t.r, 1e6);
+      CHECK_AGREE(tm, s.r, e);
       for (size_t k = 0; k < m; k++) CHECK(fabs(t.lam[k] - s.lam[k]) <= 1e-4 * (1 + fabs(s.lam[k])));
       solve_fro(&t, m, d, A, Z, bs);
       CHECK(t.r.status == HM_SVM_OPTIMAL);
-      CHECK_CLOSE(t.r.objective * 1e6, f.r.objective, 1e-8);
+      tm = hm_cert_scaled(&t.r, 1e6);
+      CHECK_AGREE(tm, f.r, e);
     }
     /* permuting the constraints (reverse order) */
     for (size_t k = 0; k < m; k++) {
@@ -225,7 +244,7 @@ static void test_random(void) {
       memcpy(Z2 + k * d, Z + (m - 1 - k) * d, d * sizeof(double));
     }
     solve_nuc(&t, m, d, A2, Z2, b, NULL);
-    CHECK_CLOSE(t.r.objective, s.r.objective, 1e-7);
+    CHECK_AGREE(t.r, s.r, e);
   }
   /* all z equal (C3): nuclear = Frobenius, rank one */
   rand_inst(&g, n, T, d, A, Z, b);
@@ -233,7 +252,7 @@ static void test_random(void) {
   solve_nuc(&s, m, d, A, Z, b, NULL);
   solve_fro(&f, m, d, A, Z, b);
   CHECK(s.r.status == HM_SVM_OPTIMAL && f.r.status == HM_SVM_OPTIMAL);
-  CHECK_CLOSE(s.r.objective, f.r.objective, 1e-7);
+  CHECK_AGREE(s.r, f.r, fmax(enuc(&s, m, d, A, Z), enuc(&f, m, d, A, Z)));
   CHECK(s.ex.rank == 1);
 }
 

@@ -22,6 +22,12 @@ static void randn(size_t n, double *x) {
 }
 
 /* random symmetric positive definite A = R R^T + n I */
+/* Tolerances of the kernel-vs-LAPACK comparisons (docs/testing.md): two backward-stable
+ * computations in other orders differ by their forward errors. A = R R^T + n I has
+ * eigenvalues in ~[n, 5n] (kappa <= 5), so Cholesky factors agree within ~ n kappa eps |L|
+ * (n <= 60, |L| <= sqrt(5n): <= 1.2e-12, checked at 1e-12 sqrt(max|A|) ~ 8e-12), solves and
+ * G A = I within ~ n kappa^2 eps (<= 1e-12, checked at 1e-11); a product of K terms of
+ * N(0,1) entries within 2 K eps sum|a b| ~ 1.3 K^2 eps (<= 1e-13 (K + 1) for K <= 340). */
 static void rand_spd(size_t n, double *A) {
   double R[NMAX * NMAX];
   randn(n * n, R);

@@ -3,6 +3,12 @@ require "hardmax"
 local mat = require "hardmax.mat"
 local rng = require "hardmax.rng"
 
+-- Tolerances (docs/testing.md): the matrices here have n <= 5 rows/columns and entries O(1).
+-- LAPACK's factorizations are backward stable, |A - computed factors| <= p(n) eps |A|_2 with
+-- p(n) a modest function of n (take 10 n); comparing max entries costs another factor n
+-- (|A|_2 <= n max|a_ij|) and re-multiplying the factors adds n eps per product, so an
+-- identity holds within ~ 12 n^2 eps max|a| <= 6.7e-14 (1 + max|E|): 1e-13 at the sites.
+-- Hand-computed values of well-conditioned 2x2 / 3x3 problems use the default 1e-12.
 local function near(expected, got, tol)
   tol = tol or 1e-12
   if type(got) == "number" then

@@ -28,12 +28,22 @@ describe("rng", function()
     [42] = { 0.08386297105988216, 0.3789802506626686 },
   }
 
-  it("reproduces the pinned normal and uniform streams exactly", function()
+  -- Uniforms are an exact shift and scaling of the integer stream: compared exactly. Normals
+  -- go through libm's log, sin, cos (last bit unspecified; glibc's FMA and non-FMA variants
+  -- differ): r cos(a) is within 2.5 ulp of exact (0.5 log/2 + 0.5 sqrt + 1 cos + 0.5 mul),
+  -- two libms within 5 ulp; compared within 8 eps |z| (tests/c/test_rng_kat.c). A changed
+  -- stream moves a normal by O(1).
+  local function normal_eq(want, got)
+    assert(math.abs(got - want) <= 8 * 2 ^ -52 * math.abs(want),
+      string.format("normal %.17g, expected %.17g", got, want))
+  end
+
+  it("reproduces the pinned normal and uniform streams", function()
     for seed, z in pairs(normals) do
       local g = rng.new(seed)
-      for i = 1, 4 do assert.are.equal(z[i], g:normal()) end
+      for i = 1, 4 do normal_eq(z[i], g:normal()) end
       g = rng.new(seed)
-      for i = 1, 4 do assert.are.equal(z[i], g:randn()) end
+      for i = 1, 4 do normal_eq(z[i], g:randn()) end
       g = rng.new(seed)
       for i = 1, 2 do assert.are.equal(uniforms[seed][i], g:uniform()) end
       g = rng.new(seed)
@@ -50,7 +60,7 @@ describe("rng", function()
     assert.are.same({ 0 }, { g:randn(0):shape() })
     local get = reader(A)
     if get then
-      for i = 1, 4 do assert.are.equal(normals[42][i], get(i)) end
+      for i = 1, 4 do normal_eq(normals[42][i], get(i)) end
       local U = rng.new(0):rand(2)
       local u = reader(U)
       assert.are.equal(uniforms[0][1], u(1))
