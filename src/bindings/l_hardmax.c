@@ -120,7 +120,13 @@ static void ensure_requested_mode(lua_State *L) {
   if (host || hm_sandbox_on()) return; /* no re-execution from inside the sandbox */
   int mode = hm_platform_requested_mode(HM_MODE_NATIVE);
   if (mode < 0) luaL_error(L, "hardmax: HARDMAX_MODE: 'portable' or 'native' expected");
-  if (mode != HM_MODE_PORTABLE || hm_platform_is_pinned()) return;
+  if (hm_platform_is_pinned()) {
+    /* portable also means the host's thread count: BLAS-internal sums split by thread
+     * (hardmax.threads(n) changes it, and manifests record it) */
+    openblas_set_num_threads(1);
+    return;
+  }
+  if (mode != HM_MODE_PORTABLE) return;
   char msg[512];
   char **argv = hm_platform_self_argv();
   if (!argv) luaL_error(L, "hardmax: HARDMAX_MODE=portable: cannot read /proc/self/cmdline");

@@ -33,6 +33,10 @@ void hm_poly_unscale(const hm_crows *R, size_t N, const double *x, const double 
  * instance feasible and the solver's multipliers diverged along the ray)? Then r becomes
  * the infeasible result with that certificate. */
 void hm_poly_try_farkas(const hm_crows *R, size_t N, const double *lam_raw, hm_svm_result *r);
+/* A result that is neither optimal nor infeasible: look for a Farkas certificate of the same
+ * rows with the l_inf LP (infeasibility does not depend on the norm); marks r infeasible when
+ * one verifies. Used by the spectral IPM, whose iterates diverge less cleanly. */
+hm_status hm_poly_farkas_by_lp(const hm_crows *R, const double *F, size_t N, hm_svm_result *r);
 /* F (m x d^2) with rows vec(a_k z_k^T) of the kept rows (malloc; NULL when out of memory). */
 double *hm_poly_wrows(const hm_crows *R);
 /* W-problem driver: prep (feasibility / Farkas), trivial cases, solve(kept rows), rank info,

@@ -184,6 +184,22 @@ static void poly_trivial(const hm_crows *R, size_t nx, hm_svm_result *r) {
   r->primal_infeas = r->stationarity = r->complementarity = 0;
 }
 
+hm_status hm_poly_farkas_by_lp(const hm_crows *R, const double *F, size_t N, hm_svm_result *r) {
+  if (r->status == HM_SVM_OPTIMAL || r->status == HM_SVM_INFEASIBLE) return HM_OK;
+  size_t m = R->m, nx = N;
+  double *mem = xcalloc(N + m, sizeof(double));
+  if (!mem) return HM_ENOMEM;
+  int its = 0;
+  /* the l_inf LP of the same rows: whether the rows are feasible does not depend on the norm,
+   * and a Farkas ray (lambda >= 0, sum lambda_k F_k = 0, b^T lambda > 0) is verified from the
+   * data by hm_poly_try_farkas whatever solve produced it */
+  hm_status st = poly_lp(R, F, N, HM_POLY_LINF, 1e-11, 100, mem, mem + nx, &its);
+  if (st == HM_OK) hm_poly_try_farkas(R, N, mem + nx, r);
+  else if (st != HM_ENOMEM) st = HM_OK; /* no certificate from it: keep the result as is */
+  free(mem);
+  return st;
+}
+
 static hm_status poly_run(const hm_crows *R, const double *F, size_t N, hm_poly_norm_kind k,
                           const hm_svm_opts *o, hm_svm_result *r) {
   double tol = (o && o->tol > 0) ? o->tol : 1e-9;

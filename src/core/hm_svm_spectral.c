@@ -314,6 +314,7 @@ static hm_status spectral_solve(const hm_crows *Rw, const double *F, size_t N,
       r->status = r->rel_gap <= tol ? HM_SVM_OPTIMAL : HM_SVM_INACCURATE;
       hm_poly_unscale(Rw, N, best_x, lam, r);
       hm_poly_try_farkas(Rw, N, W.lam, r); /* the last multipliers: a diverging dual ray */
+      if (r->status == HM_SVM_INACCURATE) st = hm_poly_farkas_by_lp(Rw, F, N, r);
     }
   }
   free(mem);
