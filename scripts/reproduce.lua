@@ -9,7 +9,7 @@ local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 
 local scripts = {}
 for _, f in ipairs(sys.listdir("examples")) do
-  if f:match("^%l+_f%d.*%.lua$") or f:match("^rp_.*%.lua$") then
+  if f:match("%.lua$") then -- every example is an experiment with a JSON last line
     if o.only == "" or f:find(o.only, 1, true) then scripts[#scripts + 1] = f end
   end
 end
