@@ -45,6 +45,10 @@ hm_status hm_crows_feasibility(hm_crows *R, double *farkas);
  * diverges along a dual ray of an infeasible problem. */
 int hm_crows_try_farkas(const hm_crows *R, const double *y, double *farkas, double *res);
 
+/* The result of a problem whose kept rows are all trivial (b = 0) or absent: W = 0 is
+ * optimal with value 0 (nx primal entries). */
+void hm_crows_trivial_result(const hm_crows *R, size_t nx, hm_svm_result *r);
+
 /* Gram matrix of the kept rows (m x m): W rows (a.a')(z.z'), vector rows f.f'. */
 hm_status hm_crows_gram(const hm_crows *R, double **K);
 

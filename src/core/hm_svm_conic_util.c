@@ -435,6 +435,14 @@ static void crows_bscale(hm_crows *R) {
   for (size_t k = 0; k < R->m; k++) R->b[k] /= R->bscale;
 }
 
+void hm_crows_trivial_result(const hm_crows *R, size_t nx, hm_svm_result *r) {
+  r->status = HM_SVM_OPTIMAL;
+  if (r->x) memset(r->x, 0, nx * sizeof(double));
+  if (r->lambda) memset(r->lambda, 0, R->m0 * sizeof(double));
+  r->objective = r->dual_objective = r->rel_gap = 0;
+  r->primal_infeas = r->stationarity = r->complementarity = 0;
+}
+
 int hm_crows_try_farkas(const hm_crows *R, const double *y, double *farkas, double *res) {
   size_t m = R->m, d = R->d;
   size_t nx = R->is_w ? d * d : d;

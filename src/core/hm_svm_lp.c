@@ -435,14 +435,6 @@ out:
   return st;
 }
 
-static void lp_trivial(const hm_crows *R, size_t nx, hm_svm_result *r) {
-  r->status = HM_SVM_OPTIMAL;
-  if (r->x) memset(r->x, 0, nx * sizeof(double));
-  if (r->lambda) memset(r->lambda, 0, R->m0 * sizeof(double));
-  r->objective = r->dual_objective = r->rel_gap = 0;
-  r->primal_infeas = r->stationarity = r->complementarity = 0;
-}
-
 static hm_status lp_run(hm_crows *R, const double *F, size_t N, double p,
                         const hm_svm_opts *o, hm_svm_result *r, size_t nx) {
   double tol = (o && o->tol > 0) ? o->tol : 1e-9;
@@ -525,7 +517,7 @@ hm_status hm_svm_lp_vec(const hm_vcons *c, double p, const hm_svm_opts *o, hm_sv
     hm_conic_set_infeasible(r, c->N, c->m);
   } else {
     if (r->farkas) memset(r->farkas, 0, c->m * sizeof(double));
-    if (R.trivial || R.m == 0) lp_trivial(&R, c->N, r);
+    if (R.trivial || R.m == 0) hm_crows_trivial_result(&R, c->N, r);
     else st = lp_run(&R, R.F, c->N, p, o, r, c->N);
   }
   hm_crows_free(&R);
@@ -559,7 +551,7 @@ hm_status hm_svm_lp_w(const hm_wcons *c, double p, const hm_svm_opts *o, hm_svm_
   } else {
     if (r->farkas) memset(r->farkas, 0, c->m * sizeof(double));
     if (R.trivial || R.m == 0) {
-      lp_trivial(&R, dd, r);
+      hm_crows_trivial_result(&R, dd, r);
     } else {
       size_t m = R.m;
       double *F = (m && dd > (size_t)-1 / m) ? NULL : xcalloc(m * dd, sizeof(double));

@@ -176,14 +176,6 @@ static hm_status poly_lp(const hm_crows *R, const double *F, size_t N, hm_poly_n
   return st;
 }
 
-static void poly_trivial(const hm_crows *R, size_t nx, hm_svm_result *r) {
-  r->status = HM_SVM_OPTIMAL;
-  if (r->x) memset(r->x, 0, nx * sizeof(double));
-  if (r->lambda) memset(r->lambda, 0, R->m0 * sizeof(double));
-  r->objective = r->dual_objective = r->rel_gap = 0;
-  r->primal_infeas = r->stationarity = r->complementarity = 0;
-}
-
 hm_status hm_poly_farkas_by_lp(const hm_crows *R, const double *F, size_t N, hm_svm_result *r) {
   if (r->status == HM_SVM_OPTIMAL || r->status == HM_SVM_INFEASIBLE) return HM_OK;
   size_t m = R->m, nx = N;
@@ -256,7 +248,7 @@ hm_status hm_poly_w(const hm_wcons *c, const hm_svm_opts *o, hm_svm_result *r,
   } else {
     if (r->farkas) memset(r->farkas, 0, c->m * sizeof(double));
     if (R.trivial || R.m == 0) {
-      poly_trivial(&R, dd, r);
+      hm_crows_trivial_result(&R, dd, r);
     } else {
       double *F = hm_poly_wrows(&R);
       if (!F) st = HM_ENOMEM;
@@ -295,7 +287,7 @@ static hm_status poly_vec(const hm_vcons *c, hm_poly_norm_kind k, const hm_svm_o
     hm_conic_set_infeasible(r, c->N, c->m);
   } else {
     if (r->farkas) memset(r->farkas, 0, c->m * sizeof(double));
-    if (R.trivial || R.m == 0) poly_trivial(&R, c->N, r);
+    if (R.trivial || R.m == 0) hm_crows_trivial_result(&R, c->N, r);
     else st = poly_run(&R, R.F, c->N, k, o, r);
   }
   hm_crows_free(&R);
