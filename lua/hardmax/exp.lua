@@ -732,14 +732,18 @@ function M.sweep(o)
 end
 
 -- verify ----------------------------------------------------------------------------------------
-local function compare(a, b, path, tol, diffs)
-  if #diffs >= 20 then return end
+local function compare(a, b, path, tol, diffs, worst)
+  if type(a) == "number" and type(b) == "number" and a == a and b == b and a ~= b then
+    local rel = math.abs(a - b) / math.max(math.abs(a), math.abs(b))
+    if rel > worst.rel then worst.rel, worst.path = rel, path end
+  end
+  if #diffs >= 20 and type(a) ~= "table" then return end
   if type(a) == "number" and type(b) == "number" then
     local same
     if a ~= a or b ~= b then same = (a ~= a) and (b ~= b)
     elseif tol then same = a == b or math.abs(a - b) <= tol.atol + tol.rtol * math.max(math.abs(a), math.abs(b))
     else same = a == b and mtype(a) == mtype(b) end
-    if not same then diffs[#diffs + 1] = fmt("%s: recorded %s, recomputed %s", path, json.number(a), json.number(b)) end
+    if not same and #diffs < 20 then diffs[#diffs + 1] = fmt("%s: recorded %s, recomputed %s", path, json.number(a), json.number(b)) end
   elseif type(a) == "table" and type(b) == "table" then
     local keys = {}
     for k in pairs(a) do keys[k] = true end
@@ -747,16 +751,18 @@ local function compare(a, b, path, tol, diffs)
     local list = {}
     for k in pairs(keys) do list[#list + 1] = k end
     table.sort(list, function(x, y) return tostring(x) < tostring(y) end)
-    for _, k in ipairs(list) do compare(a[k], b[k], path .. "." .. tostring(k), tol, diffs) end
-  elseif a ~= b then
+    for _, k in ipairs(list) do compare(a[k], b[k], path .. "." .. tostring(k), tol, diffs, worst) end
+  elseif a ~= b and #diffs < 20 then
     diffs[#diffs + 1] = fmt("%s: recorded %s, recomputed %s", path, tostring(a), tostring(b))
   end
 end
 
 -- Results made with other numerics (another CPU in native mode, another thread count or
--- library version) agree to rounding, amplified by the experiment's conditioning; 1e-9 is what
--- the examples keep across the kernels of scripts/portability (docs/exp.md, "Verify").
-local VERIFY_RTOL = 1e-9
+-- library version) agree to rounding amplified by the experiment's dynamics, which no bound
+-- covers: across the BLAS kernels of this CPU the flagship's 140700 numbers differ by up to
+-- 1.3e-6 relative (measured; docs/exp.md, "Verify"). The default is a stated 1e-5, and the
+-- report always gives the largest relative difference, so the reader judges.
+local VERIFY_RTOL = 1e-5
 
 local NUMERIC_FIELDS = { "mode", "blas_core", "libm", "glibc", "openblas", "threads" }
 
@@ -805,10 +811,22 @@ function M.verify(dir, opts)
   local exe = m.executable and sys.stat(m.executable) and m.executable or sys.exe()
   for i, a in ipairs(m.command_line) do argv[#argv + 1] = i == 1 and exe or a end
   local log = join(work, "run.log")
-  local pid = sys.spawn(argv, { stdout = log, stderr = log, stdin = "/dev/null",
-    env = { HARDMAX_EXP_VERIFY = fmt("%d:%s", m.sweep or 1, work), HARDMAX_EXP_WORKER = false,
-            -- re-run in the recorded mode: a portable result is then reproduced bit for bit
-            HARDMAX_MODE = m.numerics and m.numerics.mode or nil } })
+  local env = { HARDMAX_EXP_VERIFY = fmt("%d:%s", m.sweep or 1, work), HARDMAX_EXP_WORKER = false }
+  -- re-run with the recorded numerics where this machine can: the recorded mode (a portable
+  -- result is then reproduced bit for bit anywhere), and for a native one its BLAS kernel and,
+  -- when it was the SSE2 one, its libm variant (a CPU that lacks the kernel runs another, and
+  -- the comparison below then says so and uses the tolerance)
+  local rn = m.numerics
+  if rn then
+    env.HARDMAX_MODE = rn.mode
+    local h = hardmax_mod()
+    if rn.mode == "native" and type(rn.blas_core) == "string" and h and h.cpu_runs_core(rn.blas_core) then
+      -- set here, not inherited from this (possibly pinned) process
+      env.OPENBLAS_CORETYPE, env.HARDMAX_PINNED = rn.blas_core, false
+      env.GLIBC_TUNABLES = rn.libm == "generic" and "glibc.cpu.hwcaps=-AVX2,-FMA,-FMA4" or false
+    end
+  end
+  local pid = sys.spawn(argv, { stdout = log, stderr = log, stdin = "/dev/null", env = env })
   local how, code = sys.wait(pid)
   local redo = join(work, "sweep" .. (m.sweep or 1))
   if how ~= "exited" or code ~= 0 or not isdir(redo) then
@@ -832,7 +850,7 @@ function M.verify(dir, opts)
   local old, new = {}, {}
   collect_dir(dir, old, {})
   collect_dir(redo, new, {})
-  local n, bad, missing = 0, 0, 0
+  local n, bad, missing, worst = 0, 0, 0, { rel = 0 }
   for _, t in ipairs(sorted_records(old)) do
     n = n + 1
     local u = new[t.key]
@@ -841,7 +859,7 @@ function M.verify(dir, opts)
       report[#report + 1] = fmt("%s: not recomputed", t.key)
     else
       local diffs = {}
-      compare({ status = t.status, metrics = t.metrics }, { status = u.status, metrics = u.metrics }, t.key, tol, diffs)
+      compare({ status = t.status, metrics = t.metrics }, { status = u.status, metrics = u.metrics }, t.key, tol, diffs, worst)
       if #diffs > 0 then
         bad = bad + 1
         for _, d in ipairs(diffs) do report[#report + 1] = d end
@@ -850,6 +868,9 @@ function M.verify(dir, opts)
   end
   rmtree_files(redo); os.remove(log); os.remove(work)
   local ok = bad == 0 and missing == 0 and n > 0
+  if worst.path then
+    report[#report + 1] = fmt("verify: largest relative difference %.3g (%s)", worst.rel, worst.path)
+  end
   report[#report + 1] = fmt("verify: %d trials, %d identical%s, %d differ, %d missing -> %s", n, n - bad - missing,
     tol and fmt(" (rtol=%g, atol=%g)", tol.rtol, tol.atol) or " bit-for-bit", bad, missing, ok and "OK" or "MISMATCH")
   return ok, concat(report, "\n")

@@ -85,8 +85,17 @@ static int hm_seed(lua_State *L) {
   return 1;
 }
 
+/* hardmax.cpu_runs_core(name) -> can this CPU run OpenBLAS's kernel `name`? */
+static int hm_cpu_runs_core(lua_State *L) {
+  if (lua_type(L, 1) != LUA_TSTRING)
+    hmL_argerror(L, "hardmax.cpu_runs_core", 1, "kernel name expected, got %s", luaL_typename(L, 1));
+  lua_pushboolean(L, hm_platform_cpu_runs_core(lua_tostring(L, 1)));
+  return 1;
+}
+
 static const luaL_Reg hm_funcs[] = {
   {"config", hm_config}, {"threads", hm_threads}, {"seed", hm_seed},
+  {"cpu_runs_core", hm_cpu_runs_core},
   {"complete", hmL_complete}, {"sandbox", hmL_sandbox_lua}, {"sandboxed", hmL_sandboxed},
   {NULL, NULL}};
 

@@ -31,6 +31,33 @@ const char *hm_platform_libm_variant(void) {
 
 const char *hm_platform_blas_core(void) { return openblas_get_corename(); }
 
+int hm_platform_cpu_runs_core(const char *core) {
+#if defined(__GNUC__) && defined(__x86_64__)
+  __builtin_cpu_init();
+  int avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+               __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
+               __builtin_cpu_supports("avx512cd");
+  int avx2fma = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  if (!core) return 0;
+  if (!strcasecmp(core, "Prescott")) return __builtin_cpu_supports("sse3");
+  if (!strcasecmp(core, "Core2") || !strcasecmp(core, "Atom")) return __builtin_cpu_supports("ssse3");
+  if (!strcasecmp(core, "Penryn") || !strcasecmp(core, "Dunnington"))
+    return __builtin_cpu_supports("sse4.1");
+  if (!strcasecmp(core, "Nehalem")) return __builtin_cpu_supports("sse4.2");
+  if (!strcasecmp(core, "Barcelona")) return __builtin_cpu_supports("sse4a");
+  if (!strcasecmp(core, "Sandybridge")) return __builtin_cpu_supports("avx");
+  if (!strcasecmp(core, "Bulldozer")) return __builtin_cpu_supports("avx") && __builtin_cpu_supports("fma4");
+  if (!strcasecmp(core, "Piledriver") || !strcasecmp(core, "Steamroller"))
+    return __builtin_cpu_supports("fma") && __builtin_cpu_supports("fma4");
+  if (!strcasecmp(core, "Excavator")) return avx2fma && __builtin_cpu_supports("fma4");
+  if (!strcasecmp(core, "Haswell") || !strcasecmp(core, "Zen")) return avx2fma;
+  if (!strcasecmp(core, "SkylakeX")) return avx2fma && avx512;
+  if (!strcasecmp(core, "Cooperlake")) return avx2fma && avx512 && __builtin_cpu_supports("avx512bf16");
+#endif
+  (void)core;
+  return 0;
+}
+
 const char *hm_platform_glibc_version(void) { return gnu_get_libc_version(); }
 
 int hm_platform_is_pinned(void) {

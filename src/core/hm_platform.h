@@ -34,6 +34,11 @@ const char *hm_platform_libm_variant(void);
 /* The BLAS kernel OpenBLAS runs ("Prescott", "Haswell", ...). */
 const char *hm_platform_blas_core(void);
 
+/* Can this CPU run OpenBLAS's kernel `core` (a name openblas_get_corename reports)? Forcing
+ * a kernel the CPU lacks the instructions for crashes with SIGILL, so hardmax verify asks
+ * first. Unknown names: 0. */
+int hm_platform_cpu_runs_core(const char *core);
+
 /* glibc's version string ("2.36"). */
 const char *hm_platform_glibc_version(void);
 
