@@ -49,6 +49,10 @@ int hm_crows_try_farkas(const hm_crows *R, const double *y, double *farkas, doub
  * optimal with value 0 (nx primal entries). */
 void hm_crows_trivial_result(const hm_crows *R, size_t nx, hm_svm_result *r);
 
+/* F (m x d^2) with rows vec(a_k z_k^T) of the kept W rows (calloc; NULL when out of memory):
+ * the explicit form of the rows for the solvers that work on vec(W). */
+double *hm_crows_wrows(const hm_crows *R);
+
 /* Gram matrix of the kept rows (m x m): W rows (a.a')(z.z'), vector rows f.f'. */
 hm_status hm_crows_gram(const hm_crows *R, double **K);
 

@@ -435,6 +435,16 @@ static void crows_bscale(hm_crows *R) {
   for (size_t k = 0; k < R->m; k++) R->b[k] /= R->bscale;
 }
 
+double *hm_crows_wrows(const hm_crows *R) {
+  size_t m = R->m, d = R->d, dd = d * d;
+  double *F = (m && dd > (size_t)-1 / m) ? NULL : xcalloc(m * dd, sizeof(double));
+  if (!F) return NULL;
+  for (size_t k = 0; k < m; k++)
+    for (size_t i = 0; i < d; i++)
+      for (size_t j = 0; j < d; j++) F[k * dd + i * d + j] = R->A[k * d + i] * R->Z[k * d + j];
+  return F;
+}
+
 void hm_crows_trivial_result(const hm_crows *R, size_t nx, hm_svm_result *r) {
   r->status = HM_SVM_OPTIMAL;
   if (r->x) memset(r->x, 0, nx * sizeof(double));

@@ -553,18 +553,10 @@ hm_status hm_svm_lp_w(const hm_wcons *c, double p, const hm_svm_opts *o, hm_svm_
     if (R.trivial || R.m == 0) {
       hm_crows_trivial_result(&R, dd, r);
     } else {
-      size_t m = R.m;
-      double *F = (m && dd > (size_t)-1 / m) ? NULL : xcalloc(m * dd, sizeof(double));
-      if (!F) {
-        st = HM_ENOMEM;
-      } else {
-        for (size_t k = 0; k < m; k++)
-          for (size_t i = 0; i < d; i++)
-            for (size_t j = 0; j < d; j++)
-              F[k * dd + i * d + j] = R.A[k * d + i] * R.Z[k * d + j];
-        st = lp_run(&R, F, dd, p, o, r, dd);
-        free(F);
-      }
+      double *F = hm_crows_wrows(&R);
+      if (!F) st = HM_ENOMEM;
+      else st = lp_run(&R, F, dd, p, o, r, dd);
+      free(F);
     }
   }
   if (st == HM_OK && ex && !R.infeasible) {

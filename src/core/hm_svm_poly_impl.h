@@ -37,8 +37,6 @@ void hm_poly_try_farkas(const hm_crows *R, size_t N, const double *lam_raw, hm_s
  * rows with the l_inf LP (infeasibility does not depend on the norm); marks r infeasible when
  * one verifies. Used by the spectral IPM, whose iterates diverge less cleanly. */
 hm_status hm_poly_farkas_by_lp(const hm_crows *R, const double *F, size_t N, hm_svm_result *r);
-/* F (m x d^2) with rows vec(a_k z_k^T) of the kept rows (malloc; NULL when out of memory). */
-double *hm_poly_wrows(const hm_crows *R);
 /* W-problem driver: prep (feasibility / Farkas), trivial cases, solve(kept rows), rank info,
  * common result fields. */
 hm_status hm_poly_w(const hm_wcons *c, const hm_svm_opts *o, hm_svm_result *r,

@@ -213,16 +213,6 @@ static hm_status poly_run(const hm_crows *R, const double *F, size_t N, hm_poly_
   return st;
 }
 
-double *hm_poly_wrows(const hm_crows *R) {
-  size_t m = R->m, d = R->d, dd = d * d;
-  double *F = (m && dd > (size_t)-1 / m) ? NULL : xcalloc(m * dd, sizeof(double));
-  if (!F) return NULL;
-  for (size_t k = 0; k < m; k++)
-    for (size_t i = 0; i < d; i++)
-      for (size_t j = 0; j < d; j++) F[k * dd + i * d + j] = R->A[k * d + i] * R->Z[k * d + j];
-  return F;
-}
-
 hm_status hm_poly_w(const hm_wcons *c, const hm_svm_opts *o, hm_svm_result *r,
                     hm_svm_wextra *ex, hm_poly_norm_kind k,
                     hm_status (*solve)(const hm_crows *, const double *, size_t,
@@ -250,7 +240,7 @@ hm_status hm_poly_w(const hm_wcons *c, const hm_svm_opts *o, hm_svm_result *r,
     if (R.trivial || R.m == 0) {
       hm_crows_trivial_result(&R, dd, r);
     } else {
-      double *F = hm_poly_wrows(&R);
+      double *F = hm_crows_wrows(&R);
       if (!F) st = HM_ENOMEM;
       else st = solve(&R, F, dd, k, o, r);
       free(F);
