@@ -167,13 +167,20 @@ static void print_usage_text(FILE *f) {
   fflush(f);
 }
 
+/* Long options that take a value ("--name value" or "--name=value"). */
+static int option_takes_value(const char *arg) {
+  static const char *const with_value[] = {"--seed", "--threads", "--allow-read", "--allow-write",
+                                           "--kernel", NULL};
+  for (const char *const *o = with_value; *o; o++)
+    if (strcmp(arg, *o) == 0) return 1;
+  return 0;
+}
+
 static void print_usage(const char *badoption) {
   fprintf(stderr, "%s: ", progname);
   if ((badoption[1] == 'e' || badoption[1] == 'l') && badoption[2] == '\0')
     fprintf(stderr, "'%s' needs argument\n", badoption);
-  else if (strcmp(badoption, "--seed") == 0 || strcmp(badoption, "--threads") == 0 ||
-           strcmp(badoption, "--allow-read") == 0 || strcmp(badoption, "--allow-write") == 0 ||
-           strcmp(badoption, "--kernel") == 0)
+  else if (option_takes_value(badoption))
     fprintf(stderr, "'%s' needs argument\n", badoption);
   else
     fprintf(stderr, "unrecognized option '%s'\n", badoption);
@@ -314,6 +321,11 @@ typedef struct hostopts {
   const char *kernel;  /* --kernel connection file, or NULL */
 } hostopts;
 
+static void hostopts_init(hostopts *ho) {
+  memset(ho, 0, sizeof *ho);
+  ho->mode = -1;
+}
+
 /* Long option at argv[i] ("--name" or "--name=value"); returns the number of extra argv
  * entries it consumes (0 or 1), or -1 if it is not a valid long option. */
 static int long_option(char **argv, int i, int *args, hostopts *ho) {
@@ -426,10 +438,7 @@ static int runargs(lua_State *L, char **argv, int n) {
         lua_warning(L, "@on", 0);
         break;
       case '-':
-        if (argv[i][2] != '\0' && !strchr(argv[i], '=') &&
-            (strcmp(argv[i], "--seed") == 0 || strcmp(argv[i], "--threads") == 0 ||
-             strcmp(argv[i], "--allow-read") == 0 || strcmp(argv[i], "--allow-write") == 0 ||
-             strcmp(argv[i], "--kernel") == 0))
+        if (argv[i][2] != '\0' && !strchr(argv[i], '=') && option_takes_value(argv[i]))
           i++; /* skip the option's value */
         break;
       default:
@@ -614,8 +623,7 @@ static int pmain(lua_State *L) {
   char **argv = (char **)lua_touserdata(L, 2);
   int *exitcode = (int *)lua_touserdata(L, 3);
   hostopts ho;
-  memset(&ho, 0, sizeof ho);
-  ho.mode = -1;
+  hostopts_init(&ho);
   int script = argc;
   luaL_checkversion(L);
   if (argv[0] && argv[0][0]) progname = argv[0];
@@ -717,8 +725,7 @@ int main(int argc, char **argv) {
   int exitcode = EXIT_FAILURE;
   if (argc > 0 && !is_subcommand(argv)) {
     hostopts early;
-    memset(&early, 0, sizeof early);
-    early.mode = -1;
+    hostopts_init(&early);
     int first = argc;
     if (collectargs(argv, &first, &early) != has_error) ensure_numeric_mode(argv, early.mode);
   } else if (argc > 0) {
