@@ -823,7 +823,7 @@ function M.verify(dir, opts)
     if rn.mode == "native" and type(rn.blas_core) == "string" and h and h.cpu_runs_core(rn.blas_core) then
       -- set here, not inherited from this (possibly pinned) process
       env.OPENBLAS_CORETYPE, env.HARDMAX_PINNED = rn.blas_core, false
-      env.GLIBC_TUNABLES = rn.libm == "generic" and "glibc.cpu.hwcaps=-AVX2,-FMA,-FMA4" or false
+      env.GLIBC_TUNABLES = rn.libm == "generic" and h.config().generic_libm_tunables or false
     end
   end
   local pid = sys.spawn(argv, { stdout = log, stderr = log, stdin = "/dev/null", env = env })

@@ -38,7 +38,7 @@ static int load_embedded(lua_State *L) {
 }
 
 static int hm_config(lua_State *L) {
-  lua_createtable(L, 0, 11);
+  lua_createtable(L, 0, 12);
   lua_pushstring(L, HM_VERSION);
   lua_setfield(L, -2, "version");
   lua_pushstring(L, HM_GIT_COMMIT);
@@ -58,6 +58,9 @@ static int hm_config(lua_State *L) {
   lua_setfield(L, -2, "libm");
   lua_pushstring(L, hm_platform_glibc_version());
   lua_setfield(L, -2, "glibc");
+  /* the GLIBC_TUNABLES value that selects the generic libm (what verify re-creates) */
+  lua_pushstring(L, HM_PORTABLE_TUNABLES);
+  lua_setfield(L, -2, "generic_libm_tunables");
   lua_getfield(L, LUA_REGISTRYINDEX, "hardmax.seed");
   if (lua_isnil(L, -1)) {
     lua_pop(L, 1);

@@ -650,10 +650,9 @@ static int mat_is_closed(lua_State *L) {
 
 /* -------------------------------------------------------------- arithmetic */
 
-/* Fresh result of a op b with scalars on either side, same shapes, or a rank-1 operand
- * broadcast over the rows (last axis) of the other. */
 /* mat op ad-node (docs/ad.md): the node's metamethod computes it, so `X * node` is a node
- * as `node * X` is (event: a metamethod, or the name of an element-wise node method). Returns 1 with the result pushed, 0 if neither operand is a node. */
+ * as `node * X` is (event: a metamethod, or the name of an element-wise node method).
+ * Returns 1 with the result pushed, 0 if neither operand is a node. */
 static int defer_to_node(lua_State *L, const char *event) {
   for (int i = 1; i <= 2; i++) {
     if (!luaL_testudata(L, i, "hardmax.ad.node")) continue;
@@ -667,6 +666,8 @@ static int defer_to_node(lua_State *L, const char *event) {
   return 0;
 }
 
+/* Fresh result of a op b with scalars on either side, same shapes, or a rank-1 operand
+ * broadcast over the rows (last axis) of the other. */
 static int binop(lua_State *L, hm_binop op, const char *fn) {
   static const char *const events[] = {"__add", "__sub", "mul", "div"}; /* element-wise */
   if (lua_gettop(L) >= 2 && defer_to_node(L, events[op])) return 1;

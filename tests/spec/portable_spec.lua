@@ -51,7 +51,7 @@ local function fields(line)
 end
 
 local KERNELS = {"Prescott", "Sandybridge", "Haswell", "SkylakeX", "Zen"}
-local MASK = "GLIBC_TUNABLES=glibc.cpu.hwcaps=-AVX2,-FMA,-FMA4"
+local MASK = "GLIBC_TUNABLES=" .. hm.config().generic_libm_tunables
 
 -- kernels this CPU can run: OpenBLAS falls back (prints "Core not found"? no: it picks the
 -- detected core) when it cannot force one; keep only those it reports as forced
@@ -66,6 +66,7 @@ describe("portable numerics", function()
     assert.is_true(c.mode == "portable" or c.mode == "native")
     assert.is_true(c.libm == "generic" or c.libm == "fma")
     assert.is_truthy(tostring(c.glibc):match("^%d+%.%d+"))
+    assert.are.equal("glibc.cpu.hwcaps=-AVX2,-FMA,-FMA4", c.generic_libm_tunables)
     -- portable means exactly: pinned kernel and generic libm
     assert.are.equal(c.openblas_core == "Prescott" and c.libm == "generic", c.mode == "portable")
   end)
